@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: Apache-2.0
+# airflowfs: plain Makefile. `make` builds ./airflowfs; `make check` installs
+# what a fresh Debian 12 machine lacks, builds and runs every test.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man/man1
+VERSION = 0.1.0
+
+PKGS = fuse3 libcurl json-c
+CC ?= cc
+WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wno-unused-parameter -Wvla
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS += -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DAFS_VERSION=\"$(VERSION)\" \
+	  -Ifs -Icache $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
+
+B = build
+LIB_SRC = $(filter-out fs/main.c,$(wildcard fs/*.c)) $(wildcard cache/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/%)
+PYTEST = /usr/bin/python3 -m pytest
+
+.PHONY: all deps check unit mount-tests demo install uninstall clean format
+
+all: airflowfs
+
+airflowfs: $(B)/fs/main.o $(B)/libairflowfs.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libairflowfs.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c $(wildcard fs/*.h cache/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/test_%: tests/unit/test_%.c $(B)/libairflowfs.a tests/unit/check.h
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libairflowfs.a $(LDLIBS)
+
+# Installs the Debian packages that building and testing need, if missing.
+deps:
+	@sh tests/deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do ./$$t; done
+
+mount-tests: airflowfs
+	$(PYTEST) -q tests
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) mount-tests
+
+demo: deps
+	$(MAKE) all
+	@sh tests/demo.sh
+
+install: airflowfs
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 airflowfs $(DESTDIR)$(BINDIR)/airflowfs
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/airflowfs
+
+format:
+	clang-format -i fs/*.[ch] cache/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(B) airflowfs

@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The Airflow REST client; see airflow.h. What differs between API
+ * versions is gathered in struct api; everything else is shared.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "airflow.h"
+#include "json.h"
+#include "log.h"
+#include "path.h"
+
+#define MAX_PAGE_BODY ((size_t)64 << 20)
+#define MAX_ONE_BODY ((size_t)8 << 20)
+#define MAX_LOG_BODY ((size_t)1 << 30)
+#define PAGE 100
+
+struct api {
+	const char *name;
+	const char *base;       /* path prefix of every endpoint */
+	const char *runs_order; /* newest first */
+};
+
+static const struct api api_v1 = {
+	.name = "v1",
+	.base = "/api/v1",
+	.runs_order = "-execution_date",
+};
+
+struct airflow {
+	struct http *http;
+	const struct api *api;
+	char *server_version;
+	char *url;
+	int verbose;
+};
+
+/* A request path under construction; bad is set when it overflowed. */
+struct url {
+	char s[8192];
+	size_t len;
+	int bad;
+};
+
+static void url_fmt(struct url *u, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void url_fmt(struct url *u, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(u->s + u->len, sizeof(u->s) - u->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(u->s) - u->len)
+		u->bad = 1;
+	else
+		u->len += n;
+}
+
+static void url_id(struct url *u, const char *id)
+{
+	long n = path_escape(u->s, u->len, sizeof(u->s), id);
+
+	if (n < 0)
+		u->bad = 1;
+	else
+		u->len = n;
+}
+
+static void url_run(struct url *u, const struct airflow *a, const char *dag,
+		    const char *run)
+{
+	url_fmt(u, "%s/dags/", a->api->base);
+	url_id(u, dag);
+	url_fmt(u, "/dagRuns/");
+	url_id(u, run);
+}
+
+static void url_ti(struct url *u, const struct airflow *a, const char *dag,
+		   const char *run, const char *task, int map_index)
+{
+	url_run(u, a, dag, run);
+	url_fmt(u, "/taskInstances/");
+	url_id(u, task);
+	if (map_index >= 0)
+		url_fmt(u, "/%d", map_index);
+}
+
+/*
+ * Sends one request. Returns 0 for a 2xx answer, else -errno after logging
+ * (404s only when verbose: a missing name is an answer, not a fault). resp
+ * holds whatever came back either way; the caller frees it.
+ */
+static int call(struct airflow *a, const char *method, const struct url *u,
+		const char *accept, const char *body, size_t max,
+		struct http_resp *resp)
+{
+	int write = strcmp(method, "GET") != 0;
+	char *msg = NULL;
+	int err;
+
+	if (u->bad) {
+		log_msg(LOG_ERR, "%s: request path too long", method);
+		memset(resp, 0, sizeof(*resp));
+		return -ENAMETOOLONG;
+	}
+	err = http_request(a->http, method, u->s, accept, body, max, resp);
+	if (err) {
+		log_msg(LOG_ERR, "%s %s: %s", method, u->s, resp->error);
+		return err;
+	}
+	err = http_status_errno(resp->status, write);
+	if (!err)
+		return 0;
+	if (resp->status != 404 || a->verbose) {
+		json_error_message(resp->body, resp->len, &msg);
+		log_msg(resp->status == 404 ? LOG_INFO : LOG_ERR,
+			"%s %s: %ld %s", method, u->s, resp->status,
+			msg ? msg : "");
+		free(msg);
+	}
+	return -err;
+}
+
+/* GET of a JSON document, decoded by the caller on 0. */
+static int get(struct airflow *a, const struct url *u, size_t max,
+	       struct http_resp *resp)
+{
+	return call(a, "GET", u, "application/json", NULL, max, resp);
+}
+
+/* A page decoder appends what it found to ctx and says how many and of how
+ * many in all. */
+typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
+		       long *total);
+
+/*
+ * Pages through a list: u is the path with its query so far (ending in
+ * '?' or '&'); at most max items (0: all).
+ */
+static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
+		 void *ctx)
+{
+	long offset = 0, total = 0;
+
+	for (;;) {
+		struct url p = *u;
+		struct http_resp resp;
+		long limit = PAGE;
+		size_t got = 0;
+		int err;
+
+		if (max > 0 && max - offset < limit)
+			limit = max - offset;
+		url_fmt(&p, "limit=%ld&offset=%ld", limit, offset);
+		err = get(a, &p, MAX_PAGE_BODY, &resp);
+		if (!err) {
+			err = fn(ctx, resp.body, resp.len, &got, &total);
+			if (err)
+				log_msg(LOG_ERR, "GET %s: unexpected answer",
+					p.s);
+		}
+		http_resp_free(&resp);
+		if (err)
+			return err;
+		offset += got;
+		if (got == 0 || offset >= total || (max > 0 && offset >= max))
+			return 0;
+	}
+}
+
+/* Appends k elements of size sz to a growing array. */
+static int append(void **v, size_t *n, size_t *cap, const void *el, size_t k,
+		  size_t sz)
+{
+	if (*n + k > *cap) {
+		size_t c = *cap ? *cap : 16;
+		void *nv;
+
+		while (c < *n + k)
+			c *= 2;
+		nv = realloc(*v, c * sz);
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	memcpy((char *)*v + *n * sz, el, k * sz);
+	*n += k;
+	return 0;
+}
+
+struct acc {
+	void *v;
+	size_t n, cap;
+};
+
+static int dags_page(void *ctx, const char *body, size_t len, size_t *got,
+		     long *total)
+{
+	struct acc *acc = ctx;
+	struct af_names page;
+	int err = json_dags(body, len, &page, total);
+
+	if (err)
+		return err;
+	*got = page.n;
+	err = append(&acc->v, &acc->n, &acc->cap, page.v, page.n,
+		     sizeof(char *));
+	if (err)
+		af_names_clear(&page);
+	else
+		free(page.v);
+	return err;
+}
+
+int airflow_dags(struct airflow *a, struct af_names *out)
+{
+	struct acc acc = { 0 };
+	struct url u = { 0 };
+	int err;
+
+	url_fmt(&u, "%s/dags?", a->api->base);
+	err = pages(a, &u, 0, dags_page, &acc);
+	out->v = acc.v;
+	out->n = acc.n;
+	if (err)
+		af_names_clear(out);
+	return err;
+}
+
+int airflow_dag(struct airflow *a, const char *dag)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	int err;
+
+	url_fmt(&u, "%s/dags/", a->api->base);
+	url_id(&u, dag);
+	err = get(a, &u, MAX_ONE_BODY, &resp);
+	http_resp_free(&resp);
+	return err;
+}
+
+static int runs_page(void *ctx, const char *body, size_t len, size_t *got,
+		     long *total)
+{
+	struct acc *acc = ctx;
+	struct af_run *page;
+	size_t n;
+	int err = json_runs(body, len, &page, &n, total);
+
+	if (err)
+		return err;
+	*got = n;
+	err = append(&acc->v, &acc->n, &acc->cap, page, n, sizeof(*page));
+	if (err)
+		af_runs_free(&page, n);
+	else
+		free(page);
+	return err;
+}
+
+int airflow_runs(struct airflow *a, const char *dag, long max,
+		 struct af_run **runs, size_t *n)
+{
+	struct acc acc = { 0 };
+	struct url u = { 0 };
+	int err;
+
+	url_fmt(&u, "%s/dags/", a->api->base);
+	url_id(&u, dag);
+	url_fmt(&u, "/dagRuns?order_by=%s&", a->api->runs_order);
+	err = pages(a, &u, max, runs_page, &acc);
+	*runs = acc.v;
+	*n = acc.n;
+	if (err)
+		af_runs_free(runs, *n);
+	return err;
+}
+
+int airflow_run(struct airflow *a, const char *dag, const char *run,
+		struct af_run *out)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	int err;
+
+	url_run(&u, a, dag, run);
+	err = get(a, &u, MAX_ONE_BODY, &resp);
+	if (!err)
+		err = json_run(resp.body, resp.len, out);
+	http_resp_free(&resp);
+	return err;
+}
+
+struct ti_acc {
+	struct acc acc;
+	long total;
+};
+
+static int tis_page(void *ctx, const char *body, size_t len, size_t *got,
+		    long *total)
+{
+	struct ti_acc *t = ctx;
+	struct af_ti *page;
+	size_t n;
+	int err = json_tis(body, len, &page, &n, total);
+
+	if (err)
+		return err;
+	*got = n;
+	t->total = *total;
+	err = append(&t->acc.v, &t->acc.n, &t->acc.cap, page, n, sizeof(*page));
+	if (err)
+		af_tis_free(&page, n);
+	else
+		free(page);
+	return err;
+}
+
+static int ti_cmp(const void *x, const void *y)
+{
+	const struct af_ti *a = x, *b = y;
+	int c = strcmp(a->task_id, b->task_id);
+
+	return c ? c : (a->map_index > b->map_index) - (a->map_index < b->map_index);
+}
+
+/* Sorts by (task_id, map_index) and drops repeated rows. */
+static void ti_dedup(struct af_ti *v, size_t *n)
+{
+	size_t k = 0;
+
+	qsort(v, *n, sizeof(*v), ti_cmp);
+	for (size_t i = 0; i < *n; i++) {
+		if (k > 0 && ti_cmp(&v[k - 1], &v[i]) == 0) {
+			af_ti_clear(&v[i]);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*n = k;
+}
+
+/*
+ * Lists task instances through pages of u. v1 pages have no stable order,
+ * so a row can repeat or go missing between two pages: rows are keyed by
+ * (task_id, map_index) and the list is fetched again while it comes out
+ * short of total_entries (twice at most).
+ */
+static int list_tis(struct airflow *a, const struct url *u,
+		    struct af_ti **tis, size_t *n)
+{
+	for (int round = 0;; round++) {
+		struct ti_acc t = { 0 };
+		int err = pages(a, u, 0, tis_page, &t);
+
+		*tis = t.acc.v;
+		*n = t.acc.n;
+		if (err) {
+			af_tis_free(tis, *n);
+			return err;
+		}
+		ti_dedup(*tis, n);
+		if ((long)*n >= t.total || round == 2)
+			return 0;
+		af_tis_free(tis, *n);
+	}
+}
+
+int airflow_tis(struct airflow *a, const char *dag, const char *run,
+		struct af_ti **tis, size_t *n)
+{
+	struct url u = { 0 };
+
+	url_run(&u, a, dag, run);
+	url_fmt(&u, "/taskInstances?");
+	return list_tis(a, &u, tis, n);
+}
+
+int airflow_mapped(struct airflow *a, const char *dag, const char *run,
+		   const char *task, struct af_ti **tis, size_t *n)
+{
+	struct url u = { 0 };
+
+	url_ti(&u, a, dag, run, task, -1);
+	url_fmt(&u, "/listMapped?");
+	return list_tis(a, &u, tis, n);
+}
+
+int airflow_ti(struct airflow *a, const char *dag, const char *run,
+	       const char *task, int map_index, struct af_ti *out)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	int err;
+
+	url_ti(&u, a, dag, run, task, map_index);
+	err = get(a, &u, MAX_ONE_BODY, &resp);
+	if (!err) {
+		err = json_ti(resp.body, resp.len, out);
+	} else if (err == -ENOENT && map_index < 0 && resp.body &&
+		   strstr(resp.body, "Task instance is mapped")) {
+		err = -EISDIR;
+	}
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_links(struct airflow *a, const char *dag, const char *run,
+		  const char *task, int map_index, char **text, size_t *len)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	int err;
+
+	url_ti(&u, a, dag, run, task, -1);
+	url_fmt(&u, "/links");
+	if (map_index >= 0)
+		url_fmt(&u, "?map_index=%d", map_index);
+	err = get(a, &u, MAX_ONE_BODY, &resp);
+	if (!err)
+		err = json_links(resp.body, resp.len, text, len);
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_log(struct airflow *a, const char *dag, const char *run,
+		const char *task, int map_index, int try_number, char **text,
+		size_t *len)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	char *token = NULL;
+	int err;
+
+	url_ti(&u, a, dag, run, task, -1);
+	url_fmt(&u, "/logs/%d?full_content=true", try_number);
+	if (map_index >= 0)
+		url_fmt(&u, "&map_index=%d", map_index);
+	err = get(a, &u, MAX_LOG_BODY, &resp);
+	if (!err)
+		err = json_log_v1(resp.body, resp.len, text, len, &token);
+	if (err == -EIO)
+		log_msg(LOG_ERR, "GET %s: not a log answer", u.s);
+	free(token);
+	http_resp_free(&resp);
+	return err;
+}
+
+/* GET URL + path without credentials' help: the version probe. */
+static int probe(struct airflow *a, const struct api *api, char **version,
+		 char *err, size_t errlen)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	int ret;
+
+	url_fmt(&u, "%s/version", api->base);
+	ret = http_request(a->http, "GET", u.s, "application/json", NULL,
+			   MAX_ONE_BODY, &resp);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", a->url, resp.error);
+	} else if (resp.status != 200 ||
+		   json_version(resp.body, resp.len, version)) {
+		snprintf(err, errlen,
+			 "%s: not an Airflow API (GET %s answered %ld)",
+			 a->url, u.s, resp.status);
+		ret = -ENOENT;
+	}
+	http_resp_free(&resp);
+	return ret;
+}
+
+/* One authenticated list call, to check the credentials. */
+static int check_auth(struct airflow *a, char *err, size_t errlen)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	char *msg = NULL;
+	int ret;
+
+	url_fmt(&u, "%s/dags?limit=1", a->api->base);
+	ret = http_request(a->http, "GET", u.s, "application/json", NULL,
+			   MAX_PAGE_BODY, &resp);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", a->url, resp.error);
+	} else if (resp.status != 200) {
+		json_error_message(resp.body, resp.len, &msg);
+		snprintf(err, errlen, "%s: %ld %s%s%s", a->url, resp.status,
+			 resp.status == 401 ? "unauthorized, check the "
+					      "credentials"
+			 : resp.status == 403 ? "forbidden"
+					      : "answer to the first list call",
+			 msg ? ": " : "", msg ? msg : "");
+		free(msg);
+		ret = -http_status_errno(resp.status, 0);
+	}
+	http_resp_free(&resp);
+	return ret;
+}
+
+int airflow_open(struct airflow **out, const struct config *cfg, char *err,
+		 size_t errlen)
+{
+	struct http_config hc = {
+		.url = cfg->url,
+		.timeout = cfg->timeout,
+		.retries = cfg->retries,
+		.insecure = cfg->insecure,
+		.cacert = cfg->cacert,
+		.verbose = cfg->verbose,
+		.username = cfg->username,
+		.password = cfg->password,
+		.token = cfg->token,
+		.token_file = cfg->token_file,
+	};
+	struct airflow *a = calloc(1, sizeof(*a));
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	snprintf(err, errlen, "%s: out of memory", cfg->url);
+	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)))
+		goto fail;
+	a->verbose = cfg->verbose;
+	if (cfg->api == API_V2) {
+		snprintf(err, errlen, "%s: API v2 (Airflow 3) is not supported "
+			 "yet", cfg->url);
+		ret = -ENOTSUP;
+		goto fail;
+	}
+	if (cfg->api == API_AUTO) {
+		char *v2 = NULL;
+
+		/* an Airflow 3 server answers here; a 2.x one gives 404 */
+		if (probe(a, &(struct api){ .base = "/api/v2" }, &v2, err,
+			  errlen) == 0) {
+			free(v2);
+			snprintf(err, errlen, "%s: API v2 (Airflow 3) is not "
+				 "supported yet", cfg->url);
+			ret = -ENOTSUP;
+			goto fail;
+		}
+		if (strstr(err, "not an Airflow API") == NULL) {
+			ret = -EIO; /* the server did not answer at all */
+			goto fail;
+		}
+	}
+	a->api = &api_v1;
+	ret = probe(a, a->api, &a->server_version, err, errlen);
+	if (ret)
+		goto fail;
+	ret = check_auth(a, err, errlen);
+	if (ret)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	airflow_close(&a);
+	return ret;
+}
+
+void airflow_close(struct airflow **ap)
+{
+	struct airflow *a = *ap;
+
+	if (!a)
+		return;
+	http_free(&a->http);
+	free(a->server_version);
+	free(a->url);
+	free(a);
+	*ap = NULL;
+}
+
+const char *airflow_api_name(const struct airflow *a)
+{
+	return a->api->name;
+}
+
+const char *airflow_server_version(const struct airflow *a)
+{
+	return a->server_version;
+}
+
+void airflow_stats(struct airflow *a, struct http_stats *st)
+{
+	http_get_stats(a->http, st);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Airflow REST client: one interface whatever the server's API
+ * version. It builds URLs (each id percent-encoded), pages through lists,
+ * maps answers to errno (logging each failure with method, path, status and
+ * the server's message) and decodes them into the structs of model.h.
+ * Nothing above this file knows which API version is in use.
+ *
+ * All functions return 0 or -errno; outputs are owned by the caller.
+ */
+#ifndef AFS_AIRFLOW_H
+#define AFS_AIRFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "model.h"
+
+struct airflow;
+
+/*
+ * Detects the API version (unless cfg forces one) and checks that the
+ * credentials work with one authenticated list call. On failure returns
+ * -errno with a one-line cause in err (naming the URL).
+ */
+int airflow_open(struct airflow **out, const struct config *cfg, char *err,
+		 size_t errlen);
+void airflow_close(struct airflow **a);
+/* "v1" or "v2", and the server's version string. */
+const char *airflow_api_name(const struct airflow *a);
+const char *airflow_server_version(const struct airflow *a);
+
+int airflow_dags(struct airflow *a, struct af_names *out);
+/* 0 when the DAG exists. */
+int airflow_dag(struct airflow *a, const char *dag);
+/* Runs newest first, at most max (0: all). */
+int airflow_runs(struct airflow *a, const char *dag, long max,
+		 struct af_run **runs, size_t *n);
+int airflow_run(struct airflow *a, const char *dag, const char *run,
+		struct af_run *out);
+/* Every task instance of a run, every map index. */
+int airflow_tis(struct airflow *a, const char *dag, const char *run,
+		struct af_ti **tis, size_t *n);
+/*
+ * One task instance; map_index -1 asks for an unmapped one and returns
+ * -EISDIR when the task is mapped.
+ */
+int airflow_ti(struct airflow *a, const char *dag, const char *run,
+	       const char *task, int map_index, struct af_ti *out);
+/* The task instances of a mapped task; -ENOENT when it is not mapped. */
+int airflow_mapped(struct airflow *a, const char *dag, const char *run,
+		   const char *task, struct af_ti **tis, size_t *n);
+/* links.json, rendered. */
+int airflow_links(struct airflow *a, const char *dag, const char *run,
+		  const char *task, int map_index, char **text, size_t *len);
+/* The plain text of one try's log. */
+int airflow_log(struct airflow *a, const char *dag, const char *run,
+		const char *task, int map_index, int try_number, char **text,
+		size_t *len);
+
+void airflow_stats(struct airflow *a, struct http_stats *st);
+
+#endif

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libcurl wrapper; see http.h. Easy handles are kept in a pool so that
+ * connections stay alive between calls; a share handle (with its locks)
+ * lets all of them use one connection cache, DNS cache and TLS sessions.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+#define POOL_MAX 16
+
+struct http {
+	char *url, *cacert, *username, *password, *token, *token_file;
+	double timeout;
+	int retries, insecure, verbose;
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+	pthread_mutex_t lock; /* protects the fields below */
+	CURL *pool[POOL_MAX];
+	int npool;
+	char *file_token;     /* token_file's content */
+	struct timespec token_mtime;
+	ino_t token_ino;
+	off_t token_size;
+	struct http_stats stats;
+};
+
+struct body_buf {
+	char *data;
+	size_t len, cap, max;
+	int too_big;
+};
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *p)
+{
+	struct http *h = p;
+
+	pthread_mutex_lock(&h->share_locks[d]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data d, void *p)
+{
+	struct http *h = p;
+
+	pthread_mutex_unlock(&h->share_locks[d]);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct http *http_new(const struct http_config *cfg)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->url = strdup(cfg->url);
+	h->cacert = dup_or_null(cfg->cacert);
+	h->username = dup_or_null(cfg->username);
+	h->password = dup_or_null(cfg->password);
+	h->token = dup_or_null(cfg->token);
+	h->token_file = dup_or_null(cfg->token_file);
+	h->timeout = cfg->timeout;
+	h->retries = cfg->retries;
+	h->insecure = cfg->insecure;
+	h->verbose = cfg->verbose;
+	pthread_mutex_init(&h->lock, NULL);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&h->share_locks[i], NULL);
+	h->share = curl_share_init();
+	if (!h->url || !h->share) {
+		http_free(&h);
+		return NULL;
+	}
+	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	return h;
+}
+
+static void wipe_free(char **s)
+{
+	if (*s) {
+		explicit_bzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+void http_free(struct http **hp)
+{
+	struct http *h = *hp;
+
+	if (!h)
+		return;
+	for (int i = 0; i < h->npool; i++)
+		curl_easy_cleanup(h->pool[i]);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&h->share_locks[i]);
+	pthread_mutex_destroy(&h->lock);
+	wipe_free(&h->password);
+	wipe_free(&h->token);
+	wipe_free(&h->file_token);
+	free(h->url);
+	free(h->cacert);
+	free(h->username);
+	free(h->token_file);
+	free(h);
+	*hp = NULL;
+}
+
+static CURL *handle_get(struct http *h)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->npool > 0)
+		c = h->pool[--h->npool];
+	pthread_mutex_unlock(&h->lock);
+	if (!c) {
+		c = curl_easy_init();
+		if (c)
+			curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	}
+	return c;
+}
+
+static void handle_put(struct http *h, CURL *c)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->npool < POOL_MAX) {
+		h->pool[h->npool++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (c)
+		curl_easy_cleanup(c);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct body_buf *b = arg;
+	size_t len = size * n;
+
+	if (b->len + len > b->max) {
+		b->too_big = 1;
+		return 0;
+	}
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d)
+			return 0;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+/* Reads the token file again when it changed; returns a copy or NULL. */
+static char *current_token(struct http *h)
+{
+	char *tok = NULL;
+	struct stat st;
+
+	if (!h->token_file)
+		return dup_or_null(h->token);
+	pthread_mutex_lock(&h->lock);
+	if (stat(h->token_file, &st) == 0 &&
+	    (!h->file_token || st.st_ino != h->token_ino ||
+	     st.st_size != h->token_size ||
+	     st.st_mtim.tv_sec != h->token_mtime.tv_sec ||
+	     st.st_mtim.tv_nsec != h->token_mtime.tv_nsec)) {
+		char err[256], *fresh;
+
+		if (config_read_secret(h->token_file, &fresh, err,
+					      sizeof(err)) == 0) {
+			wipe_free(&h->file_token);
+			h->file_token = fresh;
+			h->token_ino = st.st_ino;
+			h->token_size = st.st_size;
+			h->token_mtime = st.st_mtim;
+		} else {
+			log_msg(LOG_WARNING, "%s", err);
+		}
+	}
+	tok = dup_or_null(h->file_token);
+	pthread_mutex_unlock(&h->lock);
+	return tok;
+}
+
+/* Seconds from a Retry-After header (delta-seconds form), or -1. */
+static double retry_after(CURL *c)
+{
+	struct curl_header *hd;
+	char *end;
+	double v;
+
+	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &hd) !=
+	    CURLHE_OK)
+		return -1;
+	v = strtod(hd->value, &end);
+	return end != hd->value && v >= 0 ? v : -1;
+}
+
+static int retryable_status(long status, int write)
+{
+	/* a write is retried only where the server cannot have applied it */
+	if (write)
+		return status == 429 || status == 502 || status == 503 ||
+		       status == 504;
+	return status == 429 || status >= 500;
+}
+
+static void count(struct http *h, uint64_t *field, uint64_t n)
+{
+	pthread_mutex_lock(&h->lock);
+	*field += n;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* One attempt. Returns 0 (answer in resp), or a CURLcode > 0. */
+static CURLcode attempt(struct http *h, CURL *c, const char *method,
+			const char *url, struct curl_slist *hdrs,
+			const char *body, double left, struct body_buf *b,
+			long *status, char *errbuf)
+{
+	long ms = (long)(left * 1000);
+	CURLcode rc;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 1);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "airflowfs/" AFS_VERSION);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	if (h->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+	if (h->username && h->password) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, h->username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
+	}
+	if (strcmp(method, "GET"))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	/* the URL may hold nothing secret, but the handle holds the password */
+	curl_easy_setopt(c, CURLOPT_PASSWORD, "");
+	return rc;
+}
+
+static struct curl_slist *make_headers(struct http *h, const char *accept,
+				       int has_body)
+{
+	struct curl_slist *l = NULL, *n;
+	char line[8192];
+	char *tok = current_token(h);
+
+	snprintf(line, sizeof(line), "Accept: %s", accept);
+	l = curl_slist_append(l, line);
+	if (has_body && l) {
+		n = curl_slist_append(l, "Content-Type: application/json");
+		l = n ? n : (curl_slist_free_all(l), NULL);
+	}
+	if (tok && l) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
+		n = curl_slist_append(l, line);
+		l = n ? n : (curl_slist_free_all(l), NULL);
+		explicit_bzero(line, sizeof(line));
+	}
+	if (tok) {
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+	}
+	return l;
+}
+
+static void wipe_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *accept, const char *body, size_t max,
+		 struct http_resp *resp)
+{
+	int write = strcmp(method, "GET") != 0;
+	double start = now_s(), deadline = start + h->timeout;
+	struct curl_slist *hdrs;
+	size_t urllen = strlen(h->url) + strlen(path) + 1;
+	char *url = malloc(urllen);
+	CURL *c = handle_get(h);
+	int ret = -EIO;
+
+	memset(resp, 0, sizeof(*resp));
+	hdrs = make_headers(h, accept, body != NULL);
+	if (!url || !c || !hdrs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(url, urllen, "%s%s", h->url, path);
+	for (int try = 0;; try++) {
+		struct body_buf b = { .max = max };
+		double t0 = now_s(), wait;
+		long status = 0;
+		CURLcode rc;
+
+		count(h, &h->stats.requests, 1);
+		resp->error[0] = '\0';
+		rc = attempt(h, c, method, url, hdrs, body, deadline - t0, &b,
+			     &status, resp->error);
+		if (h->verbose)
+			log_msg(LOG_INFO, "%s %s %ld %.0f ms", method, path,
+				rc == CURLE_OK ? status : 0,
+				(now_s() - t0) * 1000);
+		if (rc == CURLE_OK) {
+			count(h, &h->stats.bytes, b.len);
+			if (!retryable_status(status, write) ||
+			    try >= h->retries) {
+				resp->status = status;
+				resp->body = b.data ? b.data : strdup("");
+				resp->len = b.len;
+				ret = resp->body ? 0 : -ENOMEM;
+				break;
+			}
+			wait = retry_after(c);
+		} else {
+			free(b.data);
+			if (b.too_big) {
+				snprintf(resp->error, sizeof(resp->error),
+					 "answer larger than %zu bytes", max);
+				ret = -EIO;
+				break;
+			}
+			if (!resp->error[0])
+				snprintf(resp->error, sizeof(resp->error), "%s",
+					 curl_easy_strerror(rc));
+			ret = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+			/* a write may have reached the server: no retry */
+			if (try >= h->retries ||
+			    (write && rc != CURLE_COULDNT_CONNECT &&
+			     rc != CURLE_COULDNT_RESOLVE_HOST))
+				break;
+			wait = -1;
+		}
+		free(rc == CURLE_OK ? b.data : NULL);
+		if (wait < 0) {
+			double base = 0.2 * (1 << (try < 10 ? try : 10));
+
+			wait = base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0));
+		}
+		if (now_s() + wait >= deadline) {
+			snprintf(resp->error, sizeof(resp->error),
+				 "no answer within %g s", h->timeout);
+			ret = -ETIMEDOUT;
+			break;
+		}
+		count(h, &h->stats.retries, 1);
+		sleep_s(wait);
+	}
+out:
+	if (ret < 0)
+		count(h, &h->stats.errors, 1);
+	wipe_headers(hdrs);
+	free(url);
+	if (c)
+		handle_put(h, c);
+	return ret;
+}
+
+void http_resp_free(struct http_resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+int http_status_errno(long status, int write)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 404:
+		return ENOENT;
+	case 401:
+	case 403:
+		return EACCES;
+	case 400:
+	case 422:
+		return write ? EINVAL : EIO;
+	default:
+		return EIO;
+	}
+}
+
+void http_get_stats(struct http *h, struct http_stats *st)
+{
+	pthread_mutex_lock(&h->lock);
+	*st = h->stats;
+	pthread_mutex_unlock(&h->lock);
+}

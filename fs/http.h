@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTP for the Airflow client, over libcurl: a pool of reusable handles
+ * sharing connections, DNS and TLS sessions; credentials; a deadline per
+ * call with retries (exponential backoff with jitter, Retry-After) for
+ * network errors, 429 and 5xx; capped answer bodies. curl only here.
+ */
+#ifndef AFS_HTTP_H
+#define AFS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_config {
+	const char *url;        /* server root: scheme://host[:port][/prefix] */
+	double timeout;         /* seconds for one call, retries included */
+	int retries;
+	int insecure;
+	const char *cacert;
+	int verbose;            /* one log line per request */
+	const char *username;   /* HTTP Basic with password */
+	const char *password;
+	const char *token;      /* Bearer, or ... */
+	const char *token_file; /* ... Bearer re-read when the file changes */
+};
+
+struct http_resp {
+	long status;
+	char *body;      /* NUL-terminated, len bytes */
+	size_t len;
+	char error[256]; /* why there is no answer, when there is none */
+};
+
+struct http_stats {
+	uint64_t requests, retries, errors, bytes;
+};
+
+/* Once per process, before any thread starts; 0 or -1. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+/* Copies what cfg points to. NULL on failure. */
+struct http *http_new(const struct http_config *cfg);
+void http_free(struct http **h);
+
+/*
+ * One call: method on url + path (path starts with '/', query included),
+ * with an Accept header and an optional JSON body; the answer may hold at
+ * most max bytes. Returns 0 when the server answered (any status; 429 and
+ * 5xx only once retries are spent or for a write that may have been
+ * applied), -ETIMEDOUT when the deadline passed, -EIO on other network
+ * failures, -ENOMEM; then resp->error says why. Nothing is logged here
+ * but the verbose request lines: the caller knows what was asked. Free
+ * resp with http_resp_free either way.
+ */
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *accept, const char *body, size_t max,
+		 struct http_resp *resp);
+void http_resp_free(struct http_resp *r);
+
+/*
+ * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;
+ * EINVAL 400/422 on a write (EIO on a read); EIO otherwise.
+ */
+int http_status_errno(long status, int write);
+
+void http_get_stats(struct http *h, struct http_stats *st);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Decoding of Airflow API answers (v1 and v2 shapes) into the structs of
+ * model.h, and JSON rendering for the files users read. No json_object
+ * leaves this file. All functions return 0 or -EIO for a body that is not
+ * the expected JSON (wrong types, truncated, not JSON), -ENOMEM on
+ * allocation failure; outputs are only set on success and are owned by the
+ * caller.
+ */
+#ifndef AFS_JSON_H
+#define AFS_JSON_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+/* {"dags": [{"dag_id": ...}, ...], "total_entries": N} */
+int json_dags(const char *body, size_t len, struct af_names *out,
+	      long *total);
+/* {"dag_runs": [...], "total_entries": N} */
+int json_runs(const char *body, size_t len, struct af_run **runs,
+	      size_t *n, long *total);
+/* one DAGRun record */
+int json_run(const char *body, size_t len, struct af_run *run);
+/* {"task_instances": [...], "total_entries": N} */
+int json_tis(const char *body, size_t len, struct af_ti **tis, size_t *n,
+	     long *total);
+/* one TaskInstance record */
+int json_ti(const char *body, size_t len, struct af_ti *ti);
+/*
+ * links.json: a flat object (v1) or {"extra_links": {...}} (v2) rendered
+ * as a pretty object of name -> url|null, final newline.
+ */
+int json_links(const char *body, size_t len, char **out, size_t *out_len);
+/*
+ * A v1 JSON log answer {"content": str, "continuation_token": str}:
+ * *text is the decoded content (Python-repr list of (host, text) tuples,
+ * see pyrepr.h), *token the token or NULL.
+ */
+int json_log_v1(const char *body, size_t len, char **text, size_t *text_len,
+		char **token);
+/* {"version": "2.10.5", ...} -> "2.10.5" */
+int json_version(const char *body, size_t len, char **version);
+/*
+ * The server's message from an error body: v1 problem+json ("title: detail"
+ * or whichever exists), v2 {"detail": str | [{"msg": ...}, ...]}. Returns
+ * -EIO when nothing usable is there.
+ */
+int json_error_message(const char *body, size_t len, char **msg);
+
+/*
+ * Pretty-printing as Python's json.dumps(v, indent=2, ensure_ascii=False):
+ * two-space indent, "key": value, {} and [] when empty, UTF-8 as is, '/'
+ * not escaped, keys in the server's order; a final newline is appended.
+ */
+int json_pretty(const char *body, size_t len, char **out, size_t *out_len);
+
+#endif

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * airflowfs: argv -> config, check the server, mount, serve, tear down.
+ * Everything after the mount goes through the session's private data
+ * (struct fs); nothing here exits once mounted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "airflow.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "node.h"
+#include "ops.h"
+
+/* Names the mount after the server in /proc/mounts: fsname=URL. */
+static int add_fsname(struct fuse_args *args, const char *url)
+{
+	char opt[4200];
+	size_t n = snprintf(opt, sizeof(opt), "-osubtype=airflowfs,fsname=");
+
+	for (const char *p = url; *p && n + 3 < sizeof(opt); p++) {
+		if (*p == ',' || *p == '\\')
+			opt[n++] = '\\';
+		opt[n++] = *p;
+	}
+	opt[n] = '\0';
+	return fuse_opt_add_arg(args, opt);
+}
+
+static int serve(struct fs *fs, struct fuse_args *args,
+		 struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *loop = NULL;
+	struct fuse_session *se;
+	int ret = 1;
+
+	se = fuse_session_new(args, &afs_ops, sizeof(afs_ops), fs);
+	if (!se)
+		return 1;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts->mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(opts->foreground) != 0)
+		goto out_unmount;
+	log_set_syslog(!opts->foreground);
+	if (opts->singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (!loop)
+			goto out_unmount;
+		fuse_loop_cfg_set_clone_fd(loop, opts->clone_fd);
+		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
+		fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
+		ret = fuse_session_loop_mt(se, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	ret = ret != 0;
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts = { 0 };
+	struct cache_config cc = { 0 };
+	struct config cfg;
+	struct fs fs = { .cfg = &cfg };
+	char err[1024];
+	int ret = 1;
+
+	if (config_parse(&cfg, &args) != 0)
+		goto out_args;
+	if (cfg.show_help) {
+		config_usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_args;
+	}
+	if (cfg.show_version) {
+		printf("airflowfs version %s\n", AFS_VERSION);
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_args;
+	}
+	if (add_fsname(&args, cfg.url) != 0 ||
+	    fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_args;
+	if (!opts.mountpoint) {
+		fprintf(stderr, "airflowfs: missing MOUNTPOINT (see --help)\n");
+		goto out_args;
+	}
+	if (http_global_init() != 0)
+		goto out_opts;
+	if (airflow_open(&fs.store.af, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "airflowfs: %s\n", err);
+		goto out_http;
+	}
+	if (cfg.verbose)
+		log_msg(LOG_INFO, "%s: Airflow %s, API %s", cfg.url,
+			airflow_server_version(fs.store.af),
+			airflow_api_name(fs.store.af));
+	cc.max_bytes = cfg.cache_bytes;
+	fs.store.cache = cache_new(&cc);
+	fs.store.ttl = cfg.ttl;
+	fs.store.log_ttl = cfg.log_ttl;
+	fs.store.max_runs = cfg.max_runs;
+	fs.inodes = inodes_new();
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.started = time(NULL);
+	if (fs.store.cache && fs.inodes)
+		ret = serve(&fs, &args, &opts);
+	inodes_free(&fs.inodes);
+	cache_free(&fs.store.cache);
+	airflow_close(&fs.store.af);
+out_http:
+	http_global_cleanup();
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	config_free(&cfg);
+	return ret;
+}

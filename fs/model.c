@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Freeing the plain structs of model.h. Every function accepts NULL and
+ * structs that were only partly filled, and leaves zeroed memory behind so
+ * that a second clear is harmless.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+void af_names_clear(struct af_names *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->n && n->v; i++)
+		free(n->v[i]);
+	free(n->v);
+	memset(n, 0, sizeof(*n));
+}
+
+void af_run_clear(struct af_run *r)
+{
+	if (!r)
+		return;
+	free(r->run_id);
+	memset(r, 0, sizeof(*r));
+}
+
+void af_ti_clear(struct af_ti *t)
+{
+	if (!t)
+		return;
+	free(t->task_id);
+	free(t->state);
+	free(t->note);
+	free(t->info);
+	memset(t, 0, sizeof(*t));
+}
+
+void af_runs_free(struct af_run **v, size_t n)
+{
+	size_t i;
+
+	if (!v || !*v)
+		return;
+	for (i = 0; i < n; i++)
+		af_run_clear(&(*v)[i]);
+	free(*v);
+	*v = NULL;
+}
+
+void af_tis_free(struct af_ti **v, size_t n)
+{
+	size_t i;
+
+	if (!v || !*v)
+		return;
+	for (i = 0; i < n; i++)
+		af_ti_clear(&(*v)[i]);
+	free(*v);
+	*v = NULL;
+}

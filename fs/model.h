@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Plain structs describing what airflowfs shows of an Airflow deployment,
+ * independent of the API version. Strings are heap copies owned by the
+ * struct; the *_clear functions free them and zero the struct.
+ */
+#ifndef AFS_MODEL_H
+#define AFS_MODEL_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct af_names {
+	char **v;
+	size_t n;
+};
+
+struct af_run {
+	char *run_id;
+	time_t mtime; /* start_date, else logical/execution date, else 0 */
+};
+
+struct af_ti {
+	char *task_id;
+	int map_index;  /* -1: not mapped */
+	char *state;    /* NULL when the API says null */
+	char *note;     /* NULL when the API says null */
+	int try_number;
+	time_t mtime;   /* end_date, else start_date, else 0 */
+	char *info;     /* the record, pretty-printed, final newline */
+	size_t info_len;
+};
+
+void af_names_clear(struct af_names *n);
+void af_run_clear(struct af_run *r);
+void af_ti_clear(struct af_ti *t);
+void af_runs_free(struct af_run **v, size_t n);
+void af_tis_free(struct af_ti **v, size_t n);
+
+#endif

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The tree's semantics over the store; see node.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+/* The kernel may keep what can never change this long. */
+#define FOREVER_S 86400.0
+
+static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
+{
+	return store_ti(&fs->store, n->dag, n->run, n->task, n->map_index,
+			out);
+}
+
+static int child_of_logs(struct fs *fs, const struct node *parent,
+			 const char *name, struct node *tmpl)
+{
+	struct s_ti *t;
+	int k, err = ti_of(fs, parent, &t);
+
+	if (err)
+		return err;
+	err = -ENOENT;
+	if (!strcmp(name, "latest") && t->ti.try_number > 0) {
+		tmpl->kind = N_LATEST;
+		err = 0;
+	} else if (!path_number(name, &k) && k >= 1 && k <= t->ti.try_number) {
+		tmpl->kind = N_LOG;
+		tmpl->num = k;
+		err = 0;
+	}
+	store_put(t);
+	return err;
+}
+
+int node_child(struct fs *fs, const struct node *parent, const char *name,
+	       struct node *tmpl)
+{
+	struct store *s = &fs->store;
+	struct s_ti *t;
+	int mapped, mi, err;
+
+	memset(tmpl, 0, sizeof(*tmpl));
+	switch (parent->kind) {
+	case N_ROOT:
+		if (!strcmp(name, ".stats")) {
+			tmpl->kind = N_STATS;
+			return 0;
+		}
+		if (!path_id_ok(name) || store_dag_known(s, name) == KNOWN_NOT)
+			return -ENOENT;
+		tmpl->kind = N_DAG; /* on trust until checked */
+		return 0;
+	case N_DAG:
+		if (!path_id_ok(name) ||
+		    store_run_known(s, parent->dag, name) == KNOWN_NOT)
+			return -ENOENT;
+		tmpl->kind = N_RUN;
+		return 0;
+	case N_RUN:
+		if (!path_id_ok(name))
+			return -ENOENT;
+		err = store_task(s, parent->dag, parent->run, name, &mapped);
+		tmpl->kind = mapped ? N_MAPPED : N_TI;
+		return err;
+	case N_MAPPED:
+		if (path_number(name, &mi))
+			return -ENOENT;
+		err = store_ti(s, parent->dag, parent->run, parent->task, mi,
+			       &t);
+		store_put(t);
+		tmpl->kind = N_TI;
+		tmpl->num = mi;
+		return err;
+	case N_TI:
+		tmpl->file = path_ti_file(name);
+		if (tmpl->file == TI_NONE)
+			return -ENOENT;
+		tmpl->kind = tmpl->file == TI_LOGS ? N_LOGS : N_FILE;
+		return 0;
+	case N_LOGS:
+		return child_of_logs(fs, parent, name, tmpl);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int blob_of(const char *s, size_t len, struct cache_blob **out)
+{
+	*out = cache_blob_new(s, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int render_stats(struct fs *fs, struct cache_blob **out)
+{
+	struct http_stats hs;
+	struct cache_stats cs;
+	char buf[1024];
+	int n;
+
+	airflow_stats(fs->store.af, &hs);
+	cache_get_stats(fs->store.cache, &cs);
+	n = snprintf(buf, sizeof(buf),
+		     "requests %llu\n"
+		     "retries %llu\n"
+		     "errors %llu\n"
+		     "bytes_received %llu\n"
+		     "cache_hits %llu\n"
+		     "cache_misses %llu\n"
+		     "cache_evictions %llu\n"
+		     "cache_entries %zu\n"
+		     "cache_bytes %zu\n",
+		     (unsigned long long)hs.requests,
+		     (unsigned long long)hs.retries,
+		     (unsigned long long)hs.errors,
+		     (unsigned long long)hs.bytes,
+		     (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+		     (unsigned long long)cs.evictions, cs.entries, cs.bytes);
+	return blob_of(buf, (size_t)n, out);
+}
+
+/* The bytes of state, note or info.json. */
+static int render_ti_file(const struct af_ti *ti, enum ti_file f,
+			  struct cache_blob **out)
+{
+	char buf[1100];
+	int n;
+
+	switch (f) {
+	case TI_STATE:
+		n = snprintf(buf, sizeof(buf), "%s\n",
+			     ti->state ? ti->state : "none");
+		return blob_of(buf, (size_t)n < sizeof(buf) ? (size_t)n : 0,
+			       out);
+	case TI_NOTE:
+		if (!ti->note || !*ti->note)
+			return blob_of("", 0, out);
+		*out = cache_blob_new(ti->note, strlen(ti->note) + 1);
+		if (!*out)
+			return -ENOMEM;
+		(*out)->data[(*out)->len - 1] = '\n';
+		return 0;
+	default:
+		return blob_of(ti->info, ti->info_len, out);
+	}
+}
+
+int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
+		 int *final)
+{
+	struct s_ti *t;
+	int err;
+
+	*final = 0;
+	*out = NULL;
+	if (n->kind == N_STATS)
+		return render_stats(fs, out);
+	if (n->kind != N_FILE && n->kind != N_LOG)
+		return -EISDIR;
+	err = ti_of(fs, n, &t);
+	if (err)
+		return err;
+	if (n->kind == N_LOG)
+		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, out,
+				final);
+	else if (n->file == TI_LINKS)
+		err = store_links(&fs->store, &t->ti, n->dag, n->run, out);
+	else
+		err = render_ti_file(&t->ti, n->file, out);
+	store_put(t);
+	return err;
+}
+
+int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
+{
+	struct s_ti *t;
+	int err;
+
+	if (n->kind != N_LATEST)
+		return -EINVAL;
+	err = ti_of(fs, n, &t);
+	if (err)
+		return err;
+	snprintf(buf, size, "%d", t->ti.try_number);
+	store_put(t);
+	return 0;
+}
+
+static void set_dir(struct stat *st, mode_t perm, time_t mtime)
+{
+	st->st_mode = S_IFDIR | perm;
+	st->st_nlink = 2;
+	st->st_mtime = st->st_ctime = st->st_atime = mtime;
+}
+
+static void set_file(struct stat *st, mode_t perm, size_t size, time_t mtime)
+{
+	st->st_mode = S_IFREG | perm;
+	st->st_nlink = 1;
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	st->st_mtime = st->st_ctime = st->st_atime = mtime;
+}
+
+/* A DAG or run directory: checked with the server, or taken on trust. */
+static int attr_trusted(struct fs *fs, const struct node *n, int check,
+			struct stat *st, double *timeout)
+{
+	struct store *s = &fs->store;
+	enum known k = n->kind == N_DAG ? store_dag_known(s, n->dag)
+					: store_run_known(s, n->dag, n->run);
+	time_t mtime = fs->started;
+	struct s_run *r;
+	int err = 0;
+
+	if (k == KNOWN_NOT)
+		return -ENOENT;
+	if (k == UNKNOWN && !check) {
+		*timeout = 0;
+	} else if (n->kind == N_DAG) {
+		err = store_dag(s, n->dag);
+	} else {
+		err = store_run(s, n->dag, n->run, &r);
+		if (!err) {
+			mtime = r->run.mtime ? r->run.mtime : fs->started;
+			store_put(r);
+		}
+	}
+	set_dir(st, 0555, mtime);
+	return err;
+}
+
+static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
+		   double *timeout)
+{
+	struct cache_blob *b = NULL;
+	struct s_ti *t;
+	int final = 0, err = ti_of(fs, n, &t);
+	const struct af_ti *ti;
+	mode_t rw = fs->cfg->ro ? 0444 : 0644;
+
+	if (err)
+		return err;
+	ti = &t->ti;
+	switch (n->kind) {
+	case N_TI:
+		set_dir(st, 0755, ti->mtime);
+		break;
+	case N_LOGS:
+		set_dir(st, 0555, ti->mtime);
+		break;
+	case N_LATEST:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = snprintf(NULL, 0, "%d", ti->try_number);
+		st->st_mtime = st->st_ctime = st->st_atime = ti->mtime;
+		break;
+	case N_LOG:
+	case N_FILE:
+		err = node_content(fs, n, &b, &final);
+		if (err)
+			break;
+		set_file(st, n->kind == N_FILE && (n->file == TI_STATE ||
+						   n->file == TI_NOTE)
+				     ? rw
+				     : 0444,
+			 b->len, ti->mtime);
+		if (n->kind == N_LOG)
+			*timeout = final ? FOREVER_S : fs->store.log_ttl;
+		store_put(b);
+		break;
+	default:
+		err = -EIO;
+	}
+	store_put(t);
+	return err;
+}
+
+int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
+	      double *timeout)
+{
+	struct cache_blob *b;
+	int final, err = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	*timeout = fs->store.ttl;
+	switch (n->kind) {
+	case N_ROOT:
+	case N_MAPPED:
+		set_dir(st, 0555, fs->started);
+		break;
+	case N_STATS:
+		err = node_content(fs, n, &b, &final);
+		if (!err) {
+			set_file(st, 0444, b->len, time(NULL));
+			store_put(b);
+		}
+		*timeout = 0;
+		break;
+	case N_DAG:
+	case N_RUN:
+		err = attr_trusted(fs, n, check, st, timeout);
+		break;
+	default:
+		err = attr_ti(fs, n, st, timeout);
+	}
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	return err;
+}
+
+static int add_entry(struct dir_list *l, size_t *cap, const char *name,
+		     mode_t type)
+{
+	if (!path_id_ok(name))
+		return 0; /* an id that cannot be a file name is left out */
+	if (l->n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct dir_entry *v = realloc(l->v, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		*cap = c;
+	}
+	l->v[l->n].name = strdup(name);
+	if (!l->v[l->n].name)
+		return -ENOMEM;
+	l->v[l->n++].type = type;
+	return 0;
+}
+
+static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
+		    size_t *cap)
+{
+	struct s_tis *t;
+	int err;
+
+	if (n->kind == N_RUN)
+		err = store_tis(&fs->store, n->dag, n->run, &t);
+	else
+		err = store_mapped(&fs->store, n->dag, n->run, n->task, &t);
+	for (size_t i = 0; !err && i < t->n; i++) {
+		const struct af_ti *ti = &t->v[i]->ti;
+		char num[16];
+
+		if (n->kind == N_MAPPED) {
+			snprintf(num, sizeof(num), "%d", ti->map_index);
+			if (ti->map_index >= 0)
+				err = add_entry(l, cap, num, S_IFDIR);
+		} else if (i == 0 || strcmp(ti->task_id,
+					    t->v[i - 1]->ti.task_id)) {
+			/* one directory per task, mapped or not */
+			err = add_entry(l, cap, ti->task_id, S_IFDIR);
+		}
+	}
+	if (t)
+		store_put(t);
+	return err;
+}
+
+int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
+{
+	struct s_dags *d;
+	struct s_runs *r;
+	struct s_ti *t;
+	size_t cap = 0;
+	int err = 0;
+	char num[16];
+
+	memset(out, 0, sizeof(*out));
+	switch (n->kind) {
+	case N_ROOT:
+		err = add_entry(out, &cap, ".stats", S_IFREG);
+		if (!err)
+			err = store_dags(&fs->store, &d);
+		for (size_t i = 0; !err && i < d->names.n; i++)
+			err = add_entry(out, &cap, d->names.v[i], S_IFDIR);
+		if (!err || err != -ENOMEM)
+			store_put(err ? NULL : d);
+		break;
+	case N_DAG:
+		err = store_runs(&fs->store, n->dag, &r);
+		for (size_t i = 0; !err && i < r->n; i++)
+			err = add_entry(out, &cap, r->runs[i].run_id, S_IFDIR);
+		break;
+	case N_RUN:
+	case N_MAPPED:
+		err = list_tis(fs, n, out, &cap);
+		break;
+	case N_TI:
+		for (int f = TI_STATE; !err && f <= TI_LOGS; f++)
+			err = add_entry(out, &cap, path_ti_file_name(f),
+					f == TI_LOGS ? S_IFDIR : S_IFREG);
+		break;
+	case N_LOGS:
+		err = ti_of(fs, n, &t);
+		if (err)
+			break;
+		for (int k = 1; !err && k <= t->ti.try_number; k++) {
+			snprintf(num, sizeof(num), "%d", k);
+			err = add_entry(out, &cap, num, S_IFREG);
+		}
+		if (!err && t->ti.try_number > 0)
+			err = add_entry(out, &cap, "latest", S_IFLNK);
+		store_put(t);
+		break;
+	default:
+		err = -ENOTDIR;
+	}
+	if (err)
+		dir_list_free(out);
+	return err;
+}
+
+void dir_list_free(struct dir_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What each node of the tree is: which names a directory holds, the
+ * attributes of a node (and how long the kernel may keep them), and the
+ * bytes of each file, rendered from the Airflow objects of the store.
+ * No FUSE types here; ops.c turns these answers into replies.
+ */
+#ifndef AFS_NODE_H
+#define AFS_NODE_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+#include "inode.h"
+#include "store.h"
+
+struct fs {
+	const struct config *cfg;
+	struct store store;
+	struct inodes *inodes;
+	uid_t uid;
+	gid_t gid;
+	time_t started;
+};
+
+struct dir_entry {
+	char *name;
+	mode_t type; /* S_IFDIR, S_IFREG or S_IFLNK */
+};
+
+struct dir_list {
+	struct dir_entry *v;
+	size_t n;
+};
+
+/*
+ * What name in parent stands for: fills tmpl's kind, file and num. May ask
+ * the server (a task's kind, a map index). -ENOENT when it is nothing.
+ */
+int node_child(struct fs *fs, const struct node *parent, const char *name,
+	       struct node *tmpl);
+/*
+ * The attributes of n and how long the kernel may keep them (and the
+ * name). With check, a DAG or run taken on trust is checked with the
+ * server; without, it gets a timeout of 0 so that the next stat checks it.
+ */
+int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
+	      double *timeout);
+/* The names in directory n ("." and ".." not included). */
+int node_list(struct fs *fs, const struct node *n, struct dir_list *out);
+void dir_list_free(struct dir_list *l);
+/*
+ * The bytes of file n, as a referenced blob (release with store_put);
+ * *final says they can never change, so the kernel may keep them.
+ */
+int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
+		 int *final);
+/* The target of a symbolic link (logs/latest), in buf. */
+int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
+
+#endif

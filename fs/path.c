@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Names and URL escaping; see path.h. */
+#include <string.h>
+
+#include "path.h"
+
+static const char *const ti_names[] = {
+	[TI_STATE] = "state",
+	[TI_NOTE] = "note",
+	[TI_LINKS] = "links.json",
+	[TI_INFO] = "info.json",
+	[TI_LOGS] = "logs",
+};
+
+int path_id_ok(const char *id)
+{
+	return id && *id && !strchr(id, '/') && strcmp(id, ".") &&
+	       strcmp(id, "..");
+}
+
+enum ti_file path_ti_file(const char *name)
+{
+	for (int f = TI_STATE; f <= TI_LOGS; f++)
+		if (!strcmp(name, ti_names[f]))
+			return f;
+	return TI_NONE;
+}
+
+const char *path_ti_file_name(enum ti_file f)
+{
+	return f >= TI_STATE && f <= TI_LOGS ? ti_names[f] : NULL;
+}
+
+int path_number(const char *name, int *n)
+{
+	size_t len = strlen(name);
+	int v = 0;
+
+	if (len == 0 || len > 9 || (name[0] == '0' && len > 1))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	*n = v;
+	return 0;
+}
+
+static int unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+long path_escape(char *out, size_t len, size_t cap, const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = len;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		if (unreserved(*p)) {
+			if (n + 1 >= cap)
+				return -1;
+			out[n++] = *p;
+		} else {
+			if (n + 3 >= cap)
+				return -1;
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (n >= cap)
+		return -1;
+	out[n] = '\0';
+	return (long)n;
+}

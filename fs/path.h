@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pure string work on names: which Airflow ids can be file names, what a
+ * name in a task instance directory means, canonical numbers, and the
+ * percent-encoding of ids going into URLs. No FUSE, no I/O.
+ */
+#ifndef AFS_PATH_H
+#define AFS_PATH_H
+
+#include <stddef.h>
+
+enum ti_file {
+	TI_NONE = 0,
+	TI_STATE,
+	TI_NOTE,
+	TI_LINKS,
+	TI_INFO,
+	TI_LOGS,
+};
+
+/* 1 when an id can be shown as a name: not empty, no '/', not . or .. */
+int path_id_ok(const char *id);
+/* The file a name stands for in a task instance directory, or TI_NONE. */
+enum ti_file path_ti_file(const char *name);
+/* The fixed name of a task instance file. */
+const char *path_ti_file_name(enum ti_file f);
+/*
+ * Parses a canonical decimal (no sign, no leading zero unless "0", at most
+ * 9 digits) into *n. Returns 0 or -1.
+ */
+int path_number(const char *name, int *n);
+/*
+ * Appends id percent-encoded (all but A-Z a-z 0-9 - . _ ~) to out, which
+ * has room for cap bytes including the NUL. Returns the new length, or -1
+ * when it does not fit (out is then unchanged beyond len).
+ */
+long path_escape(char *out, size_t len, size_t cap, const char *id);
+
+#endif

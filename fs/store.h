@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Airflow objects through the cache: every getter answers from the cache
+ * when it can, else fetches once (concurrent callers of one key wait for
+ * that fetch) and stores the answer for its lifetime. A listing also stores
+ * each object it lists, so that what was listed is then read without a
+ * request. Values are cache references: release them with store_put().
+ */
+#ifndef AFS_STORE_H
+#define AFS_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "../cache/cache.h"
+#include "airflow.h"
+#include "model.h"
+
+struct store {
+	struct airflow *af;
+	struct cache *cache;
+	double ttl, log_ttl;
+	long max_runs;
+};
+
+struct s_dags {
+	struct cache_val hdr;
+	struct af_names names;
+};
+
+struct s_runs {
+	struct cache_val hdr;
+	struct af_run *runs;
+	size_t n;
+};
+
+struct s_run {
+	struct cache_val hdr;
+	struct af_run run;
+};
+
+struct s_ti {
+	struct cache_val hdr;
+	struct af_ti ti;
+};
+
+/* The task instances of a run or of a mapped task, sorted by task_id then
+ * map_index. */
+struct s_tis {
+	struct cache_val hdr;
+	struct s_ti **v;
+	size_t n;
+};
+
+enum known { KNOWN_NOT = -1, UNKNOWN = 0, KNOWN = 1 };
+
+void store_put(void *val);
+
+int store_dags(struct store *s, struct s_dags **out);
+int store_runs(struct store *s, const char *dag, struct s_runs **out);
+/* All task instances of a run. */
+int store_tis(struct store *s, const char *dag, const char *run,
+	      struct s_tis **out);
+/* The map indexes of a mapped task; -ENOENT when it is not mapped. */
+int store_mapped(struct store *s, const char *dag, const char *run,
+		 const char *task, struct s_tis **out);
+int store_run(struct store *s, const char *dag, const char *run,
+	      struct s_run **out);
+/* 0 when the DAG exists. */
+int store_dag(struct store *s, const char *dag);
+/*
+ * What the cache knows, without a request: whether a DAG or a run exists.
+ */
+enum known store_dag_known(struct store *s, const char *dag);
+enum known store_run_known(struct store *s, const char *dag, const char *run);
+/* Whether a task of a run is mapped: sets *mapped. */
+int store_task(struct store *s, const char *dag, const char *run,
+	       const char *task, int *mapped);
+/* One task instance (map_index -1: unmapped). */
+int store_ti(struct store *s, const char *dag, const char *run,
+	     const char *task, int map_index, struct s_ti **out);
+int store_links(struct store *s, const struct af_ti *ti, const char *dag,
+		const char *run, struct cache_blob **out);
+/* The log of one try; *final says that it can no longer change. */
+int store_log(struct store *s, const struct af_ti *ti, const char *dag,
+	      const char *run, int try_number, struct cache_blob **out,
+	      int *final);
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# make demo: the fake Airflow 2.x server with the demo data on loopback,
+# mounted at ./mnt until Ctrl-C, which unmounts and stops the server.
+set -e
+cd "$(dirname "$0")/.."
+mnt="$PWD/mnt"
+mkdir -p "$mnt"
+fusermount3 -u "$mnt" 2>/dev/null || true
+portfile=$(mktemp -u /tmp/airflowfs-demo.XXXXXX)
+/usr/bin/python3 tests/fake_airflow.py --port 0 --port-file "$portfile" \
+	--data demo >/dev/null &
+server=$!
+afs=
+cleanup() {
+	trap - INT TERM EXIT
+	fusermount3 -u "$mnt" 2>/dev/null || true
+	[ -n "$afs" ] && wait "$afs" 2>/dev/null || true
+	kill "$server" 2>/dev/null || true
+	rm -f "$portfile"
+	echo "demo stopped: unmounted $mnt"
+}
+trap cleanup INT TERM EXIT
+for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$portfile")"
+AIRFLOW_USERNAME=admin AIRFLOW_PASSWORD=admin ./airflowfs -f "$url" "$mnt" &
+afs=$!
+for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
+mountpoint -q "$mnt" || { echo "mount failed" >&2; exit 1; }
+run="$mnt/etl_daily/scheduled__2024-01-02T00:00:00+00:00"
+cat <<MSG
+
+The demo Airflow server ($url) is mounted at $mnt. In another shell, try:
+
+    ls $mnt
+    ls -lt $mnt/etl_daily
+    ls '$run'
+    cat '$run'/*/state
+    cat '$run/load/logs/1'
+    grep -r ERROR '$run'
+    ls '$run/process'
+    cat '$run/group.extract/links.json'
+    cat $mnt/.stats
+
+Press Ctrl-C here to unmount and stop the server.
+MSG
+wait "$afs"
