@@ -340,13 +340,22 @@ static int add_entry(struct dir_list *l, size_t *cap, const char *name,
 static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 		    size_t *cap)
 {
-	struct s_tis *t;
+	struct s_tis *t = NULL;
 	int err;
 
 	if (n->kind == N_RUN)
 		err = store_tis(&fs->store, n->dag, n->run, &t);
 	else
 		err = store_mapped(&fs->store, n->dag, n->run, n->task, &t);
+	/* the server lists no task instances for a run that does not exist */
+	if (!err && t->n == 0 && n->kind == N_RUN &&
+	    store_run_known(&fs->store, n->dag, n->run) != KNOWN) {
+		struct s_run *r;
+
+		err = store_run(&fs->store, n->dag, n->run, &r);
+		if (!err)
+			store_put(r);
+	}
 	for (size_t i = 0; !err && i < t->n; i++) {
 		const struct af_ti *ti = &t->v[i]->ti;
 		char num[16];
@@ -368,8 +377,8 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 
 int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 {
-	struct s_dags *d;
-	struct s_runs *r;
+	struct s_dags *d = NULL;
+	struct s_runs *r = NULL;
 	struct s_ti *t;
 	size_t cap = 0;
 	int err = 0;
@@ -383,13 +392,19 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 			err = store_dags(&fs->store, &d);
 		for (size_t i = 0; !err && i < d->names.n; i++)
 			err = add_entry(out, &cap, d->names.v[i], S_IFDIR);
-		if (!err || err != -ENOMEM)
-			store_put(err ? NULL : d);
+		if (d)
+			store_put(d);
 		break;
 	case N_DAG:
 		err = store_runs(&fs->store, n->dag, &r);
 		for (size_t i = 0; !err && i < r->n; i++)
 			err = add_entry(out, &cap, r->runs[i].run_id, S_IFDIR);
+		/* the server lists no runs for a DAG that does not exist */
+		if (!err && r->n == 0 &&
+		    store_dag_known(&fs->store, n->dag) != KNOWN)
+			err = store_dag(&fs->store, n->dag);
+		if (r)
+			store_put(r);
 		break;
 	case N_RUN:
 	case N_MAPPED:

@@ -106,6 +106,18 @@ static void plain_destroy(struct cache_val *v)
 	free(v);
 }
 
+/* Remembers that an object exists, for a listing's lifetime. */
+static void put_marker(struct store *s, uint64_t gen, const char *kind,
+		       const char *dag, const char *run)
+{
+	struct cache_val *v = val_new(sizeof(*v), plain_destroy);
+	char key[KEY_MAX];
+
+	if (v && !mkkey(key, kind, dag, run, NULL))
+		cache_put(s->cache, key, v, s->ttl, gen);
+	cache_unref(&v);
+}
+
 /*
  * A fetch: fills *val (one reference, handed to the caller) and may change
  * *ttl; it may store more entries with the gen it is given.
@@ -149,7 +161,6 @@ static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 		      struct cache_val **val, double *ttl)
 {
 	struct s_dags *d = val_new(sizeof(*d), dags_destroy);
-	char key[KEY_MAX];
 	int err;
 
 	if (!d)
@@ -160,11 +171,7 @@ static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 		return err;
 	}
 	for (size_t i = 0; i < d->names.n; i++) {
-		struct cache_val *e = val_new(sizeof(*e), plain_destroy);
-
-		if (e && !mkkey(key, "dag", d->names.v[i], NULL))
-			cache_put(s->cache, key, e, s->ttl, gen);
-		cache_unref(&e);
+		put_marker(s, gen, "dag", d->names.v[i], NULL);
 		d->hdr.size += strlen(d->names.v[i]) + sizeof(char *);
 	}
 	*val = &d->hdr;
@@ -253,6 +260,8 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		free(rs);
 		return err;
 	}
+	if (rs->n > 0) /* a DAG with runs exists */
+		put_marker(s, gen, "dag", id->dag, NULL);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct af_run copy = rs->runs[i];
 		struct s_run *r;

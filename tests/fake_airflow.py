@@ -1,0 +1,1734 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""A fake Airflow 2.10.5 webserver (REST API v1) for the airflowfs tests.
+
+Standard library only. It reproduces the quirks of a real 2.x server that a client can
+trip over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bug:
+
+* connexion's strict validation: a query parameter the spec does not list, a badly typed
+  parameter or body -> 400 problem+json; it runs before the authentication check.
+* 401 problem+json with `WWW-Authenticate: Basic`; /api/v1/version and /health need no auth.
+* werkzeug routing: `%2F` is decoded before routing; `{map_index}` and `{try}` only match
+  digits (`-1` gives 404); `//` in a path answers 308 to the merged path.
+* pagination: limit default 100, >100 clamped, 0 -> 100, <0 -> 400; total_entries before paging.
+* list endpoints never answer 404 (an unknown DAG or run gives an empty list).
+* logs: Accept negotiated like werkzeug's best_match; JSON `content` is Python's str() of
+  [(host, text)]; the text is served like FileTaskHandler (blank lines dropped, lines
+  re-joined with "\n", so no final newline); itsdangerous-compatible continuation tokens
+  with payload {"end_of_log", "log_pos"}.
+* PATCH state: dry_run defaults to true; a real change answers `{}`.
+* JSON bodies are indented, keys sorted and non-ASCII escaped, as Airflow's JSON provider does
+  (--no-sort-keys keeps the spec order in which records are built).
+
+Command line:
+    /usr/bin/python3 tests/fake_airflow.py [--port 0] [--port-file PATH] [--data demo|PATH.json]
+        [--auth basic|none] [--user admin] [--password admin] [--token TOKEN]
+        [--latency-ms 0] [--version 2.10.5] [--secret-key KEY] [--no-sort-keys] [--verbose]
+        [--print-demo]
+It prints `fake-airflow listening on http://127.0.0.1:PORT` once listening, writes PORT to
+--port-file (atomically), and exits cleanly on SIGTERM/SIGINT.
+
+In-process:  srv = start(data="demo", auth="basic", ...); srv.url, srv.port, srv.requests(),
+srv.reset(), srv.set_data(d), srv.ti(dag, run, task, map_index=-1),
+srv.update_ti(dag, run, task, map_index=-1, **fields), srv.stop().
+
+Control endpoints (no auth, never recorded):
+    GET  /_fake/requests        every other request as {"method", "path" (raw, still
+                                percent-encoded), "query" (raw), "headers", "body", "status"}
+    POST /_fake/reset           clears that record
+    GET  /_fake/data            the current dataset
+    POST /_fake/data            replaces the dataset (a dataset object, or the string "demo")
+    GET  /_fake/ti?dag=&run=&task=&map_index=   the stored TI in dataset format (404 if missing)
+    POST /_fake/ti              {"dag", "run", "task", "map_index"?, <TI fields>...} updates a TI;
+                                "append_log": text appends to the log file of try
+                                "append_try" (default: try_number), e.g. to grow a running log.
+
+Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 strings):
+    {"dags": [{"dag_id": "etl_daily", "is_paused": false, "is_active": true,
+               "tags": ["etl"], "description": "...", "owners": ["airflow"],
+               "schedule": "0 0 * * *", "timetable_description": "At 00:00",
+               "tasks": ["extra_task_without_tis"],   (plus any other DAG schema field)
+       "runs": [{"dag_run_id": "scheduled__2024-01-01T00:00:00+00:00",
+                 "logical_date": "2024-01-01T00:00:00+00:00", "start_date": ..., "end_date": ...,
+                 "data_interval_start": ..., "data_interval_end": ..., "state": "success",
+                 "run_type": "scheduled", "external_trigger": false, "conf": {}, "note": null,
+         "tis": [{"task_id": "extract", "map_index": -1, "state": "success", "try_number": 1,
+                  "max_tries": 1, "start_date": ..., "end_date": ..., "queued_when": ...,
+                  "note": null, "operator": "PythonOperator", "hostname": "worker-1", "pid": 42,
+                  "pool": "default_pool", "queue": "default", "priority_weight": 1,
+                  "rendered_fields": {}, "rendered_map_index": null, "trigger": null,
+                  "triggerer_job": null, "executor": null,
+                  "links": {"Docs": "https://...", "Missing": null},
+                  "logs": ["file of try 1", "file of try 2"]}]}]}]}
+    A run's TIs are listed in the given order (Airflow 2.10 has no ORDER BY there); run ids
+    (the `id` order_by key) follow the dataset order. `logs[i]` is the log file of try i+1
+    as written on disk (null: no file). A task is mapped when one of its TIs has
+    map_index >= 0 in any run. A task's link names are the union over its TIs; a TI without
+    a URL for one of them shows null. Unknown keys are rejected.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import zlib
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, HTTPStatus, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, unquote
+
+UTC = timezone.utc
+MAX_PAGE = 100  # [api] maximum_page_limit and fallback_page_limit
+LOG_BASE = "/opt/airflow/logs"
+TERMINAL = ("success", "failed", "skipped", "upstream_failed", "removed")  # State.finished
+UNFINISHED = (None, "scheduled", "queued", "running", "up_for_retry", "up_for_reschedule",
+              "deferred", "restarting")
+
+# Field lists, in the order of the v1.yaml schemas.
+DAG_FIELDS = (
+    "dag_id", "dag_display_name", "root_dag_id", "is_paused", "is_active", "is_subdag",
+    "last_parsed_time", "last_pickled", "last_expired", "scheduler_lock", "pickle_id",
+    "default_view", "fileloc", "file_token", "owners", "description", "schedule_interval",
+    "timetable_description", "tags", "max_active_tasks", "max_active_runs",
+    "has_task_concurrency_limits", "has_import_errors", "next_dagrun",
+    "next_dagrun_data_interval_start", "next_dagrun_data_interval_end",
+    "next_dagrun_create_after", "max_consecutive_failed_dag_runs")
+RUN_FIELDS = (
+    "dag_run_id", "dag_id", "logical_date", "execution_date", "start_date", "end_date",
+    "data_interval_start", "data_interval_end", "last_scheduling_decision", "run_type",
+    "state", "external_trigger", "conf", "note")
+TI_FIELDS = (
+    "task_id", "task_display_name", "dag_id", "dag_run_id", "execution_date", "start_date",
+    "end_date", "duration", "state", "try_number", "map_index", "max_tries", "hostname",
+    "unixname", "pool", "pool_slots", "queue", "priority_weight", "operator", "queued_when",
+    "pid", "executor", "executor_config", "sla_miss", "rendered_map_index", "rendered_fields",
+    "trigger", "triggerer_job", "note")
+# Dataset keys of a TI besides the ones that are computed (dag_id, dag_run_id, ...).
+TI_KEYS = ("task_id", "map_index", "state", "try_number", "max_tries", "start_date",
+           "end_date", "queued_when", "note", "operator", "hostname", "unixname", "pool",
+           "pool_slots", "queue", "priority_weight", "pid", "executor", "executor_config",
+           "sla_miss", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job",
+           "task_display_name", "links", "logs")
+RUN_KEYS = RUN_FIELDS[:1] + RUN_FIELDS[2:] + ("tis",)
+DAG_DATE_FIELDS = ("last_parsed_time", "last_pickled", "last_expired", "next_dagrun",
+                   "next_dagrun_data_interval_start", "next_dagrun_data_interval_end",
+                   "next_dagrun_create_after")
+
+
+class DatasetError(ValueError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------
+# Dates
+
+def parse_dt(value, what="date"):
+    """ISO 8601 string (Z or offset; naive means UTC) -> aware UTC datetime; None stays None."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise DatasetError(f"bad {what}: {value!r}") from None
+    return (dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt).astimezone(UTC)
+
+
+def iso(dt):
+    return None if dt is None else dt.isoformat()  # 2024-01-01T00:00:00+00:00, as marshmallow
+
+
+def now():
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------
+# itsdangerous.URLSafeSerializer (salt "itsdangerous", django-concat key derivation, HMAC-SHA1)
+
+class BadSignature(Exception):
+    pass
+
+
+def _b64e(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _b64d(data):
+    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+
+
+class Serializer:
+    def __init__(self, secret):
+        self.key = hashlib.sha1(b"itsdangerous" + b"signer" + secret.encode()).digest()
+
+    def _sign(self, value):
+        return hmac.new(self.key, value, hashlib.sha1).digest()
+
+    def dumps(self, obj):
+        payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        packed = zlib.compress(payload)
+        if len(packed) < len(payload) - 1:  # itsdangerous compresses only when it pays
+            value = b"." + _b64e(packed)
+        else:
+            value = _b64e(payload)
+        return (value + b"." + _b64e(self._sign(value))).decode()
+
+    def loads(self, token):
+        value, sep, sig = token.encode("utf-8", "replace").rpartition(b".")
+        try:
+            good = sep and hmac.compare_digest(_b64d(sig), self._sign(value))
+        except ValueError:
+            good = False
+        if not good:
+            raise BadSignature(token)
+        raw = zlib.decompress(_b64d(value[1:])) if value.startswith(b".") else _b64d(value)
+        return json.loads(raw)
+
+
+def token_payload(token):
+    """Read a continuation token's payload without the key, as a client would."""
+    value = token.encode().rpartition(b".")[0]
+    raw = zlib.decompress(_b64d(value[1:])) if value.startswith(b".") else _b64d(value)
+    return json.loads(raw)
+
+
+# ---------------------------------------------------------------------------------------
+# werkzeug 2.2 MIMEAccept.best_match, which Airflow's log endpoint uses
+
+_ACCEPT_RE = re.compile(r"""
+    ([^\s;,]+(?:[ \t]*;[ \t]*(?:[^\s;,q][^\s;,]*|q[^\s;,=][^\s;,]*))*)
+    (?:[ \t]*;[ \t]*q=(\d*(?:\.\d+)?)[^,]*)?""", re.VERBOSE)
+_MIME_SPLIT = re.compile(r"/|(?:\s*;\s*)")
+
+
+def _specificity(value):
+    return tuple(x != "*" for x in _MIME_SPLIT.split(value))
+
+
+def _mime_matches(offer, item):
+    if "/" not in item:
+        return False
+    otype, osub, *oparams = _MIME_SPLIT.split(offer.lower())
+    itype, isub, *iparams = _MIME_SPLIT.split(item.lower())
+    if itype == "*" and isub != "*":
+        return False
+    return (itype == "*" and isub == "*") or (otype == "*" and osub == "*") or (
+        itype == otype and (isub == "*" or osub == "*" or
+                            (isub == osub and sorted(iparams) == sorted(oparams))))
+
+
+def best_match(accept, offers):
+    """The offer werkzeug would pick for this Accept header, or None."""
+    if not accept:
+        return None
+    items = [(m.group(1), max(min(float(m.group(2)), 1), 0) if m.group(2) else 1)
+             for m in _ACCEPT_RE.finditer(accept)]
+    items.sort(key=lambda x: (_specificity(x[0]), x[1]), reverse=True)
+    result, best_q, best_spec = None, -1, (-1,)
+    for offer in offers:
+        # the most specific client item that matches decides this offer's quality
+        match = next(((item, q) for item, q in items if _mime_matches(offer, item)), None)
+        if match is None:
+            continue
+        spec, q = _specificity(match[0]), match[1]
+        if q <= 0 or q < best_q:
+            continue
+        if q > best_q or spec > best_spec:
+            result, best_q, best_spec = offer, q, spec
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Task logs as FileTaskHandler 2.10 serves them
+
+def served_text(file_text):
+    """What _interleave_logs makes of one log file: blank lines dropped, lines ordered by
+    their leading [timestamp] (lines without one inherit the previous), repeated timestamped
+    lines dropped, joined with "\\n" (so no final newline)."""
+    records, stamp = [], None
+    for idx, line in enumerate(file_text.splitlines()):
+        if not line:
+            continue
+        head = line.split(" ", 1)[0] if " " in line else None
+        if head is not None:
+            try:
+                parsed = parse_dt(head.strip("[]"))
+                stamp = parsed or stamp
+            except DatasetError:
+                pass
+        records.append((stamp or datetime(2000, 1, 1, tzinfo=UTC), idx, line, stamp))
+    out, last = [], None
+    for _, _, line, stamp in sorted(records, key=lambda r: (r[0], r[1])):
+        if line != last or not stamp:
+            out.append(line)
+        last = line
+    return "\n".join(out)
+
+
+def log_rel_path(dag_id, run_id, task_id, map_index, try_no):
+    mapped = f"map_index={map_index}/" if map_index >= 0 else ""
+    return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_no}.log"
+
+
+# ---------------------------------------------------------------------------------------
+# The dataset
+
+def _check_keys(obj, allowed, what):
+    if not isinstance(obj, dict):
+        raise DatasetError(f"{what} must be an object")
+    extra = sorted(set(obj) - set(allowed))
+    if extra:
+        raise DatasetError(f"unknown {what} field(s): {', '.join(extra)}")
+
+
+_ACTIVE = ("running", "success", "failed", "up_for_retry", "up_for_reschedule", "deferred",
+           "restarting")
+
+
+def normalize_ti(raw):
+    _check_keys(raw, TI_KEYS, "task instance")
+    if not isinstance(raw.get("task_id"), str) or not raw["task_id"]:
+        raise DatasetError("task instance without task_id")
+    ti = dict(raw)
+    state = ti.setdefault("state", None)
+    ti.setdefault("map_index", -1)
+    ti.setdefault("try_number", 0 if state is None else 1)
+    ti.setdefault("max_tries", 0)
+    for key in ("start_date", "end_date", "queued_when"):
+        ti[key] = parse_dt(ti.get(key), key)
+    ti.setdefault("hostname", "worker-1" if state in _ACTIVE else "")
+    defaults = {"note": None, "operator": "PythonOperator", "unixname": "airflow",
+                "pool": "default_pool", "pool_slots": 1, "queue": "default",
+                "priority_weight": 1, "pid": None, "executor": None, "executor_config": "{}",
+                "sla_miss": None, "rendered_map_index": None, "rendered_fields": {},
+                "trigger": None, "triggerer_job": None, "task_display_name": ti["task_id"],
+                "links": {}, "logs": []}
+    for key, value in defaults.items():
+        ti.setdefault(key, value)
+    if not isinstance(ti["logs"], list) or not all(x is None or isinstance(x, str)
+                                                   for x in ti["logs"]):
+        raise DatasetError("logs must be a list of strings or nulls")
+    if not isinstance(ti["links"], dict):
+        raise DatasetError("links must be an object")
+    return ti
+
+
+def export_ti(ti):
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in ti.items()}
+
+
+_RUN_TYPES = ("backfill", "manual", "scheduled", "dataset_triggered")
+
+
+def normalize_run(raw, dag_id):
+    _check_keys(raw, RUN_KEYS, "dag run")
+    run_id = raw.get("dag_run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise DatasetError(f"a run of {dag_id} has no dag_run_id")
+    run = dict(raw)
+    prefix = run_id.split("__", 1)[0]
+    run.setdefault("run_type", prefix if prefix in _RUN_TYPES else "manual")
+    logical = run.get("logical_date", run.get("execution_date"))
+    if logical is None and "__" in run_id:
+        try:
+            logical = parse_dt(run_id.split("__", 1)[1])
+        except DatasetError:
+            pass
+    for key in ("start_date", "end_date", "data_interval_start", "data_interval_end",
+                "last_scheduling_decision"):
+        run[key] = parse_dt(run.get(key), key)
+    run["logical_date"] = parse_dt(logical, "logical_date") or run["start_date"] or now()
+    run.pop("execution_date", None)
+    run["data_interval_start"] = run["data_interval_start"] or run["logical_date"]
+    run["data_interval_end"] = run["data_interval_end"] or run["logical_date"]
+    run["last_scheduling_decision"] = (run["last_scheduling_decision"] or run["end_date"]
+                                       or run["start_date"])
+    run.setdefault("state", "success")
+    run.setdefault("external_trigger", run["run_type"] == "manual")
+    run.setdefault("conf", {})
+    run.setdefault("note", None)
+    run["tis"] = [normalize_ti(t) for t in raw.get("tis", [])]
+    keys = [(t["task_id"], t["map_index"]) for t in run["tis"]]
+    if len(set(keys)) != len(keys):
+        raise DatasetError(f"duplicate task instance in {dag_id}/{run_id}")
+    return run
+
+
+def normalize_dag(raw, serializer):
+    _check_keys(raw, DAG_FIELDS + ("runs", "schedule", "tasks"), "dag")
+    dag_id = raw.get("dag_id")
+    if not isinstance(dag_id, str) or not dag_id:
+        raise DatasetError("a dag has no dag_id")
+    dag = {k: v for k, v in raw.items() if k not in ("runs", "schedule", "tasks")}
+    schedule = raw.get("schedule")
+    fileloc = raw.get("fileloc", f"/opt/airflow/dags/{dag_id}.py")
+    defaults = {
+        "dag_display_name": dag_id, "root_dag_id": None, "is_paused": False,
+        "is_active": True, "is_subdag": False, "last_parsed_time": "2024-01-03T10:29:41+00:00",
+        "last_pickled": None, "last_expired": None, "scheduler_lock": None, "pickle_id": None,
+        "default_view": "grid", "fileloc": fileloc, "file_token": serializer.dumps(fileloc),
+        "owners": ["airflow"], "description": None,
+        "schedule_interval": {"__type": "CronExpression", "value": schedule} if schedule else None,
+        "timetable_description": None if schedule else "Never, external triggers only",
+        "tags": [], "max_active_tasks": 16, "max_active_runs": 16,
+        "has_task_concurrency_limits": False, "has_import_errors": False, "next_dagrun": None,
+        "next_dagrun_data_interval_start": None, "next_dagrun_data_interval_end": None,
+        "next_dagrun_create_after": None, "max_consecutive_failed_dag_runs": 0}
+    for key, value in defaults.items():
+        dag.setdefault(key, value)
+    dag["tags"] = [t if isinstance(t, dict) else {"name": t} for t in dag["tags"]]
+    for key in DAG_DATE_FIELDS:
+        dag[key] = parse_dt(dag[key], key)
+    runs = [normalize_run(r, dag_id) for r in raw.get("runs", [])]
+    if len({r["dag_run_id"] for r in runs}) != len(runs):
+        raise DatasetError(f"duplicate dag_run_id in {dag_id}")
+    return dag, runs, list(raw.get("tasks", []))
+
+
+class Store:
+    """The server's state: DAGs, runs and TIs, guarded by `lock`."""
+
+    def __init__(self, serializer):
+        self.lock = threading.RLock()
+        self.serializer = serializer
+        self.dags, self.runs, self.extra_tasks = {}, {}, {}
+
+    def load(self, data):
+        if data == "demo":
+            data = demo_dataset()
+        elif isinstance(data, str):
+            with open(data, encoding="utf-8") as f:
+                data = json.load(f)
+        _check_keys(data, ("dags",), "dataset")
+        dags, runs, extra = {}, {}, {}
+        for raw in data.get("dags", []):
+            dag, dag_runs, tasks = normalize_dag(raw, self.serializer)
+            if dag["dag_id"] in dags:
+                raise DatasetError(f"duplicate dag_id {dag['dag_id']}")
+            dags[dag["dag_id"]] = dag
+            extra[dag["dag_id"]] = tasks
+            for run in dag_runs:
+                run["id"] = len(runs) + 1  # the dag_run table's primary key
+                runs[(dag["dag_id"], run["dag_run_id"])] = run
+        with self.lock:
+            self.dags, self.runs, self.extra_tasks = dags, runs, extra
+
+    def export(self):
+        with self.lock:
+            out = []
+            for dag_id, dag in self.dags.items():
+                d = {k: iso(v) if isinstance(v, datetime) else v for k, v in dag.items()}
+                d["tasks"] = self.extra_tasks[dag_id]
+                d["runs"] = []
+                for (run_dag, _), run in self.runs.items():
+                    if run_dag == dag_id:
+                        r = {k: iso(v) if isinstance(v, datetime) else v for k, v in run.items()
+                             if k not in ("id", "tis")}
+                        r["tis"] = [export_ti(t) for t in run["tis"]]
+                        d["runs"].append(r)
+                out.append(d)
+            return {"dags": out}
+
+    def tis_of(self, dag_id, task_id):
+        return [t for (d, _), r in self.runs.items() if d == dag_id for t in r["tis"]
+                if t["task_id"] == task_id]
+
+    def has_task(self, dag_id, task_id):
+        return task_id in self.extra_tasks.get(dag_id, ()) or bool(self.tis_of(dag_id, task_id))
+
+    def is_mapped(self, dag_id, task_id):
+        return any(t["map_index"] >= 0 for t in self.tis_of(dag_id, task_id))
+
+    def link_names(self, dag_id, task_id):
+        return sorted({n for t in self.tis_of(dag_id, task_id) for n in t["links"]})
+
+    def find_ti(self, dag_id, run_id, task_id, map_index):
+        run = self.runs.get((dag_id, run_id))
+        for ti in run["tis"] if run else ():
+            if ti["task_id"] == task_id and ti["map_index"] == map_index:
+                return run, ti
+        return run, None
+
+    def update_ti(self, dag_id, run_id, task_id, map_index, fields):
+        """The /_fake/ti update: dataset-format fields, plus append_log/append_try."""
+        with self.lock:
+            run, ti = self.find_ti(dag_id, run_id, task_id, map_index)
+            if ti is None:
+                raise KeyError("no such task instance")
+            fields = dict(fields)
+            text, try_no = fields.pop("append_log", None), fields.pop("append_try", None)
+            if "task_id" in fields or "map_index" in fields:
+                raise DatasetError("task_id and map_index cannot be changed")
+            new = normalize_ti({**export_ti(ti), **fields})
+            if text is not None:
+                idx = (try_no or new["try_number"]) - 1
+                if idx < 0:
+                    raise DatasetError("append_log needs a try number >= 1")
+                logs = new["logs"] = list(new["logs"]) + [None] * (idx + 1 - len(new["logs"]))
+                logs[idx] = (logs[idx] or "") + text
+            ti.clear()
+            ti.update(new)
+            return export_ti(ti)
+
+
+# ---------------------------------------------------------------------------------------
+# API records
+
+def dag_record(dag):
+    return {k: iso(dag[k]) if k in DAG_DATE_FIELDS else dag[k] for k in DAG_FIELDS}
+
+
+def run_record(dag_id, run):
+    rec = {"dag_run_id": run["dag_run_id"], "dag_id": dag_id}
+    for key in RUN_FIELDS[2:]:
+        value = run["logical_date"] if key == "execution_date" else run[key]
+        rec[key] = iso(value) if isinstance(value, datetime) else value
+    return rec
+
+
+def ti_record(dag_id, run, ti):
+    start, end = ti["start_date"], ti["end_date"]
+    computed = {"dag_id": dag_id, "dag_run_id": run["dag_run_id"],
+                "execution_date": iso(run["logical_date"]),
+                "duration": (end - start).total_seconds() if start and end else None}
+    return {k: computed[k] if k in computed else
+            iso(ti[k]) if isinstance(ti[k], datetime) else ti[k] for k in TI_FIELDS}
+
+
+# ---------------------------------------------------------------------------------------
+# Errors and parameter validation, shaped like connexion + Airflow's common_error_handler
+
+class ApiError(Exception):
+    def __init__(self, status, title, detail=None, headers=None, linked=True):
+        super().__init__(title)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers, self.linked = headers or {}, linked
+
+
+def not_found(title, detail=None):
+    return ApiError(404, title, detail)
+
+
+def bad_request(detail, title="Bad Request"):
+    return ApiError(400, title, detail)
+
+
+def _schema_error(message, validator, schema, instance):
+    """str() of a jsonschema ValidationError, as connexion puts it in query errors."""
+    return (f"{message}\n\nFailed validating {validator!r} in schema:\n    {schema!r}\n\n"
+            f"On instance:\n    {instance!r}")
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)\Z")
+_DATES = {f"{f}_{op}": "datetime" for f in ("execution_date", "start_date", "end_date",
+                                              "updated_at") for op in ("gte", "lte")}
+_PAGE = {"limit": "integer", "offset": "offset"}
+_TI_FILTERS = {**_DATES, "duration_gte": "number", "duration_lte": "number", "state": "array",
+               "pool": "array", "queue": "array", "executor": "array", **_PAGE}
+QUERY_SPECS = {
+    "dags": {**_PAGE, "order_by": "string", "tags": "array", "only_active": "boolean",
+             "paused": "boolean", "fields": "array", "dag_id_pattern": "string"},
+    "dag": {"fields": "array"},
+    "runs": {**_PAGE, **_DATES, "state": "array", "order_by": "string", "fields": "array"},
+    "run": {"fields": "array"},
+    "tis": _TI_FILTERS,
+    "list_mapped": {**_TI_FILTERS, "order_by": "string"},
+    "links": {"map_index": "integer"},
+    "logs": {"full_content": "boolean", "map_index": "integer", "token": "string"},
+}
+
+
+def check_query(raw_query, spec):
+    """Connexion strict validation: returns {name: value} (arrays as lists)."""
+    values = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True, errors="replace"):
+        values.setdefault(name, []).append(value)
+    extra = [n for n in values if n not in spec]
+    if extra:
+        raise bad_request(f"Extra query parameter(s) {', '.join(extra)} not in spec")
+    out = {}
+    for name, vals in values.items():
+        kind = spec[name]
+        if kind == "array":  # style=form, explode=true: repeated keys and commas both split
+            out[name] = ",".join(vals).split(",")
+            continue
+        for v in vals:
+            wrong = f"Wrong type, expected '{{}}' for query parameter '{name}'"
+            if kind in ("integer", "offset"):
+                try:
+                    v = int(v)
+                except ValueError:
+                    raise bad_request(wrong.format("integer")) from None
+                if kind == "offset" and v < 0:
+                    raise bad_request(_schema_error(f"{v} is less than the minimum of 0",
+                                                    "minimum", {"minimum": 0, "type": "integer"}, v))
+            elif kind == "boolean":
+                if v.lower() not in ("true", "false"):
+                    raise bad_request(wrong.format("boolean"))
+                v = v.lower() == "true"
+            elif kind == "number":
+                try:
+                    v = float(v)
+                except ValueError:
+                    raise bad_request(wrong.format("number")) from None
+            elif kind == "datetime":
+                if not _RFC3339.match(v):
+                    raise bad_request(_schema_error(f"{v!r} is not a 'date-time'", "format",
+                                                    {"format": "date-time", "type": "string"}, v))
+                v = parse_dt(v)
+            out[name] = v  # the last of repeated values wins, as in connexion
+    return out
+
+
+def page(items, q):
+    """Airflow's check_limit, then offset/limit; returns (page, total_entries)."""
+    limit = q.get("limit", MAX_PAGE)
+    if limit < 0:
+        raise bad_request(None, title="Page limit must be a positive integer")
+    limit = MAX_PAGE if limit == 0 or limit > MAX_PAGE else limit
+    offset = q.get("offset", 0)
+    return items[offset:offset + limit], len(items)
+
+
+def pg_sort(items, key, desc=False):
+    """Stable sort with PostgreSQL's NULL placement (last ascending, first descending)."""
+    vals = [x for x in items if key(x) is not None]
+    nulls = [x for x in items if key(x) is None]
+    vals.sort(key=key, reverse=desc)
+    return nulls + vals if desc else vals + nulls
+
+
+def range_filter(items, q, name, key):
+    lo, hi = q.get(f"{name}_gte"), q.get(f"{name}_lte")
+    if lo is not None:
+        items = [x for x in items if key(x) is not None and key(x) >= lo]
+    if hi is not None:
+        items = [x for x in items if key(x) is not None and key(x) <= hi]
+    return items
+
+
+def project(record, fields, schema):
+    """marshmallow's only=fields."""
+    bad = sorted(set(fields) - set(record))
+    if bad:
+        raise ValueError(f"Invalid fields for <{schema}(many=False)>: {set(bad)!r}.")
+    return {k: v for k, v in record.items() if k in fields}
+
+
+def load_json_body(headers, body, schema):
+    """connexion's RequestBodyValidator (Airflow's variant) for a JSON object body.
+    `schema` is (required names, {name: (type, enum or None)})."""
+    ctype = headers.get("Content-Type", "")
+    mime = ctype.split(";", 1)[0].strip().lower()
+    is_json = mime == "application/json" or (mime.startswith("application/")
+                                             and mime.endswith("+json"))
+    if not body:
+        raise bad_request("Request body must not be empty")
+    if not is_json:
+        raise ApiError(415, "Unsupported Media Type",
+                       f"Invalid Content-type ({ctype}), expected JSON data", linked=False)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if data is None:
+        raise bad_request("Request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise bad_request(f"{data!r} is not of type 'object'")
+    required, props = schema
+    for name in required:
+        if name not in data:
+            raise bad_request(f"{name!r} is a required property")
+    for name, (typ, enum) in props.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if enum is not None and value not in enum:
+            raise bad_request(f"{value!r} is not one of {list(enum)!r} - {name!r}")
+        ok = isinstance(value, bool) if typ == "boolean" else isinstance(value, str)
+        if not ok:
+            raise bad_request(f"{value!r} is not of type {typ!r} - {name!r}")
+    return data
+
+
+def marshmallow_errors(data, known, extra_checks):
+    """marshmallow's load(): field errors, then 'Unknown field.' ones, as str(messages)."""
+    errors = dict(extra_checks)
+    for name in data:
+        if name not in known:
+            errors[name] = ["Unknown field."]
+    if errors:
+        raise bad_request(str(errors))
+
+
+# ---------------------------------------------------------------------------------------
+# The API handlers. Each gets (app, params, q, req) and returns (status, body, content type).
+
+def h_version(app, p, q, req):
+    return 200, {"git_version": app.git_version, "version": app.version}
+
+
+def h_health(app, p, q, req):
+    beat = iso(now() - timedelta(seconds=3))
+    return 200, {"dag_processor": {"latest_dag_processor_heartbeat": None, "status": None},
+                 "metadatabase": {"status": "healthy"},
+                 "scheduler": {"latest_scheduler_heartbeat": beat, "status": "healthy"},
+                 "triggerer": {"latest_triggerer_heartbeat": beat, "status": "healthy"}}
+
+
+def _like(pattern):
+    """SQL ILIKE '%pattern%' as a regex (% and _ are wildcards, backslash escapes)."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 1
+        else:
+            out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return re.compile(".*" + "".join(out) + ".*", re.I | re.S)
+
+
+def _order(items, order_by, allowed, key):
+    name = order_by.lstrip("-")
+    if name not in allowed:
+        raise bad_request(f"Ordering with '{name}' is disallowed or the attribute does not "
+                          f"exist on the model")
+    return pg_sort(items, lambda x: key(x, name), desc=order_by.startswith("-"))
+
+
+def h_dags(app, p, q, req):
+    dags = list(app.store.dags.values())
+    if q.get("only_active", True):
+        dags = [d for d in dags if d["is_active"]]
+    if q.get("paused") is not None:
+        dags = [d for d in dags if bool(d["is_paused"]) == q["paused"]]
+    if q.get("dag_id_pattern"):
+        rx = _like(q["dag_id_pattern"])
+        dags = [d for d in dags if rx.fullmatch(d["dag_id"])]
+    if q.get("tags"):
+        dags = [d for d in dags if any(t["name"] in q["tags"] for t in d["tags"])]
+    dags = _order(dags, q.get("order_by", "dag_id"), ("dag_id",), lambda d, k: d[k])
+    dags, total = page(dags, q)
+    records = [dag_record(d) for d in dags]
+    if "fields" in q:  # only=["dags.<f>"]: total_entries is left out too
+        try:
+            return 200, {"dags": [project(r, q["fields"], "DAGSchema") for r in records]}
+        except ValueError as e:
+            raise bad_request(str(e), title="DAGCollectionSchema error") from None
+    return 200, {"dags": records, "total_entries": total}
+
+
+def h_dag(app, p, q, req):
+    dag = app.store.dags.get(p["dag"])
+    if dag is None:
+        raise not_found("DAG not found", f"The DAG with dag_id: {p['dag']} was not found")
+    try:
+        return 200, project(dag_record(dag), q["fields"], "DAGSchema") if "fields" in q \
+            else dag_record(dag)
+    except ValueError as e:
+        raise bad_request(str(e), title="DAGSchema init error") from None
+
+
+_RUN_SORT = ("id", "state", "dag_id", "execution_date", "dag_run_id", "start_date",
+             "end_date", "updated_at", "external_trigger", "conf")
+
+
+def _run_key(item, name):
+    dag_id, run = item
+    if name in ("execution_date", "updated_at"):
+        return run["logical_date"] if name == "execution_date" else _updated(run)
+    return {"dag_id": dag_id, "conf": json.dumps(run["conf"])}.get(name, run.get(name))
+
+
+def _updated(obj):
+    return obj.get("end_date") or obj.get("start_date") or obj.get("logical_date")
+
+
+def h_runs(app, p, q, req):
+    runs = [(d, r) for (d, _), r in app.store.runs.items() if p["dag"] in ("~", d)]
+    if "state" in q:
+        runs = [x for x in runs if x[1]["state"] in q["state"]]
+    for name in ("execution_date", "start_date", "end_date", "updated_at"):
+        runs = range_filter(runs, q, name, lambda x, n=name: _run_key(x, n))
+    runs = _order(runs, q.get("order_by", "id"), _RUN_SORT, _run_key)
+    runs, total = page(runs, q)
+    records = [run_record(d, r) for d, r in runs]
+    if "fields" in q:
+        try:
+            return 200, {"dag_runs": [project(r, q["fields"], "DAGRunSchema") for r in records]}
+        except ValueError as e:
+            raise bad_request(str(e), title="DAGRunCollectionSchema error") from None
+    return 200, {"dag_runs": records, "total_entries": total}
+
+
+def h_run(app, p, q, req):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    if run is None:
+        raise not_found("DAGRun not found", f"DAGRun with DAG ID: '{p['dag']}' and DagRun ID: "
+                                            f"'{p['run']}' not found")
+    try:
+        rec = run_record(p["dag"], run)
+        return 200, project(rec, q["fields"], "DAGRunSchema") if "fields" in q else rec
+    except ValueError as e:
+        raise bad_request(str(e), title="DAGRunSchema error") from None
+
+
+def _filter_tis(rows, q):
+    """rows: (dag_id, run, ti). The filters shared by the TI list and listMapped."""
+    if "state" in q:
+        states = [None if s == "none" else s for s in q["state"]]
+        rows = [x for x in rows if x[2]["state"] in states]
+    for name in ("pool", "queue", "executor"):
+        if name in q:
+            rows = [x for x in rows if x[2][name] in q[name]]
+    rows = range_filter(rows, q, "execution_date", lambda x: x[1]["logical_date"])
+    for name in ("start_date", "end_date"):
+        rows = range_filter(rows, q, name, lambda x, n=name: x[2][n])
+    rows = range_filter(rows, q, "updated_at", lambda x: _updated(x[2]))
+    return range_filter(rows, q, "duration", lambda x: ti_record(x[0], x[1], x[2])["duration"])
+
+
+def _ti_page(rows, q):
+    rows, total = page(rows, q)
+    return 200, {"task_instances": [ti_record(*x) for x in rows], "total_entries": total}
+
+
+def h_tis(app, p, q, req):
+    rows = [(d, r, t) for (d, rid), r in app.store.runs.items()
+            if p["dag"] in ("~", d) and p["run"] in ("~", rid) for t in r["tis"]]
+    return _ti_page(_filter_tis(rows, q), q)
+
+
+def h_ti(app, p, q, req):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    found = [t for t in (run["tis"] if run else ()) if t["task_id"] == p["task"]]
+    if not found:
+        raise not_found("Task instance not found")
+    if len(found) > 1 or found[0]["map_index"] != -1:
+        raise not_found("Task instance not found",
+                        "Task instance is mapped, add the map_index value to the URL")
+    return 200, ti_record(p["dag"], run, found[0])
+
+
+def h_mapped_ti(app, p, q, req):
+    run, ti = app.store.find_ti(p["dag"], p["run"], p["task"], p["mi"])
+    if ti is None:
+        raise not_found("Task instance not found")
+    return 200, ti_record(p["dag"], run, ti)
+
+
+_MAPPED_SORT = {"state": "state", "duration": "duration", "start_date": "start_date",
+                "end_date": "end_date", "map_index": "map_index"}
+
+
+def h_list_mapped(app, p, q, req):
+    store = app.store
+    run = store.runs.get((p["dag"], p["run"]))
+    rows = [(p["dag"], run, t) for t in (run["tis"] if run else ())
+            if t["task_id"] == p["task"] and t["map_index"] >= 0]
+    if not rows:  # 0 can mean a mapped task that expanded to nothing
+        if p["dag"] not in store.dags:
+            raise not_found(f"DAG {p['dag']} not found")
+        if not store.has_task(p["dag"], p["task"]):
+            raise not_found(f"Task id {p['task']} not found")
+        if not store.is_mapped(p["dag"], p["task"]):
+            raise not_found(f"Task id {p['task']} is not mapped")
+    rows = _filter_tis(rows, q)
+    order_by = q.get("order_by")
+    rows.sort(key=lambda x: x[2]["map_index"])
+    if order_by is not None:
+        name = order_by[1:] if order_by.startswith("-") else order_by
+        if name not in _MAPPED_SORT:
+            raise bad_request(f"Ordering with {order_by!r} is not supported")
+        if name == "map_index":
+            rows.sort(key=lambda x: x[2]["map_index"], reverse=order_by.startswith("-"))
+        else:
+            rows = pg_sort(rows, lambda x: ti_record(*x)[name], desc=order_by.startswith("-"))
+    return _ti_page(rows, q)
+
+
+def h_links(app, p, q, req):
+    store = app.store
+    if p["dag"] not in store.dags:
+        raise not_found("DAG not found", f'DAG with ID = "{p["dag"]}" not found')
+    if not store.has_task(p["dag"], p["task"]):
+        raise not_found("Task not found", f'Task with ID = "{p["task"]}" not found')
+    _, ti = store.find_ti(p["dag"], p["run"], p["task"], q.get("map_index", -1))
+    if ti is None:
+        raise not_found("DAG Run not found", f'DAG Run with ID = "{p["run"]}" not found')
+    return 200, {name: ti["links"].get(name) or None
+                 for name in store.link_names(p["dag"], p["task"])}
+
+
+def _served_logs_error(ti, rel):
+    if not ti["hostname"]:
+        return f"Could not read served logs: Invalid URL 'http://:8793/log/{rel}': No host supplied"
+    url = quote(f"http://{ti['hostname']}:8793/log/{rel}", safe="!#$%&'()*+,/:;=?@[]~")
+    return f"Could not read served logs: 404 Client Error: NOT FOUND for url: {url}"
+
+
+def read_log(dag_id, run, ti, try_no, metadata):
+    """FileTaskHandler.read() for one try: (host, text, metadata out)."""
+    if try_no < 1:
+        return ("default_host", f"Error fetching the logs. Try number {try_no} is invalid.",
+                {"end_of_log": True})
+    rel = log_rel_path(dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"], try_no)
+    files = ti["logs"]
+    content = files[try_no - 1] if try_no <= len(files) else None
+    messages, text = [], ""
+    if content is not None:
+        messages += ["Found local files:", f"  * {LOG_BASE}/{rel}"]
+        text = served_text(content)
+    elif ti["state"] in ("running", "deferred", "up_for_retry") or ti["state"] not in UNFINISHED:
+        messages.append(_served_logs_error(ti, rel))
+    header = (" INFO - ::group::Log message source details\n"
+              + "".join(f"*** {m}\n" for m in messages) + " INFO - ::endgroup::\n")
+    end = ti["try_number"] != try_no or ti["state"] not in ("running", "deferred")
+    out = text[metadata["log_pos"]:] if "log_pos" in metadata else header + text
+    return ti["hostname"], out, {"end_of_log": end, "log_pos": len(text)}
+
+
+def h_logs(app, p, q, req):
+    token = q.get("token")
+    metadata = {}
+    if token:
+        try:
+            metadata = app.serializer.loads(token)
+        except BadSignature:
+            raise bad_request(None, title="Bad Signature. Please use only the tokens provided "
+                                          "by the API.") from None
+    run, ti = app.store.find_ti(p["dag"], p["run"], p["task"], q.get("map_index", -1))
+    if ti is None:
+        raise not_found("TaskInstance not found")
+    kind = best_match(", ".join(req.headers.get_all("Accept") or []),
+                      ["text/plain", "application/json"])
+    if kind == "text/plain":  # streamed from the start: the token's position is ignored
+        metadata.pop("log_pos", None)
+        host, text, _ = read_log(p["dag"], run, ti, p["try"], metadata)
+        return 200, (host or "") + "\n" + text + "\n", "text/plain"
+    host, text, out = read_log(p["dag"], run, ti, p["try"], metadata)
+    return 200, {"content": str([(host, text)]), "continuation_token": app.serializer.dumps(out)}
+
+
+_STATE_BODY = ((), {"dry_run": ("boolean", None),
+                    "new_state": ("string", ("success", "failed", "skipped"))})
+_NOTE_BODY = (("note",), {"note": ("string", None)})
+
+
+def h_patch_ti(app, p, q, req):
+    data = req.json
+    marshmallow_errors(data, ("dry_run", "new_state"),
+                       {} if "new_state" in data else
+                       {"new_state": ["Missing data for required field."]})
+    store, dag_id, task_id, run_id = app.store, p["dag"], p["task"], p["run"]
+    if dag_id not in store.dags:
+        raise not_found("DAG not found", f"DAG {dag_id!r} not found")
+    if not store.has_task(dag_id, task_id):
+        raise not_found("Task not found", f"Task {task_id!r} not found in DAG {dag_id!r}")
+    run, ti = store.find_ti(dag_id, run_id, task_id, p.get("mi", -1))
+    if ti is None:
+        raise not_found("Not Found", f"Task instance not found for task {task_id!r} on DAG "
+                                     f"run with ID {run_id!r}")
+    if data.get("dry_run", True):
+        return 200, {"task_id": task_id, "dag_id": dag_id,
+                     "execution_date": iso(run["logical_date"]), "dag_run_id": run_id}
+    new = data["new_state"]
+    if ti["state"] != new:  # TaskInstance.set_state()
+        stamp = now()
+        ti["state"] = new
+        ti["start_date"] = ti["start_date"] or stamp
+        ti["end_date"] = ti["end_date"] or stamp
+    return 200, {}  # a list dumped through a single-object schema
+
+
+def h_set_note(app, p, q, req):
+    data = req.json
+    errors = {}
+    if "map_index" in data and (isinstance(data["map_index"], bool)
+                                or not isinstance(data["map_index"], (int, float))):
+        errors["map_index"] = ["Not a valid integer."]
+    if len(data["note"]) > 1000:
+        errors["note"] = ["Longer than maximum length 1000."]
+    marshmallow_errors(data, ("note", "map_index"), errors)
+    run, ti = app.store.find_ti(p["dag"], p["run"], p["task"], p.get("mi", -1))
+    if ti is None:
+        raise not_found(f"Task Instance not found for dag_id={p['dag']}, run_id={p['run']}, "
+                        f"task_id={p['task']}")
+    ti["note"] = data["note"]
+    return 200, ti_record(p["dag"], run, ti)
+
+
+# ---------------------------------------------------------------------------------------
+# Routing
+
+S, I = "{str}", "{int}"
+_TI = ("dags", S, "dagRuns", S, "taskInstances", S)
+_PARAMS = ("dag", "run", "task")  # names of the {str} segments, in order
+# (segments, {method: (handler, query spec, body schema)}, other methods the real API has, auth)
+ROUTES = [
+    (("version",), {"GET": (h_version, {}, None)}, (), False),
+    (("health",), {"GET": (h_health, {}, None)}, (), False),
+    (("dags",), {"GET": (h_dags, "dags", None)}, ("PATCH",), True),
+    (("dags", S), {"GET": (h_dag, "dag", None)}, ("PATCH", "DELETE"), True),
+    (("dags", S, "dagRuns"), {"GET": (h_runs, "runs", None)}, ("POST",), True),
+    (("dags", S, "dagRuns", S), {"GET": (h_run, "run", None)}, ("PATCH", "DELETE"), True),
+    (_TI[:5], {"GET": (h_tis, "tis", None)}, (), True),
+    (_TI + ("listMapped",), {"GET": (h_list_mapped, "list_mapped", None)}, (), True),
+    (_TI + ("links",), {"GET": (h_links, "links", None)}, (), True),
+    (_TI + ("setNote",), {"PATCH": (h_set_note, {}, _NOTE_BODY)}, (), True),
+    (_TI + ("logs", I), {"GET": (h_logs, "logs", None)}, (), True),
+    (_TI + (I, "setNote"), {"PATCH": (h_set_note, {}, _NOTE_BODY)}, (), True),
+    (_TI, {"GET": (h_ti, {}, None), "PATCH": (h_patch_ti, {}, _STATE_BODY)}, (), True),
+    (_TI + (I,), {"GET": (h_mapped_ti, {}, None), "PATCH": (h_patch_ti, {}, _STATE_BODY)},
+     (), True),
+]
+
+
+def match_route(segs):
+    for pattern, methods, known, auth in ROUTES:
+        if len(pattern) != len(segs):
+            continue
+        params, strs = {}, iter(_PARAMS)
+        for pat, seg in zip(pattern, segs):
+            if pat == S and seg:
+                params[next(strs)] = seg
+            elif pat == I and seg.isascii() and seg.isdigit():
+                params["try" if pattern[-2] == "logs" else "mi"] = int(seg)
+            elif pat != seg:
+                break
+        else:
+            return methods, known, auth, params
+    return None
+
+
+NOT_FOUND_DETAIL = ("The requested URL was not found on the server. If you entered the URL "
+                    "manually please check your spelling and try again.")
+HTML_404 = """<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <title>Airflow 404</title>
+  </head>
+  <body>
+    <div style="text-align: center">
+      <h1>Airflow 404 = lots of circles</h1>
+      <p>Page cannot be found.</p>
+      <a href="/">Return to the main page</a>
+    </div>
+  </body>
+</html>
+"""
+
+
+class Request:
+    def __init__(self, method, raw_path, raw_query, headers, body):
+        self.method, self.raw_path, self.raw_query = method, raw_path, raw_query
+        self.headers, self.body, self.json = headers, body, None
+
+
+class App:
+    """Everything but the sockets: turns a Request into (status, headers, body bytes)."""
+
+    def __init__(self, data, auth, user, password, token, version, secret_key, sort_keys):
+        self.auth, self.user, self.password, self.token = auth, user, password, token
+        self.version = version
+        self.git_version = ".release:" + hashlib.sha1(version.encode()).hexdigest()
+        self.docs = f"https://airflow.apache.org/docs/apache-airflow/{version}/stable-rest-api-ref.html"
+        self.sort_keys = sort_keys
+        self.serializer = Serializer(secret_key)
+        self.store = Store(self.serializer)
+        self.store.load(data)
+
+    def to_json(self, obj):
+        return (json.dumps(obj, indent=2, sort_keys=self.sort_keys, ensure_ascii=True)
+                + "\n").encode()
+
+    def problem(self, err):
+        kinds = {400: "BadRequest", 401: "Unauthenticated", 403: "PermissionDenied",
+                 404: "NotFound", 405: "MethodNotAllowed", 409: "AlreadyExists", 500: "Unknown"}
+        kind = kinds.get(err.status) if err.linked else None
+        body = {"detail": err.detail, "status": err.status, "title": err.title,
+                "type": f"{self.docs}#section/Errors/{kind}" if kind else "about:blank"}
+        headers = {"Content-Type": "application/problem+json", **err.headers}
+        return err.status, headers, self.to_json(body)
+
+    def authenticated(self, headers):
+        if self.auth == "none":
+            return True
+        scheme, _, rest = (headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(rest.strip()).decode().partition(":")
+            except ValueError:
+                return False
+            return bool(user and password) and (user, password) == (self.user, self.password)
+        return bool(scheme.lower() == "bearer" and self.token
+                    and hmac.compare_digest(rest.strip(), self.token))
+
+    def handle(self, req):
+        try:
+            return self._route(req)
+        except ApiError as err:
+            return self.problem(err)
+        except Exception:  # a bug in the fake: say so loudly
+            traceback.print_exc()
+            return self.problem(ApiError(500, "Internal Server Error", traceback.format_exc()))
+
+    def _route(self, req):
+        path = unquote(req.raw_path, errors="replace")
+        api = path.startswith("/api/v1")
+        segs = path[len("/api/v1/"):].split("/") if path.startswith("/api/v1/") else None
+        if path == "/health":
+            segs, api = ["health"], True
+        found = match_route(segs) if segs is not None else None
+        if found is None:
+            merged = re.sub("/{2,}", "/", req.raw_path)
+            if merged != req.raw_path and merged.startswith("/api/v1/") and match_route(
+                    unquote(merged, errors="replace")[len("/api/v1/"):].split("/")):
+                loc = merged + ("?" + req.raw_query if req.raw_query else "")
+                return 308, {"Location": loc, "Content-Type": "text/html; charset=utf-8"}, \
+                    b"Redirecting...\n"
+            if api:
+                raise ApiError(404, "Not Found", NOT_FOUND_DETAIL, linked=False)
+            return 404, {"Content-Type": "text/html; charset=utf-8"}, HTML_404.encode()
+        methods, known, needs_auth, params = found
+        method = "GET" if req.method == "HEAD" else req.method
+        if method not in methods:
+            if method in known:
+                raise ApiError(501, "Not Implemented", f"{method} is not implemented by "
+                               "fake-airflow", linked=False)
+            allow = ", ".join(sorted(set(methods) | ({"HEAD"} if "GET" in methods else set())
+                                     | {"OPTIONS"}))
+            raise ApiError(405, "Method Not Allowed",
+                           "The method is not allowed for the requested URL.",
+                           {"Allow": allow}, linked=False)
+        handler, qspec, body_schema = methods[method]
+        # connexion validates the body, then the query; Airflow checks auth in the view.
+        if body_schema is not None:
+            req.json = load_json_body(req.headers, req.body, body_schema)
+        q = check_query(req.raw_query, QUERY_SPECS[qspec] if isinstance(qspec, str) else qspec)
+        if needs_auth and not self.authenticated(req.headers):
+            raise ApiError(401, "Unauthorized", None, {"WWW-Authenticate": "Basic"})
+        with self.store.lock:
+            result = handler(self, params, q, req)
+        status, body = result[0], result[1]
+        if len(result) == 3:
+            return status, {"Content-Type": result[2]}, body.encode()
+        return status, {"Content-Type": "application/json"}, self.to_json(body)
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP server
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self):
+        return "gunicorn"
+
+    def log_message(self, fmt, *args):
+        if self.server.fake.verbose:
+            sys.stderr.write("fake-airflow: " + (fmt % args) + "\n")
+
+    def setup(self):
+        super().setup()
+        self.server.fake._conns.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.fake._conns.discard(self.connection)
+
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _serve(self):
+        fake = self.server.fake
+        body = self._read_body()
+        raw_path, _, raw_query = self.path.partition("?")
+        if raw_path == "/_fake" or raw_path.startswith("/_fake/"):
+            status, headers, payload = fake._control(self.command, raw_path, raw_query, body)
+        else:
+            rec = {"method": self.command, "path": raw_path, "query": raw_query,
+                   "headers": dict(self.headers.items()),
+                   "body": body.decode("utf-8", "replace"), "status": None}
+            with fake._lock:
+                fake._requests.append(rec)
+            if raw_path.startswith("/api") and fake.latency_ms:
+                time.sleep(fake.latency_ms / 1000)
+            req = Request(self.command, raw_path, raw_query, self.headers, body)
+            status, headers, payload = fake.app.handle(req)
+            rec["status"] = status
+        self.send_response(status, HTTPStatus(status).phrase.upper())  # as werkzeug does
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class FakeAirflow:
+    """A running fake server (see start())."""
+
+    def __init__(self, data="demo", auth="basic", user="admin", password="admin", token=None,
+                 latency_ms=0, version="2.10.5", port=0, secret_key="fake-airflow-secret-key",
+                 sort_keys=True, verbose=False):
+        if auth not in ("basic", "none"):
+            raise ValueError("auth must be 'basic' or 'none'")
+        self.app = App(data, auth, user, password, token, version, secret_key, sort_keys)
+        self.latency_ms, self.verbose = latency_ms, verbose
+        self._lock = threading.Lock()
+        self._requests, self._conns = [], set()
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.fake = self
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="fake-airflow", daemon=True)
+        self._thread.start()
+
+    # -- the control surface, shared by /_fake/* and the Python API --
+    def requests(self):
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    def reset(self):
+        with self._lock:
+            self._requests.clear()
+
+    def set_data(self, data):
+        self.app.store.load(data)
+
+    def data(self):
+        return self.app.store.export()
+
+    def ti(self, dag, run, task, map_index=-1):
+        with self.app.store.lock:
+            _, ti = self.app.store.find_ti(dag, run, task, map_index)
+            return None if ti is None else export_ti(ti)
+
+    def update_ti(self, dag, run, task, map_index=-1, **fields):
+        return self.app.store.update_ti(dag, run, task, map_index, fields)
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        for conn in list(self._conns):  # end idle keep-alive connections too
+            try:
+                conn.shutdown(2)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _control(self, method, path, raw_query, body):
+        def answer(status, obj):
+            return status, {"Content-Type": "application/json"}, (
+                json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+        q = dict(parse_qsl(raw_query, keep_blank_values=True))
+        try:
+            arg = json.loads(body) if body else None
+            if (method, path) == ("GET", "/_fake/requests"):
+                return answer(200, self.requests())
+            if (method, path) == ("POST", "/_fake/reset"):
+                self.reset()
+                return answer(200, {"ok": True})
+            if (method, path) == ("GET", "/_fake/data"):
+                return answer(200, self.data())
+            if (method, path) == ("POST", "/_fake/data"):
+                self.set_data(arg)
+                return answer(200, {"ok": True})
+            if path == "/_fake/ti" and method in ("GET", "POST"):
+                src = dict(arg or {}) if method == "POST" else q
+                key = (src.pop("dag", None), src.pop("run", None), src.pop("task", None),
+                       int(src.pop("map_index", -1)))
+                if method == "GET":
+                    ti = self.ti(*key)
+                    return answer(200, ti) if ti else answer(404, {"error": "no such TI"})
+                return answer(200, self.update_ti(*key, **src))
+            return answer(404, {"error": f"no control endpoint {method} {path}"})
+        except KeyError as e:
+            return answer(404, {"error": str(e)})
+        except (ValueError, TypeError, OSError) as e:
+            return answer(400, {"error": str(e)})
+
+
+def start(**kwargs):
+    """Starts a fake server on 127.0.0.1 in a daemon thread; see FakeAirflow for options."""
+    return FakeAirflow(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# The demo dataset (deterministic)
+
+def _d(text):
+    return parse_dt(text)
+
+
+def _logts(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+def _demo_log(dag, run, task, *, start, end=None, logical, attempt=1, tries=1,
+              host="worker-1", pid=4242, job=17, op="PythonOperator", map_index=-1,
+              body=(), outcome="success", error=""):
+    """An Airflow 2.10-looking log file. body items: (seconds, "src.py:N", LEVEL, message)
+    or raw strings (traceback lines, no timestamp)."""
+    lines = []
+
+    def at(sec, src, lvl, msg):
+        lines.append(f"[{_logts(start + timedelta(seconds=sec))}] {{{src}}} {lvl} - {msg}")
+
+    mi = f" map_index={map_index}" if map_index >= 0 else ""
+    def tiname(state):
+        return f"<TaskInstance: {dag}.{task} {run}{mi} [{state}]>"
+
+    at(0.000, "local_task_job_runner.py:123", "INFO", "::group::Pre task execution logs")
+    for kind in ("non-requeueable", "requeueable"):
+        at(0.012, "taskinstance.py:2612", "INFO",
+           f"Dependencies all met for dep_context={kind} deps ti={tiname('queued')}")
+    at(0.020, "taskinstance.py:2865", "INFO", f"Starting attempt {attempt} of {tries}")
+    at(0.041, "taskinstance.py:2888", "INFO",
+       f"Executing <Task({op}): {task}> on {logical:%Y-%m-%d %H:%M:%S}+00:00")
+    at(0.048, "standard_task_runner.py:72", "INFO", f"Started process {pid} to run task")
+    at(0.051, "standard_task_runner.py:105", "INFO", f"Job {job}: Subtask {task}")
+    at(0.102, "task_command.py:467", "INFO",
+       f"Running {tiname('running')} on host {host}")
+    at(0.188, "taskinstance.py:732", "INFO", "::endgroup::")
+    for item in body:
+        if isinstance(item, str):
+            lines.append(item)
+        else:
+            at(*item)
+    if outcome in ("success", "up_for_retry", "failed", "deferred"):
+        d = (end - start).total_seconds()
+        mark = {"success": "SUCCESS", "up_for_retry": "UP_FOR_RETRY", "failed": "FAILED",
+                "deferred": "DEFERRED"}[outcome]
+        what = (f"dag_id={dag}, task_id={task}, run_id={run}, "
+                f"{'map_index=%d, ' % map_index if map_index >= 0 else ''}"
+                f"execution_date={logical:%Y%m%dT%H%M%S}, start_date={start:%Y%m%dT%H%M%S}")
+        if outcome == "deferred":
+            at(d - 0.02, "taskinstance.py:288", "INFO", f"Pausing task as DEFERRED. {what}")
+        else:
+            at(d - 0.05, "taskinstance.py:353" if outcome == "success" else "taskinstance.py:1225",
+               "INFO", f"Marking task as {mark}. {what}, end_date={end:%Y%m%dT%H%M%S}")
+        at(d - 0.04, "taskinstance.py:340", "INFO", "::group::Post task execution logs")
+        if outcome in ("up_for_retry", "failed"):
+            at(d - 0.03, "standard_task_runner.py:124", "ERROR",
+               f"Failed to execute job {job} for task {task} ({error}; {pid})")
+        code = {"success": "0", "deferred": "100 (task deferral)"}.get(outcome, "1")
+        at(d - 0.01, "local_task_job_runner.py:266", "INFO", f"Task exited with return code {code}")
+        if outcome != "deferred":
+            at(d, "taskinstance.py:3901", "INFO",
+               f"{0 if outcome != 'success' else 1} downstream tasks scheduled from follow-on "
+               "schedule check")
+        at(d, "local_task_job_runner.py:245", "INFO", "::endgroup::")
+    return "\n".join(lines) + "\n"
+
+
+_SITE = "/home/airflow/.local/lib/python3.12/site-packages"
+_TB_HEAD = [
+    "Traceback (most recent call last):",
+    f'  File "{_SITE}/airflow/models/taskinstance.py", line 767, in _execute_task',
+    "    result = _execute_callable(context=context, **execute_callable_kwargs)",
+    "             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+    f'  File "{_SITE}/airflow/operators/python.py", line 235, in execute',
+    "    return_value = self.execute_callable()",
+    "                   ^^^^^^^^^^^^^^^^^^^^^^^"]
+
+
+def _failure(sec, lines):
+    return [(sec, "taskinstance.py:3311", "ERROR", "Task failed with exception")] + _TB_HEAD + lines
+
+
+def _ti(task, state, start=None, secs=None, **kw):
+    """A dataset TI; start is an ISO string, secs the duration (None: not finished)."""
+    ti = {"task_id": task, "state": state, **kw}
+    if start:
+        s = _d(start)
+        ti["start_date"] = iso(s)
+        ti.setdefault("queued_when", iso(s - timedelta(seconds=1.234)))
+        if secs is not None:
+            ti["end_date"] = iso(s + timedelta(seconds=secs))
+    return ti
+
+
+def _ran(dag, run, logical, task, state, start, secs, *, attempt=1, tries=1, body=(),
+         outcome=None, error="", host="worker-1", pid=4242, job=17, op="PythonOperator",
+         map_index=-1, previous_logs=(), **kw):
+    """A TI that ran (try `attempt`), with its log file(s)."""
+    s = _d(start)
+    log = _demo_log(dag, run, task, start=s, end=s + timedelta(seconds=secs or 0),
+                    logical=_d(logical), attempt=attempt, tries=tries, host=host, pid=pid,
+                    job=job, op=op, map_index=map_index, body=body,
+                    outcome=outcome or state, error=error)
+    return _ti(task, state, start, secs, try_number=attempt, max_tries=tries - 1,
+               hostname=host, pid=pid, operator=op, map_index=map_index,
+               logs=list(previous_logs) + [log], **kw)
+
+
+def _etl():
+    dag = "etl_daily"
+    ops = {"group.extract": "PythonOperator", "transform": "PythonOperator",
+           "process": "_PythonDecoratedOperator", "load": "DatabricksRunNowOperator",
+           "notify": "SlackWebhookOperator"}
+    links = {"Databricks Job Run": "https://dbc-1234.cloud.databricks.com/#job/42/run/1001",
+             "Runbook": None}
+    rows = [208, 215, 187, 233, 199]
+
+    def extract(run, logical, start, job):
+        day = logical[:10]
+        return _ran(dag, run, logical, "group.extract", "success", start, 6.5, job=job, tries=3,
+                    body=[(1.2, "extract.py:31", "INFO",
+                           f"Fetching orders from https://api.example.com/orders?date={day}"),
+                          (5.9, "extract.py:44", "INFO", "Fetched 1042 orders (3 pages)"),
+                          (6.3, "python.py:240", "INFO", "Done. Returned value was: None")],
+                    rendered_fields={"op_args": [], "op_kwargs": {"date": day},
+                                     "templates_dict": None})
+
+    def process(run, logical, start, i, state, extra=(), **kw):
+        body = [(0.9, "logging_mixin.py:190", "INFO",
+                 f"Processing shard {i}: {rows[i]} orders (region=eu-west-{i + 1})")]
+        if state == "success":
+            body.append((2.4, "python.py:240", "INFO", f"Done. Returned value was: {rows[i]}"))
+        return _ran(dag, run, logical, "process", state, start,
+                    None if state == "running" else 2.5, map_index=i, op=ops["process"],
+                    pid=5000 + i, job=40 + i, body=body + list(extra), **kw)
+
+    r1, l1 = "scheduled__2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"
+    run1 = {"dag_run_id": r1, "logical_date": l1, "state": "success",
+            "start_date": "2024-01-02T00:00:01.512345+00:00",
+            "end_date": "2024-01-02T00:04:12.903211+00:00",
+            "data_interval_start": l1, "data_interval_end": "2024-01-02T00:00:00+00:00",
+            "tis": [extract(r1, l1, "2024-01-02T00:00:03.210000+00:00", 17),
+                    _ran(dag, r1, l1, "transform", "success", "2024-01-02T00:00:12.000000+00:00",
+                         41.25, tries=2, job=18, pid=4311,
+                         body=[(3.0, "transform.py:52", "INFO", "Deduplicated 1042 -> 1037 rows")])]
+            + [process(r1, l1, f"2024-01-02T00:01:{10 + i:02d}.500000+00:00", i, "success")
+               for i in range(5)]
+            + [_ran(dag, r1, l1, "load", "success", "2024-01-02T00:02:00+00:00", 120.75,
+                    op=ops["load"], job=50, links=links,
+                    body=[(1.0, "databricks.py:96", "INFO",
+                           "View run status, Spark UI, and logs at "
+                           "https://dbc-1234.cloud.databricks.com/#job/42/run/1001")]),
+               _ran(dag, r1, l1, "notify", "success", "2024-01-02T00:04:05+00:00", 2.0,
+                    op=ops["notify"], job=51,
+                    note="Checked by ops: numbers match the finance report.")]}
+
+    r2, l2 = "scheduled__2024-01-02T00:00:00+00:00", "2024-01-02T00:00:00+00:00"
+    err1 = "[Errno 2] No such file or directory: '/data/raw/orders/2024-01-02.parquet'"
+    try1 = _demo_log(
+        dag, r2, "transform", start=_d("2024-01-03T00:00:12+00:00"),
+        end=_d("2024-01-03T00:00:14.5+00:00"), logical=_d(l2), attempt=1, tries=2, pid=6101,
+        job=61, outcome="up_for_retry", error=err1,
+        body=_failure(2.3, ['  File "/opt/airflow/dags/etl_daily.py", line 41, in transform',
+                            "    orders = pd.read_parquet(path)", f"FileNotFoundError: {err1}"]))
+    err2 = ('(psycopg2.errors.UniqueViolation) duplicate key value violates unique '
+            'constraint "orders_pkey"')
+    try2_body = _failure(3.1, [
+        f'  File "{_SITE}/sqlalchemy/engine/default.py", line 941, in do_execute',
+        "    cursor.execute(statement, parameters)",
+        'psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint "orders_pkey"',
+        "DETAIL:  Key (order_id)=(1042) already exists.",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/opt/airflow/dags/etl_daily.py", line 57, in transform',
+        '    staging.to_sql("orders", engine, if_exists="append", index=False)',
+        f"sqlalchemy.exc.IntegrityError: {err2}",
+        "DETAIL:  Key (order_id)=(1042) already exists.",
+        "",
+        "[SQL: INSERT INTO orders (order_id, amount) VALUES (%(order_id)s, %(amount)s)]",
+        "(Background on this error at: https://sqlalche.me/e/20/gkpj)"])
+    run2 = {"dag_run_id": r2, "logical_date": l2, "state": "failed",
+            "start_date": "2024-01-03T00:00:01.204511+00:00",
+            "end_date": "2024-01-03T00:05:40.117000+00:00",
+            "data_interval_start": l2, "data_interval_end": "2024-01-03T00:00:00+00:00",
+            "tis": [extract(r2, l2, "2024-01-03T00:00:03.100000+00:00", 60),
+                    _ran(dag, r2, l2, "transform", "failed", "2024-01-03T00:05:20+00:00", 3.4,
+                         attempt=2, tries=2, pid=6230, job=62, outcome="failed", error=err2,
+                         body=try2_body, previous_logs=[try1],
+                         note="relancé ✓ deux fois — toujours en échec, voir DATA-123"),
+                    # the mapped task never expanded: one TI with map_index -1
+                    _ti("process", "upstream_failed", operator=ops["process"]),
+                    _ti("load", "upstream_failed", operator=ops["load"]),
+                    _ti("notify", "skipped", operator=ops["notify"])]}
+
+    r3, l3 = "manual__2024-01-03T10:15:00+00:00", "2024-01-03T10:15:00+00:00"
+    st = "2024-01-03T10:16:{:02d}.250000+00:00"
+    retry_err = "[Errno 104] Connection reset by peer"
+    fail_err = "could not convert string to float: 'N/A'"
+    run3 = {"dag_run_id": r3, "logical_date": l3, "state": "running", "run_type": "manual",
+            "start_date": "2024-01-03T10:15:02.340000+00:00", "conf": {"full_refresh": True},
+            "note": "Manual re-run after the schema fix",
+            "tis": [extract(r3, l3, "2024-01-03T10:15:04+00:00", 70),
+                    _ran(dag, r3, l3, "transform", "success", "2024-01-03T10:15:12+00:00", 38.5,
+                         tries=2, job=71, pid=7102),
+                    process(r3, l3, st.format(0), 0, "success", note="",
+                            rendered_map_index="eu-west-1"),
+                    process(r3, l3, st.format(1), 1, "running", rendered_map_index="eu-west-2",
+                            extra=[(5.0, "logging_mixin.py:190", "INFO", "Batch 1/4 written"),
+                                   (9.0, "logging_mixin.py:190", "INFO", "Batch 2/4 written")]),
+                    process(r3, l3, st.format(2), 2, "up_for_retry", tries=3, error=retry_err,
+                            rendered_map_index="eu-west-3",
+                            extra=_failure(2.0, [f"ConnectionResetError: {retry_err}"])),
+                    _ti("process", "queued", map_index=3, try_number=1, max_tries=2,
+                        operator=ops["process"], queued_when="2024-01-03T10:16:30.100000+00:00",
+                        rendered_map_index="eu-west-4"),
+                    process(r3, l3, st.format(4), 4, "failed", error=fail_err,
+                            rendered_map_index="eu-west-5",
+                            note="Shard 4 fails on malformed rows; see DATA-4242",
+                            extra=_failure(1.5, ['  File "/opt/airflow/dags/etl_daily.py", line 77,'
+                                                 ' in process', "    amount = float(row[3])",
+                                                 f"ValueError: {fail_err}"])),
+                    _ti("load", None, operator=ops["load"]),
+                    _ti("notify", None, operator=ops["notify"])]}
+    return {"dag_id": dag, "description": "Daily orders ETL: extract, transform, fan-out "
+            "processing and load.", "tags": ["etl", "daily"], "owners": ["data-eng"],
+            "schedule": "0 0 * * *", "timetable_description": "At 00:00",
+            "next_dagrun": "2024-01-03T00:00:00+00:00", "runs": [run1, run2, run3]}
+
+
+def _ml():
+    dag = "ml_training"
+    r1, l1 = "scheduled__2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"
+    sensor = "S3KeySensor"
+    trained = [(0.9, "train.py:88", "INFO", "Loading features from s3://ml-data/features/"
+                "2024-01-01/ (12 files)"),
+               (2.0, "train.py:102", "INFO", "Training set: 184,203 rows × 57 columns")]
+    epochs = [(10.0 + 30 * i, "train.py:131", "INFO",
+               f"epoch {i + 1}/3\tloss={0.6931 - 0.12 * i:.4f}\tauc={0.712 + 0.1 * i:.3f}")
+              for i in range(3)]
+    run1 = {"dag_run_id": r1, "logical_date": l1, "state": "success",
+            "start_date": "2024-01-02T00:00:00.981000+00:00",
+            "end_date": "2024-01-02T00:31:02.004000+00:00",
+            "data_interval_end": "2024-01-02T00:00:00+00:00",
+            "tis": [_ran(dag, r1, l1, "wait_for_data", "success", "2024-01-02T00:00:02+00:00",
+                         0.8, op=sensor, job=80, body=[(0.3, "s3.py:135", "INFO", "Poking for "
+                                                        "key : s3://ml-data/features/2024-01-01/_SUCCESS")]),
+                    _ran(dag, r1, l1, "refresh_feature_store", "success",
+                         "2024-01-02T00:00:02+00:00", 15.0, job=81, host="worker-2"),
+                    _ran(dag, r1, l1, "train_model", "success", "2024-01-02T00:00:20+00:00",
+                         1500.5, job=82, pid=5120, host="gpu-worker-0", pool="gpu_pool",
+                         pool_slots=2, queue="gpu", priority_weight=10,
+                         body=trained + epochs + [
+                             (1490.0, "train.py:140", "INFO", "Modèle entraîné ✓ — saved to "
+                              "s3://models/churn/v12/model.pkl 🚀"),
+                             (1490.5, "train.py:141", "WARNING", "Feature 'tenure_days' has "
+                              "3.2% missing values; imputed with median"),
+                             (1500.0, "python.py:240", "INFO",
+                              "Done. Returned value was: s3://models/churn/v12/model.pkl")]),
+                    _ran(dag, r1, l1, "evaluate", "success", "2024-01-02T00:25:25+00:00", 300.0,
+                         job=83, note="AUC 0.911 on holdout\nApproved for release by @maria"),
+                    _ran(dag, r1, l1, "publish_model", "success", "2024-01-02T00:30:30+00:00",
+                         30.0, job=84, op="MLflowRegisterModelOperator",
+                         links={"MLflow Run": "https://mlflow.example.com/#/experiments/3/runs/"
+                                "9f1c2e7a", "Model Registry": None})]}
+    r2, l2 = "scheduled__2024-01-02T00:00:00+00:00", "2024-01-02T00:00:00+00:00"
+    deferred = _ran(dag, r2, l2, "wait_for_data", "deferred", "2024-01-03T00:00:02+00:00", 0.6,
+                    op=sensor, job=90, pid=6001, outcome="deferred",
+                    body=[(0.3, "s3.py:135", "INFO", "Poking for key : s3://ml-data/features/"
+                           "2024-01-02/_SUCCESS")],
+                    trigger={"classpath": "airflow.providers.amazon.aws.triggers.s3.S3KeyTrigger",
+                             "created_date": "2024-01-03T00:00:02.580000+00:00", "id": 7,
+                             "kwargs": "{'bucket_name': 'ml-data', 'bucket_key': "
+                                       "['features/2024-01-02/_SUCCESS'], 'poke_interval': 60.0}",
+                             "triggerer_id": 3},
+                    triggerer_job={"dag_id": None, "end_date": None, "executor_class": None,
+                                   "hostname": "triggerer-0", "id": 3, "job_type": "TriggererJob",
+                                   "latest_heartbeat": "2024-01-03T10:29:58.120000+00:00",
+                                   "start_date": "2024-01-01T08:00:00+00:00", "state": "running",
+                                   "unixname": "airflow"})
+    deferred["end_date"] = None  # a deferred TI has no end yet
+    run2 = {"dag_run_id": r2, "logical_date": l2, "state": "running",
+            "start_date": "2024-01-03T00:00:01.020000+00:00",
+            "data_interval_end": "2024-01-03T00:00:00+00:00",
+            "tis": [deferred,
+                    _ti("refresh_feature_store", "scheduled", try_number=1),
+                    _ti("train_model", None, operator="PythonOperator", pool="gpu_pool",
+                        pool_slots=2, queue="gpu", priority_weight=10),
+                    _ti("evaluate", None), _ti("publish_model", None,
+                                               operator="MLflowRegisterModelOperator")]}
+    r3, l3 = "manual__2024-01-03T10:15:00+00:00", "2024-01-03T10:15:00+00:00"
+    running = trained[:1] + [(10.0 + 30 * i, "train.py:131", "INFO",
+                              f"epoch {i + 1}/20\tloss={0.6931 - 0.05 * i:.4f}") for i in range(4)]
+    run3 = {"dag_run_id": r3, "logical_date": l3, "state": "running",
+            "start_date": "2024-01-03T10:15:01.500000+00:00", "conf": {"epochs": 20},
+            "tis": [_ran(dag, r3, l3, "wait_for_data", "success", "2024-01-03T10:15:03+00:00",
+                         0.7, op=sensor, job=95),
+                    _ran(dag, r3, l3, "refresh_feature_store", "success",
+                         "2024-01-03T10:15:03+00:00", 14.0, job=96, host="worker-2"),
+                    _ran(dag, r3, l3, "train_model", "running", "2024-01-03T10:16:40+00:00", None,
+                         job=97, pid=5121, host="gpu-worker-0", pool="gpu_pool", pool_slots=2,
+                         queue="gpu", priority_weight=10, body=running,
+                         note="🚀 training on 8×A100"),
+                    _ti("evaluate", None), _ti("publish_model", None,
+                                               operator="MLflowRegisterModelOperator")]}
+    return {"dag_id": dag, "description": "Daily churn model training", "tags": ["ml", "gpu"],
+            "owners": ["ml-team"], "schedule": "0 0 * * *", "timetable_description": "At 00:00",
+            "runs": [run1, run2, run3]}
+
+
+def _reporting():
+    dag = "reporting"
+    r1, l1 = "scheduled__2024-01-01T06:00:00+00:00", "2024-01-01T06:00:00+00:00"
+    dbt = [(2.0 + i, "subprocess.py:93", "INFO", "\x1b[0m06:00:1%d  %s" % (2 + i, m)) for i, m in
+           enumerate(["Running with dbt=1.7.4",
+                      "1 of 2 START sql table model reports.daily_revenue ...... [RUN]",
+                      "1 of 2 OK created sql table model reports.daily_revenue . "
+                      "[\x1b[32mSELECT 365\x1b[0m in 1.02s]",
+                      "2 of 2 ERROR creating sql table model reports.weekly_kpis [\x1b[31mERROR"
+                      "\x1b[0m in 0.41s]",
+                      "Database Error in model weekly_kpis (models/weekly_kpis.sql)",
+                      "  division by zero"])]
+    bash_err = "Bash command failed. The command returned a non-zero exit code 1."
+    dbt += [(8.5, "subprocess.py:97", "INFO", "Command exited with return code 1")]
+    dbt += _failure(8.6, [f"airflow.exceptions.AirflowException: {bash_err}"])
+    run1 = {"dag_run_id": r1, "logical_date": l1, "state": "failed",
+            "start_date": "2024-01-02T06:00:00.700000+00:00",
+            "end_date": "2024-01-02T06:00:30.100000+00:00",
+            "data_interval_end": "2024-01-02T06:00:00+00:00",
+            "tis": [_ran(dag, r1, l1, "build_report", "failed", "2024-01-02T06:00:02+00:00", 9.0,
+                         op="BashOperator", job=30, error=bash_err, body=dbt,
+                         rendered_fields={"bash_command": "dbt run --select reports",
+                                          "env": None, "cwd": "/opt/airflow/dbt"}),
+                    _ti("send_email", "upstream_failed", operator="EmailOperator"),
+                    _ran(dag, r1, l1, "legacy_export", "removed", "2024-01-02T06:00:02+00:00", 3.0,
+                         outcome="success", job=31)]}
+    run2_id, l2 = "manual__2024-01-02T09:30:00+00:00", "2024-01-02T09:30:00+00:00"
+
+    def ok_run(run_id, logical, start):
+        return {"dag_run_id": run_id, "logical_date": logical, "state": "success",
+                "run_type": "manual", "start_date": start,
+                "end_date": iso(_d(start) + timedelta(seconds=40)),
+                "tis": [_ran(dag, run_id, logical, "build_report", "success",
+                             iso(_d(start) + timedelta(seconds=2)), 20.0, op="BashOperator"),
+                        _ran(dag, run_id, logical, "send_email", "success",
+                             iso(_d(start) + timedelta(seconds=25)), 3.0, op="EmailOperator")]}
+
+    return {"dag_id": dag, "is_paused": True, "tags": ["reports"], "owners": ["bi"],
+            "schedule": "0 6 * * 1-5",
+            "timetable_description": "At 06:00, Monday through Friday",
+            "runs": [run1, ok_run(run2_id, l2, "2024-01-02T09:30:01+00:00"),
+                     # ids a client must escape (space # : % + non-ASCII) or cannot address (/)
+                     ok_run("manual__re-run #2: 50% + ünïcode", "2024-01-02T11:00:00+00:00",
+                            "2024-01-02T11:00:01+00:00"),
+                     ok_run("manual__2024/01/02", "2024-01-02T12:00:00+00:00",
+                            "2024-01-02T12:00:01+00:00")]}
+
+
+def _fanout():
+    dag, first = "fanout", _d("2023-09-20T00:00:00+00:00")
+    runs = []
+    for day in range(105):
+        logical = first + timedelta(days=day)
+        run_id = f"scheduled__{iso(logical)}"
+        start = logical + timedelta(days=1, seconds=1)
+        # EmptyOperator: marked success by the scheduler, never run, so no log file
+        tis = [{"task_id": "start", "state": "success", "try_number": 1,
+                "operator": "EmptyOperator", "hostname": "", "start_date": iso(start),
+                "end_date": iso(start)}]
+        if day == 104:
+            tis += [_ran(dag, run_id, iso(logical), "shard", "success",
+                         iso(start + timedelta(seconds=5 + i // 10)), 0.75, map_index=i,
+                         op="_PythonDecoratedOperator", job=1000 + i, pid=9000 + i,
+                         host="worker-2", body=[(0.3, "logging_mixin.py:190", "INFO",
+                                                 f"shard {i}: 64 keys")]) for i in range(150)]
+        runs.append({"dag_run_id": run_id, "logical_date": iso(logical), "state": "success",
+                     "start_date": iso(start), "end_date": iso(start + timedelta(seconds=30)),
+                     "data_interval_end": iso(logical + timedelta(days=1)), "tis": tis})
+    return {"dag_id": dag, "description": "Many runs and a 150-way map, for paging",
+            "tags": ["test"], "schedule": "0 0 * * *", "timetable_description": "At 00:00",
+            "runs": runs}
+
+
+def demo_dataset():
+    legacy = {"dag_id": "legacy_import", "is_active": False, "is_paused": True,
+              "description": "Deleted DAG file: inactive, hidden from /dags by default",
+              "runs": [{"dag_run_id": "scheduled__2023-12-01T00:00:00+00:00",
+                        "start_date": "2023-12-02T00:00:01+00:00",
+                        "end_date": "2023-12-02T00:00:09+00:00",
+                        "tis": [_ran("legacy_import", "scheduled__2023-12-01T00:00:00+00:00",
+                                     "2023-12-01T00:00:00+00:00", "import_csv", "success",
+                                     "2023-12-02T00:00:02+00:00", 6.0)]}]}
+    empty = {"dag_id": "empty_dag", "description": "Never ran", "tasks": ["noop"]}
+    return {"dags": [_etl(), _ml(), _reporting(), _fanout(), legacy, empty]}
+
+
+# ---------------------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Fake Airflow 2.x REST API v1 server")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--data", default="demo", help="'demo' or a dataset JSON file")
+    ap.add_argument("--auth", choices=("basic", "none"), default="basic")
+    ap.add_argument("--user", default="admin")
+    ap.add_argument("--password", default="admin")
+    ap.add_argument("--token", help="also accept 'Authorization: Bearer TOKEN'")
+    ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--version", default="2.10.5")
+    ap.add_argument("--secret-key", default="fake-airflow-secret-key")
+    ap.add_argument("--no-sort-keys", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    ap.add_argument("--print-demo", action="store_true", help="print the demo dataset, exit")
+    args = ap.parse_args(argv)
+    if args.print_demo:
+        print(json.dumps(demo_dataset(), indent=2, ensure_ascii=False))
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        srv = start(data=args.data, auth=args.auth, user=args.user, password=args.password,
+                    token=args.token, latency_ms=args.latency_ms, version=args.version,
+                    port=args.port, secret_key=args.secret_key,
+                    sort_keys=not args.no_sort_keys, verbose=args.verbose)
+    except (OSError, ValueError) as e:
+        print(f"fake-airflow: {e}", file=sys.stderr)
+        return 1
+    if args.port_file:
+        tmp = f"{args.port_file}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{srv.port}\n")
+        os.replace(tmp, args.port_file)
+    print(f"fake-airflow listening on {srv.url}", flush=True)
+    while not stop.wait(3600):
+        pass
+    srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,565 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of tests/fake_airflow.py: the quirks of a real Airflow 2.10.5 server that the fake
+must reproduce. Run: /usr/bin/python3 -m pytest tests/test_fake_server.py"""
+
+import ast
+import base64
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_airflow as fa  # noqa: E402
+
+AUTH = "Basic " + base64.b64encode(b"admin:admin").decode()
+R1 = "scheduled__2024-01-01T00:00:00+00:00"
+R2 = "scheduled__2024-01-02T00:00:00+00:00"
+R3 = "manual__2024-01-03T10:15:00+00:00"
+HEADER = " INFO - ::group::Log message source details\n"
+
+
+def seg(s):
+    """Percent-encode one path segment, leaving only the RFC 3986 unreserved set."""
+    return quote(s, safe="")
+
+
+def ti_path(dag, run, task, *rest):
+    return "/".join([f"/api/v1/dags/{seg(dag)}/dagRuns/{seg(run)}/taskInstances/{seg(task)}",
+                     *map(str, rest)])
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+def call(srv, method, path, body=None, headers=None, auth=AUTH):
+    hdrs = {"Authorization": auth} if auth else {}
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    hdrs.update(headers or {})
+    req = urllib.request.Request(srv.url + path, data=body, headers=hdrs, method=method)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return Reply(r.status, r.headers, r.read().decode())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.headers, e.read().decode())
+
+
+@pytest.fixture(scope="module")
+def srv():
+    s = fa.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh(srv):
+    """The module's server with the demo data reloaded and the request record cleared."""
+    srv.set_data("demo")
+    srv.reset()
+    return srv
+
+
+def log_json(srv, path, **query):
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    r = call(srv, "GET", path + ("?" + qs if qs else ""), headers={"Accept": "application/json"})
+    assert r.status == 200, r.body
+    [(host, text)] = ast.literal_eval(r.json["content"])
+    return host, text, fa.token_payload(r.json["continuation_token"]), r.json
+
+
+def assert_problem(r, status, title, detail=None):
+    assert r.status == status, r.body
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r.json["title"] == title
+    if detail is not None:
+        assert r.json["detail"] == detail
+
+
+# --- authentication -------------------------------------------------------------------
+
+def test_version_and_health_need_no_auth(srv):
+    r = call(srv, "GET", "/api/v1/version", auth=None)
+    assert r.status == 200 and r.json["version"] == "2.10.5"
+    assert call(srv, "GET", "/health", auth=None).json["metadatabase"]["status"] == "healthy"
+
+
+@pytest.mark.parametrize("auth", [None, "Basic " + base64.b64encode(b"admin:nope").decode(),
+                                  "Basic !!!", "Bearer sesame"])
+def test_unauthenticated(srv, auth):
+    r = call(srv, "GET", "/api/v1/dags", auth=auth)
+    assert_problem(r, 401, "Unauthorized", None)
+    assert r.json["detail"] is None
+    assert r.json["type"] == ("https://airflow.apache.org/docs/apache-airflow/2.10.5/"
+                              "stable-rest-api-ref.html#section/Errors/Unauthenticated")
+    assert r.headers["WWW-Authenticate"] == "Basic"
+
+
+def test_bearer_token_and_auth_none():
+    with fa.start(token="sesame") as s:
+        assert call(s, "GET", "/api/v1/dags", auth="Bearer sesame").status == 200
+        assert call(s, "GET", "/api/v1/dags", auth="Bearer other").status == 401
+    with fa.start(auth="none") as s:
+        assert call(s, "GET", "/api/v1/dags", auth=None).status == 200
+
+
+def test_validation_comes_before_auth(srv):
+    r = call(srv, "GET", "/api/v1/dags?nope=1", auth=None)
+    assert_problem(r, 400, "Bad Request", "Extra query parameter(s) nope not in spec")
+
+
+# --- query strictness and paging --------------------------------------------------------
+
+@pytest.mark.parametrize("path, detail", [
+    ("/api/v1/dags?foo=1&bar=", "Extra query parameter(s) foo, bar not in spec"),
+    (ti_path("etl_daily", R3, "x")[:-2] + "?order_by=map_index",
+     "Extra query parameter(s) order_by not in spec"),
+    (ti_path("etl_daily", R3, "load", "links") + "?try_number=1",
+     "Extra query parameter(s) try_number not in spec"),
+    ("/api/v1/dags?limit=abc", "Wrong type, expected 'integer' for query parameter 'limit'"),
+    ("/api/v1/dags?limit=1.5", "Wrong type, expected 'integer' for query parameter 'limit'"),
+    ("/api/v1/dags?paused=1", "Wrong type, expected 'boolean' for query parameter 'paused'"),
+    (ti_path("etl_daily", R1, "load", "logs", 1) + "?full_content=yes",
+     "Wrong type, expected 'boolean' for query parameter 'full_content'"),
+    (ti_path("etl_daily", R1, "load", "logs", 1) + "?map_index=x",
+     "Wrong type, expected 'integer' for query parameter 'map_index'"),
+])
+def test_bad_query(srv, path, detail):
+    assert_problem(call(srv, "GET", path), 400, "Bad Request", detail)
+
+
+def test_negative_offset_and_limit(srv):
+    r = call(srv, "GET", "/api/v1/dags?offset=-1")
+    assert r.status == 400 and r.json["detail"].startswith("-1 is less than the minimum of 0")
+    assert_problem(call(srv, "GET", "/api/v1/dags?limit=-1"), 400,
+                   "Page limit must be a positive integer")
+
+
+@pytest.mark.parametrize("query, count", [("", 100), ("?limit=1000", 100), ("?limit=0", 100),
+                                          ("?limit=7", 7), ("?offset=100", 5),
+                                          ("?limit=50&offset=80", 25)])
+def test_run_paging(srv, query, count):
+    r = call(srv, "GET", "/api/v1/dags/fanout/dagRuns" + query)
+    assert len(r.json["dag_runs"]) == count and r.json["total_entries"] == 105
+
+
+def test_ti_list_has_every_map_index_and_pages(srv):
+    run = "scheduled__2024-01-02T00:00:00+00:00"
+    base = f"/api/v1/dags/fanout/dagRuns/{seg(run)}/taskInstances"
+    first = call(srv, "GET", base + "?limit=1000").json
+    rest = call(srv, "GET", base + "?offset=100").json
+    assert first["total_entries"] == rest["total_entries"] == 151
+    keys = {(t["task_id"], t["map_index"]) for t in first["task_instances"] + rest["task_instances"]}
+    assert len(keys) == 151 and ("start", -1) in keys and ("shard", 149) in keys
+
+
+def test_lists_of_unknown_parents_are_empty(srv):
+    assert call(srv, "GET", "/api/v1/dags/nope/dagRuns").json == {"dag_runs": [],
+                                                                  "total_entries": 0}
+    r = call(srv, "GET", "/api/v1/dags/etl_daily/dagRuns/nope/taskInstances")
+    assert r.json == {"task_instances": [], "total_entries": 0}
+
+
+def test_dag_list_filters(srv):
+    def ids(q):
+        return [d["dag_id"] for d in call(srv, "GET", "/api/v1/dags" + q).json["dags"]]
+    assert ids("") == ["empty_dag", "etl_daily", "fanout", "ml_training", "reporting"]
+    assert "legacy_import" in ids("?only_active=false")
+    assert ids("?paused=true") == ["reporting"]
+    assert ids("?tags=etl") == ids("?tags=etl,nothing") == ["etl_daily"]
+    assert ids("?dag_id_pattern=ING") == ["ml_training", "reporting"]
+    assert ids("?order_by=-dag_id")[0] == "reporting"
+    dag = call(srv, "GET", "/api/v1/dags/etl_daily").json
+    assert dag["tags"] == [{"name": "etl"}, {"name": "daily"}] and dag["is_paused"] is False
+    assert call(srv, "GET", "/api/v1/dags?fields=dag_id").json["dags"][0] == {"dag_id": "empty_dag"}
+
+
+def test_run_order(srv):
+    def ids(q):
+        return [r["dag_run_id"] for r in
+                call(srv, "GET", "/api/v1/dags/etl_daily/dagRuns" + q).json["dag_runs"]]
+    assert ids("") == ids("?order_by=id") == ids("?order_by=execution_date") == [R1, R2, R3]
+    assert ids("?order_by=-execution_date") == ids("?order_by=-start_date") == [R3, R2, R1]
+    assert ids("?order_by=-id&limit=1") == [R3]
+    assert call(srv, "GET", "/api/v1/dags/etl_daily/dagRuns?order_by=nope").status == 400
+    assert ids("?state=failed") == [R2]
+
+
+# --- records and 404s -------------------------------------------------------------------
+
+def test_ti_record(srv):
+    rec = call(srv, "GET", ti_path("etl_daily", R3, "load")).json
+    assert list(rec) == sorted(fa.TI_FIELDS)  # every field, keys sorted like Airflow's JSON
+    assert rec["state"] is None and rec["try_number"] == 0 and rec["hostname"] == ""
+    done = call(srv, "GET", ti_path("etl_daily", R1, "transform")).json
+    assert done["duration"] == 41.25 and done["execution_date"] == "2024-01-01T00:00:00+00:00"
+    run = call(srv, "GET", f"/api/v1/dags/etl_daily/dagRuns/{seg(R3)}").json
+    assert list(run) == sorted(fa.RUN_FIELDS) and run["conf"] == {"full_refresh": True}
+
+
+def test_spec_order_without_sorting():
+    with fa.start(sort_keys=False) as s:
+        assert list(call(s, "GET", ti_path("etl_daily", R3, "load")).json) == list(fa.TI_FIELDS)
+
+
+def test_json_escapes_non_ascii(srv):
+    r = call(srv, "GET", ti_path("etl_daily", R2, "transform"))
+    assert "relanc\\u00e9 \\u2713" in r.body
+    assert r.json["note"].startswith("relancé ✓")
+
+
+@pytest.mark.parametrize("path, title, detail", [
+    ("/api/v1/dags/nope", "DAG not found", "The DAG with dag_id: nope was not found"),
+    ("/api/v1/dags/etl_daily/dagRuns/nope", "DAGRun not found",
+     "DAGRun with DAG ID: 'etl_daily' and DagRun ID: 'nope' not found"),
+    (ti_path("etl_daily", R3, "nope"), "Task instance not found", None),
+    (ti_path("etl_daily", R3, "process"), "Task instance not found",
+     "Task instance is mapped, add the map_index value to the URL"),
+    (ti_path("etl_daily", R3, "process", 9), "Task instance not found", None),
+    (ti_path("etl_daily", R3, "transform", "listMapped"), "Task id transform is not mapped", None),
+    (ti_path("etl_daily", R3, "nope", "listMapped"), "Task id nope not found", None),
+    (ti_path("etl_daily", R3, "process", "logs", 1), "TaskInstance not found", None),
+])
+def test_not_found(srv, path, title, detail):
+    r = call(srv, "GET", path)
+    assert_problem(r, 404, title, detail)
+    assert r.json["type"].endswith("#section/Errors/NotFound")
+
+
+def test_mapped_task(srv):
+    r = call(srv, "GET", ti_path("etl_daily", R3, "process", "listMapped")).json
+    assert [t["map_index"] for t in r["task_instances"]] == [0, 1, 2, 3, 4]
+    assert [t["state"] for t in r["task_instances"]] == ["success", "running", "up_for_retry",
+                                                          "queued", "failed"]
+    r = call(srv, "GET", ti_path("etl_daily", R3, "process", "listMapped") + "?order_by=-state")
+    assert r.json["task_instances"][0]["state"] == "up_for_retry"
+    assert call(srv, "GET", ti_path("etl_daily", R3, "process", "listMapped")
+                + "?order_by=nope").json["detail"] == "Ordering with 'nope' is not supported"
+    assert call(srv, "GET", ti_path("etl_daily", R3, "process", 2)).json["state"] == "up_for_retry"
+    # where the upstream failed, the mapped task never expanded: one TI with map_index -1
+    assert call(srv, "GET", ti_path("etl_daily", R2, "process")).json["map_index"] == -1
+    assert call(srv, "GET", ti_path("etl_daily", R2, "process", "listMapped")).json == {
+        "task_instances": [], "total_entries": 0}
+
+
+def test_routing(srv):
+    assert call(srv, "GET", ti_path("etl_daily", R3, "process", -1)).json["type"] == "about:blank"
+    r = call(srv, "GET", "/api/v2/version", auth=None)
+    assert r.status == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert call(srv, "GET", "/nope").headers["Content-Type"].startswith("text/html")
+    assert_problem(call(srv, "GET", "/api/v1/nope"), 404, "Not Found")
+    assert_problem(call(srv, "POST", ti_path("etl_daily", R3, "load")), 405, "Method Not Allowed")
+    # %2F is decoded before routing: such a run is listed but cannot be addressed
+    runs = call(srv, "GET", "/api/v1/dags/reporting/dagRuns").json["dag_runs"]
+    assert "manual__2024/01/02" in [r["dag_run_id"] for r in runs]
+    assert call(srv, "GET", "/api/v1/dags/reporting/dagRuns/manual__2024%2F01%2F02").status == 404
+    # a raw "+" in a path stays "+"
+    assert call(srv, "GET", f"/api/v1/dags/etl_daily/dagRuns/{R1}").status == 200
+
+
+def test_double_slash_redirects(srv):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port)
+    conn.request("GET", "/api/v1//dags?limit=1", headers={"Authorization": AUTH})
+    r = conn.getresponse()
+    r.read()
+    assert r.status == 308 and r.getheader("Location") == "/api/v1/dags?limit=1"
+
+
+# --- logs -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, kind", [
+    ("*/*", "text/plain"), ("application/json, text/plain, */*", "text/plain"),
+    ("application/json", "json"), (None, "json"), ("text/plain", "text/plain"),
+    ("text/*", "text/plain"), ("application/json;q=0.9, text/plain;q=0.8", "json"),
+    ("text/plain;q=0.5, application/json", "json"), ("text/plain; charset=utf-8", "json"),
+    ("*/*, text/plain;q=0", "json"), ("*/*, text/*;q=0.5", "json"), ("text/html", "json"),
+    ("application/*;q=1, application/json;q=0, text/plain;q=0.1", "text/plain"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/plain"),
+])
+def test_log_accept_negotiation(srv, accept, kind):
+    # expected values checked against werkzeug 2.2's MIMEAccept.best_match
+    r = call(srv, "GET", ti_path("etl_daily", R1, "transform", "logs", 1),
+             headers={"Accept": accept} if accept else {"Accept": ""})
+    assert r.status == 200
+    if kind == "json":
+        assert r.headers["Content-Type"] == "application/json" and "content" in r.json
+    else:
+        assert r.headers["Content-Type"] == "text/plain" and r.body.startswith("worker-1\n")
+
+
+def test_log_json_content_is_a_python_repr(srv):
+    path = ti_path("etl_daily", R1, "transform", "logs", 1)
+    host, text, token, raw = log_json(srv, path)
+    assert raw["content"].startswith("[('worker-1', ' INFO - ::group::")
+    assert host == "worker-1"
+    assert text.startswith(HEADER + "*** Found local files:\n***   * /opt/airflow/logs/dag_id="
+                           f"etl_daily/run_id={R1}/task_id=transform/attempt=1.log\n"
+                           " INFO - ::endgroup::\n[2024-01-02T00:00:12.000+0000] ")
+    body = text.split(" INFO - ::endgroup::\n", 1)[1]
+    assert token == {"end_of_log": True, "log_pos": len(body)}
+    assert not body.endswith("\n")  # lines are re-joined with "\n"
+    plain = call(srv, "GET", path, headers={"Accept": "text/plain"}).body
+    assert plain == host + "\n" + text + "\n"
+
+
+def test_log_repr_quotes(srv):
+    # only single quotes in the text: Python's repr switches to double quotes
+    _, text, _, raw = log_json(srv, ti_path("ml_training", R1, "train_model", "logs", 1))
+    assert raw["content"].startswith("[('gpu-worker-0', \" INFO")
+    assert "Feature 'tenure_days'" in text and "\tloss=" in text and "Modèle entraîné ✓" in text
+    assert "🚀" in text
+    # both kinds of quotes: single-quoted with \' escapes
+    _, text, _, raw = log_json(srv, ti_path("etl_daily", R2, "transform", "logs", 1))
+    assert "\\'/data/raw/orders/2024-01-02.parquet\\'" in raw["content"]
+    # control characters are escaped (\x1b) in the repr
+    _, text, _, raw = log_json(srv, ti_path("reporting", "scheduled__2024-01-01T06:00:00+00:00",
+                                            "build_report", "logs", 1))
+    assert "\\\\x1b[32m" in json.dumps(raw["content"]) and "\x1b[32m" in text
+
+
+def test_two_tries_differ_and_blank_lines_are_dropped(srv):
+    _, one, _, _ = log_json(srv, ti_path("etl_daily", R2, "transform", "logs", 1))
+    _, two, tok, _ = log_json(srv, ti_path("etl_daily", R2, "transform", "logs", 2))
+    assert "FileNotFoundError" in one and "Starting attempt 1 of 2" in one
+    assert "UniqueViolation" in two and "FileNotFoundError" not in two
+    assert "Starting attempt 2 of 2" in two and tok["end_of_log"] is True
+    assert "\n\n" not in two
+    assert "already exists.\nThe above exception was the direct cause" in two
+
+
+def test_log_token_resume_on_a_growing_log(fresh):
+    path = ti_path("etl_daily", R3, "process", "logs", 1)
+    host, first, tok, raw = log_json(fresh, path, map_index=1)
+    assert "map_index=1/attempt=1.log" in first and tok["end_of_log"] is False
+    line = "[2024-01-03T10:16:50.000+0000] {logging_mixin.py:190} INFO - Batch 3/4 written\n"
+    fresh.update_ti("etl_daily", R3, "process", 1, append_log=line)
+    _, tail, tok2, _ = log_json(fresh, path, map_index=1, token=raw["continuation_token"])
+    assert tail == "\n" + line.rstrip("\n") and tok2["log_pos"] == tok["log_pos"] + len(tail)
+    _, full, _, _ = log_json(fresh, path, map_index=1)
+    assert full == first + tail
+    # the token is ignored by text/plain, which always starts from the beginning
+    r = call(fresh, "GET", path + "?map_index=1&token=" + raw["continuation_token"],
+             headers={"Accept": "text/plain"})
+    assert r.body == host + "\n" + full + "\n"
+    # once the TI has finished, the log is complete
+    call(fresh, "PATCH", ti_path("etl_daily", R3, "process", 1),
+         {"dry_run": False, "new_state": "success"})
+    _, rest, tok3, _ = log_json(fresh, path, map_index=1, token=raw["continuation_token"])
+    assert rest == tail and tok3["end_of_log"] is True
+
+
+def test_log_special_tries(srv):
+    host, text, tok, _ = log_json(srv, ti_path("etl_daily", R1, "transform", "logs", 0))
+    assert (host, text, tok) == ("default_host", "Error fetching the logs. Try number 0 is "
+                                 "invalid.", {"end_of_log": True})
+    _, text, tok, _ = log_json(srv, ti_path("etl_daily", R1, "transform", "logs", 3))
+    assert text.startswith(HEADER + "*** Could not read served logs: ") and tok["end_of_log"]
+    # a queued TI (try_number 1, no file yet): the header alone
+    _, text, tok, _ = log_json(srv, ti_path("etl_daily", R3, "process", "logs", 1), map_index=3)
+    assert text == HEADER + " INFO - ::endgroup::\n" and tok == {"end_of_log": True, "log_pos": 0}
+
+
+def test_bad_token(srv):
+    forged = fa.Serializer("other-key").dumps({"end_of_log": False, "log_pos": 0})
+    for token in (forged, "abc", "eyJ9.bad"):
+        r = call(srv, "GET", ti_path("etl_daily", R1, "transform", "logs", 1) + "?token=" + token,
+                 headers={"Accept": "application/json"})
+        assert_problem(r, 400, "Bad Signature. Please use only the tokens provided by the API.")
+
+
+def test_token_matches_itsdangerous():
+    # reference values made with itsdangerous 2.1 URLSafeSerializer("fake-airflow-secret-key")
+    s = fa.Serializer("fake-airflow-secret-key")
+    assert s.dumps({"end_of_log": True, "log_pos": 1234}) == (
+        "eyJlbmRfb2ZfbG9nIjp0cnVlLCJsb2dfcG9zIjoxMjM0fQ.NTnyFIIr53cbeXUqh6vU1YOqQgk")
+    compressed = ".eJyrVqpQslJKHAVEA6VaAJ7Ic98.xx5oPcN4jnCWv8ZnI9kEgtfEjhA"
+    assert s.dumps({"x": "a" * 300}) == compressed
+    assert s.loads(compressed) == fa.token_payload(compressed) == {"x": "a" * 300}
+
+
+# --- links --------------------------------------------------------------------------------
+
+def test_links(srv):
+    r = call(srv, "GET", ti_path("etl_daily", R1, "load", "links"))
+    assert r.json == {"Databricks Job Run": "https://dbc-1234.cloud.databricks.com/#job/42/run/1001",
+                      "Runbook": None}
+    assert list(json.loads(r.body)) == ["Databricks Job Run", "Runbook"]
+    assert call(srv, "GET", ti_path("etl_daily", R1, "group.extract", "links")).json == {}
+    assert call(srv, "GET", ti_path("etl_daily", R3, "process", "links")
+                + "?map_index=2").json == {}
+    assert_problem(call(srv, "GET", ti_path("etl_daily", R3, "process", "links")), 404,
+                   "DAG Run not found")
+
+
+# --- writes -------------------------------------------------------------------------------
+
+def test_patch_state_is_a_dry_run_by_default(fresh):
+    path = ti_path("etl_daily", R3, "transform")
+    r = call(fresh, "PATCH", path, {"new_state": "failed"})
+    assert r.status == 200 and r.json == {"dag_id": "etl_daily", "dag_run_id": R3,
+                                          "execution_date": "2024-01-03T10:15:00+00:00",
+                                          "task_id": "transform"}
+    assert fresh.ti("etl_daily", R3, "transform")["state"] == "success"
+    r = call(fresh, "PATCH", path, {"dry_run": False, "new_state": "failed"})
+    assert r.status == 200 and r.json == {}
+    assert call(fresh, "GET", path).json["state"] == "failed"
+    # a TI without an end date gets one
+    call(fresh, "PATCH", ti_path("etl_daily", R3, "load"), {"dry_run": False, "new_state": "skipped"})
+    rec = call(fresh, "GET", ti_path("etl_daily", R3, "load")).json
+    assert rec["state"] == "skipped" and rec["end_date"] and rec["start_date"]
+
+
+@pytest.mark.parametrize("body, status, detail", [
+    ({"dry_run": False, "new_state": "running"}, 400,
+     "'running' is not one of ['success', 'failed', 'skipped'] - 'new_state'"),
+    ({"new_state": "Success"}, 400,
+     "'Success' is not one of ['success', 'failed', 'skipped'] - 'new_state'"),
+    ({"dry_run": "false", "new_state": "success"}, 400,
+     "'false' is not of type 'boolean' - 'dry_run'"),
+    ({"new_state": "success", "include_upstream": False}, 400,
+     "{'include_upstream': ['Unknown field.']}"),
+    ({"dry_run": False}, 400, "{'new_state': ['Missing data for required field.']}"),
+    ([], 400, "[] is not of type 'object'"),
+    (b"{", 400, "Request body is not valid JSON"),
+    (b"", 400, "Request body must not be empty"),
+])
+def test_patch_state_validation(fresh, body, status, detail):
+    hdrs = {"Content-Type": "application/json"} if isinstance(body, bytes) else None
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "transform"), body, headers=hdrs)
+    assert_problem(r, status, "Bad Request", detail)
+    assert fresh.ti("etl_daily", R3, "transform")["state"] == "success"
+
+
+def test_patch_needs_a_json_content_type(fresh):
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "transform"), b'{"new_state": "failed"}',
+             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(r, 415, "Unsupported Media Type")
+
+
+def test_patch_mapped(fresh):
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "process"),
+             {"dry_run": False, "new_state": "success"})
+    assert r.status == 404  # PATCH looks up map_index -1 and does not say "mapped"
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "process", 4),
+             {"dry_run": False, "new_state": "success"})
+    assert r.status == 200 and fresh.ti("etl_daily", R3, "process", 4)["state"] == "success"
+
+
+def test_set_note(fresh):
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "transform", "setNote"), {"note": "héllo"})
+    assert r.status == 200 and r.json["note"] == "héllo" and r.json["task_id"] == "transform"
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "process", 2, "setNote"), {"note": ""})
+    assert r.json["note"] == "" and r.json["map_index"] == 2
+    # 1000 characters (2000 bytes in UTF-8) is the limit
+    assert call(fresh, "PATCH", ti_path("etl_daily", R3, "load", "setNote"),
+                {"note": "é" * 1000}).status == 200
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "load", "setNote"), {"note": "x" * 1001})
+    assert_problem(r, 400, "Bad Request", "{'note': ['Longer than maximum length 1000.']}")
+    assert fresh.ti("etl_daily", R3, "load")["note"] == "é" * 1000
+
+
+@pytest.mark.parametrize("body, detail", [
+    ({"note": None}, "None is not of type 'string' - 'note'"),
+    ({}, "'note' is a required property"),
+    ({"note": 5}, "5 is not of type 'string' - 'note'"),
+    ({"note": "x", "text": "y"}, "{'text': ['Unknown field.']}"),
+])
+def test_set_note_validation(fresh, body, detail):
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "transform", "setNote"), body)
+    assert_problem(r, 400, "Bad Request", detail)
+
+
+def test_set_note_on_a_mapped_task_needs_the_index(fresh):
+    r = call(fresh, "PATCH", ti_path("etl_daily", R3, "process", "setNote"), {"note": "x"})
+    assert r.status == 404
+
+
+# --- recording, control endpoints, CLI ---------------------------------------------------
+
+def test_raw_paths_are_recorded(fresh):
+    run = "manual__re-run #2: 50% + ünïcode"
+    path = f"/api/v1/dags/reporting/dagRuns/{seg(run)}"
+    assert "%23" in path and "%25" in path and "%2B" in path and "%3A" in path
+    r = call(fresh, "GET", path + "?fields=state,dag_run_id")
+    assert r.json == {"dag_run_id": run, "state": "success"}
+    call(fresh, "GET", "/_fake/requests")  # control endpoints are not recorded
+    [rec] = fresh.requests()
+    assert rec["method"] == "GET" and rec["path"] == path
+    assert rec["query"] == "fields=state,dag_run_id" and rec["status"] == 200
+    assert rec["headers"]["Authorization"] == AUTH and rec["body"] == ""
+    # through HTTP too
+    assert call(fresh, "GET", "/_fake/requests", auth=None).json[0]["path"] == path
+    call(fresh, "POST", "/_fake/reset", b"", auth=None)
+    assert fresh.requests() == []
+
+
+def test_control_endpoints(fresh):
+    q = f"?dag=etl_daily&run={seg(R3)}&task=process&map_index=1"
+    ti = call(fresh, "GET", "/_fake/ti" + q, auth=None).json
+    assert ti["state"] == "running" and len(ti["logs"]) == 1
+    r = call(fresh, "POST", "/_fake/ti", {"dag": "etl_daily", "run": R3, "task": "process",
+                                          "map_index": 1, "state": "failed", "note": "n"}, auth=None)
+    assert r.status == 200 and r.json["state"] == "failed"
+    assert call(fresh, "GET", ti_path("etl_daily", R3, "process", 1)).json["note"] == "n"
+    assert call(fresh, "POST", "/_fake/ti", {"dag": "etl_daily", "run": R3, "task": "process",
+                                             "statee": "x"}, auth=None).status in (400, 404)
+    assert call(fresh, "GET", "/_fake/ti?dag=x&run=y&task=z", auth=None).status == 404
+    data = {"dags": [{"dag_id": "only", "runs": [{"dag_run_id": "manual__x", "tis": [
+        {"task_id": "t", "state": "running", "logs": ["a\n"]}]}]}]}
+    assert call(fresh, "POST", "/_fake/data", data, auth=None).status == 200
+    assert [d["dag_id"] for d in call(fresh, "GET", "/api/v1/dags").json["dags"]] == ["only"]
+    assert call(fresh, "POST", "/_fake/data", {"dags": [{"dag_idd": "x"}]}, auth=None).status == 400
+    assert call(fresh, "GET", "/_fake/data", auth=None).json["dags"][0]["dag_id"] == "only"
+
+
+def test_keep_alive(srv):
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port)
+    for path in ("/api/v1/dags", "/api/v1/nope", ti_path("etl_daily", R1, "load")):
+        conn.request("GET", path, headers={"Authorization": AUTH})
+        r = conn.getresponse()
+        assert int(r.getheader("Content-Length")) == len(r.read())
+    conn.request("PATCH", ti_path("etl_daily", R1, "load"), body=b'{"new_state": "success"}',
+                 headers={"Authorization": AUTH, "Content-Type": "application/json"})
+    assert conn.getresponse().read() and conn.sock is not None  # still the same connection
+    conn.close()
+
+
+def test_latency():
+    with fa.start(latency_ms=150) as s:
+        t0 = time.monotonic()
+        call(s, "GET", "/api/v1/version")
+        assert time.monotonic() - t0 >= 0.15
+
+
+def test_cli(tmp_path):
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                          "fake_airflow.py"),
+                             "--port", "0", "--port-file", str(port_file), "--auth", "none"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = int(port_file.read_text())
+        assert line == f"fake-airflow listening on http://127.0.0.1:{port}\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/dags") as r:
+            assert json.load(r)["total_entries"] == 5
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.stdout.close()
