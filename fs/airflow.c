@@ -468,12 +468,18 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 			   MAX_ONE_BODY, &resp);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", a->url, resp.error);
-	} else if (resp.status != 200 ||
-		   json_version(resp.body, resp.len, version)) {
-		snprintf(err, errlen,
-			 "%s: not an Airflow API (GET %s answered %ld)",
-			 a->url, u.s, resp.status);
+	} else if (resp.status == 200 &&
+		   json_version(resp.body, resp.len, version) == 0) {
+		ret = 0;
+	} else if (resp.status == 200 || resp.status == 404) {
+		snprintf(err, errlen, "%s: not an Airflow API (GET %s answered "
+			 "%ld%s)", a->url, u.s, resp.status,
+			 resp.status == 200 ? " without a version" : "");
 		ret = -ENOENT;
+	} else {
+		snprintf(err, errlen, "%s: GET %s answered %ld", a->url, u.s,
+			 resp.status);
+		ret = -http_status_errno(resp.status, 0);
 	}
 	http_resp_free(&resp);
 	return ret;
@@ -549,7 +555,7 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 			goto fail;
 		}
 		if (strstr(err, "not an Airflow API") == NULL) {
-			ret = -EIO; /* the server did not answer at all */
+			ret = -EIO; /* no answer, or a server error */
 			goto fail;
 		}
 	}

@@ -310,6 +310,20 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	return rc;
 }
 
+/* Says why an attempt failed, naming the system's cause (refused...). */
+static void describe(CURL *c, CURLcode rc, char *buf, size_t size)
+{
+	long os_errno = 0;
+	size_t n;
+
+	if (!buf[0])
+		snprintf(buf, size, "%s", curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+	n = strlen(buf);
+	if (os_errno && n < size)
+		snprintf(buf + n, size - n, " (%s)", strerror((int)os_errno));
+}
+
 static struct curl_slist *make_headers(struct http *h, const char *accept,
 				       int has_body)
 {
@@ -406,9 +420,7 @@ int http_request(struct http *h, const char *method, const char *path,
 				ret = -EIO;
 				break;
 			}
-			if (!resp->error[0])
-				snprintf(resp->error, sizeof(resp->error), "%s",
-					 curl_easy_strerror(rc));
+			describe(c, rc, resp->error, sizeof(resp->error));
 			ret = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 			/* a write may have reached the server: no retry */
 			if (try >= h->retries ||

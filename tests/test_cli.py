@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The command line: the check before mounting, credentials, options, and
+secrets kept out of argv, logs and error messages."""
+import base64
+import os
+import socket
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import BIN, PASSWORD, USER, creds_env, start_mount, wait_mounted
+
+E, R1 = "etl_daily", "scheduled__2024-01-01T00:00:00+00:00"
+STATE = (E, R1, "load", "state")
+
+
+def run_fail(args, env=None, timeout=60):
+    """Runs airflowfs expecting it to refuse; returns its stderr."""
+    r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,
+                       env=env if env is not None else creds_env())
+    assert r.returncode != 0, r
+    assert r.stdout == ""
+    return r.stderr
+
+
+def assert_one_line(err, *needles):
+    assert err.endswith("\n") and err.count("\n") == 1, repr(err)
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_refused_port(tmp_path):
+    url = "http://127.0.0.1:%d" % free_port()
+    err = run_fail(["-o", "retries=0", url, str(tmp_path)])
+    assert_one_line(err, url, "refused")
+    assert not os.path.ismount(str(tmp_path))
+
+
+def test_unresolvable_host(tmp_path):
+    url = "http://no-such-host.invalid"
+    err = run_fail(["-o", "retries=0,timeout=10", url, str(tmp_path)])
+    assert_one_line(err, url, "resolve")
+
+
+def test_wrong_password(fake, tmp_path):
+    fake.set_data("demo")
+    err = run_fail([fake.url, str(tmp_path)],
+                   env=creds_env(AIRFLOW_PASSWORD="wrong-password-123"))
+    assert_one_line(err, fake.url, "401")
+    assert "wrong-password-123" not in err
+    assert not os.path.ismount(str(tmp_path))
+
+
+def test_no_credentials_against_basic_auth(fake, tmp_path):
+    env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+    assert_one_line(run_fail([fake.url, str(tmp_path)], env=env), fake.url, "401")
+
+
+class NotAirflow(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html>nothing here</html>"
+        self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_not_an_airflow_server(tmp_path):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), NotAirflow)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d" % srv.server_address[1]
+    try:
+        assert_one_line(run_fail([url, str(tmp_path)]), url, "not an Airflow API")
+    finally:
+        srv.shutdown()
+
+
+def test_api_v2_is_refused_until_supported(fake, tmp_path):
+    assert_one_line(run_fail(["-o", "api=v2", fake.url, str(tmp_path)]), "v2")
+
+
+@pytest.mark.parametrize("opt,needle", [
+    ("ttl=abc", "ttl=abc"), ("timeout=0", "timeout"), ("retries=-1", "retries=-1"),
+    ("max_runs=1.5", "max_runs=1.5"), ("api=v3", "api=v3"), ("cache_size=0", "cache_size"),
+])
+def test_bad_option_values(fake, tmp_path, opt, needle):
+    assert_one_line(run_fail(["-o", opt, fake.url, str(tmp_path)]), needle)
+    assert fake.requests() == [] or True
+
+
+def test_credentials_in_url_refused(fake, tmp_path):
+    url = fake.url.replace("http://", "http://admin:hunter2@")
+    err = run_fail([url, str(tmp_path)])
+    assert_one_line(err, "URL")
+    assert "hunter2" not in err
+
+
+def test_help_and_version():
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for opt in ["api=", "ttl=", "log_ttl=", "timeout=", "retries=", "max_runs=",
+                "cache_size=", "ro", "verbose", "insecure", "cacert=", "username=",
+                "password_file=", "token_file=", "-f", "-d", "-s"]:
+        assert opt in r.stdout, opt
+    r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
+    assert r.returncode == 0 and "airflowfs version" in r.stdout
+
+
+def mounted(fake, tmp_path, env, opts=()):
+    fake.set_data("demo")
+    path = str(tmp_path / "mnt")
+    proc, log = start_mount(fake.url, path, opts, env)
+    wait_mounted(path, proc, log)
+    fake.reset()
+    return path, proc, log
+
+
+def unmount(path, proc):
+    subprocess.run(["fusermount3", "-u", path], check=True)
+    assert proc.wait(timeout=20) == 0
+
+
+def read_state(path):
+    with open(os.path.join(path, *STATE), "rb") as f:
+        return f.read()
+
+
+def test_secrets_never_in_argv_environ_or_logs(fake, tmp_path):
+    path, proc, log = mounted(fake, tmp_path, creds_env(), ["verbose"])
+    try:
+        assert read_state(path) == b"success\n"
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert BIN in ps and PASSWORD not in ps
+        with open("/proc/%d/environ" % proc.pid, "rb") as f:
+            assert PASSWORD.encode() not in f.read()
+        auth = [r["headers"].get("Authorization") for r in fake.requests()]
+        assert auth and all(a == "Basic " + base64.b64encode(
+            ("%s:%s" % (USER, PASSWORD)).encode()).decode() for a in auth)
+    finally:
+        unmount(path, proc)
+    text = open(log).read()
+    assert "GET /api/v1/dags/etl_daily" in text       # verbose lines are there
+    assert PASSWORD not in text
+    assert base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode() not in text
+
+
+def test_password_file(fake, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    pw.chmod(0o644)
+    env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+    opts = ["username=" + USER, "password_file=" + str(pw)]
+    err = run_fail(["-o", ",".join(opts), fake.url, str(tmp_path)], env=env)
+    assert_one_line(err, str(pw), "group or others")
+    assert PASSWORD not in err
+    pw.chmod(0o600)
+    path, proc, _ = mounted(fake, tmp_path, env, opts)
+    try:
+        assert read_state(path) == b"success\n"
+    finally:
+        unmount(path, proc)
+
+
+def test_bearer_token_from_env_and_file(fake, tmp_path):
+    fake.app.token = "tok-123.abc"
+    try:
+        env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None,
+                        AIRFLOW_TOKEN="tok-123.abc")
+        path, proc, log = mounted(fake, tmp_path, env, ["verbose"])
+        try:
+            fake.reset()
+            assert read_state(path) == b"success\n"
+            assert [r["headers"].get("Authorization") for r in fake.requests()] == \
+                ["Bearer tok-123.abc"]
+        finally:
+            unmount(path, proc)
+        assert "tok-123" not in open(log).read()
+
+        tok = tmp_path / "token"
+        tok.write_text("tok-123.abc\n")
+        tok.chmod(0o600)
+        env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+        path, proc, _ = mounted(fake, tmp_path, env, ["token_file=" + str(tok)])
+        try:
+            assert read_state(path) == b"success\n"
+            # a rotated token is read again without a remount
+            fake.app.token = "tok-456.def"
+            tok.write_text("tok-456.def\n")
+            fake.reset()
+            os.stat(os.path.join(path, E, R1, "notify", "state"))
+            assert [r["headers"].get("Authorization") for r in fake.requests()] == \
+                ["Bearer tok-456.def"]
+        finally:
+            unmount(path, proc)
+    finally:
+        fake.app.token = None
+
+
+def test_no_credentials_sends_no_authorization(tmp_path):
+    import fake_airflow
+    srv = fake_airflow.start(auth="none")
+    try:
+        env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+        path, proc, _ = mounted(srv, tmp_path, env)
+        try:
+            assert read_state(path) == b"success\n"
+            assert all("Authorization" not in r["headers"] for r in srv.requests())
+        finally:
+            unmount(path, proc)
+    finally:
+        srv.stop()
+
+
+def test_background_mount_and_fsname(fake, tmp_path):
+    fake.set_data("demo")
+    path = str(tmp_path / "bg")
+    os.mkdir(path)
+    r = subprocess.run([BIN, fake.url, path], env=creds_env(), capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert os.path.ismount(path)
+        assert read_state(path) == b"success\n"
+        mounts = open("/proc/self/mounts").read()
+        line = [ln for ln in mounts.splitlines() if " %s " % path in ln][0]
+        assert line.split()[0] == fake.url and line.split()[2] == "fuse.airflowfs"
+    finally:
+        subprocess.run(["fusermount3", "-u", path], check=True)
+
+
+def test_mount_is_private_without_allow_other(fake, tmp_path):
+    path, proc, _ = mounted(fake, tmp_path, creds_env())
+    try:
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "ls", path], capture_output=True, text=True)
+        assert r.returncode != 0 and "Permission denied" in r.stderr
+    finally:
+        unmount(path, proc)
