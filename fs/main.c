@@ -4,6 +4,7 @@
  * Everything after the mount goes through the session's private data
  * (struct fs); nothing here exits once mounted.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,8 @@ static int serve(struct fs *fs, struct fuse_args *args,
 			goto out_unmount;
 		fuse_loop_cfg_set_clone_fd(loop, opts->clone_fd);
 		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
-		fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
+		if (opts->max_threads != UINT_MAX) /* -o max_threads= given */
+			fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
 		ret = fuse_session_loop_mt(se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}

@@ -20,7 +20,8 @@ cleanup() {
 	rm -f "$portfile"
 	echo "demo stopped: unmounted $mnt"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$portfile")"
 AIRFLOW_USERNAME=admin AIRFLOW_PASSWORD=admin ./airflowfs -f "$url" "$mnt" &
@@ -36,10 +37,11 @@ The demo Airflow server ($url) is mounted at $mnt. In another shell, try:
     ls -lt $mnt/etl_daily
     ls '$run'
     cat '$run'/*/state
-    cat '$run/load/logs/1'
-    grep -r ERROR '$run'
-    ls '$run/process'
-    cat '$run/group.extract/links.json'
+    cat '$run/transform/note'
+    diff '$run/transform/logs/1' '$run/transform/logs/latest'
+    grep -rc ERROR '$run'
+    ls $mnt/etl_daily/manual__2024-01-03T10:15:00+00:00/process
+    cat $mnt/etl_daily/scheduled__2024-01-01T00:00:00+00:00/load/links.json
     cat $mnt/.stats
 
 Press Ctrl-C here to unmount and stop the server.

@@ -81,7 +81,8 @@ import time
 import traceback
 import zlib
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, HTTPStatus, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote
 
 UTC = timezone.utc
@@ -142,6 +143,11 @@ def parse_dt(value, what="date"):
 
 def iso(dt):
     return None if dt is None else dt.isoformat()  # 2024-01-01T00:00:00+00:00, as marshmallow
+
+
+def plain(value):
+    """A stored value as JSON shows it: datetimes become ISO strings."""
+    return iso(value) if isinstance(value, datetime) else value
 
 
 def now():
@@ -258,8 +264,7 @@ def served_text(file_text):
         head = line.split(" ", 1)[0] if " " in line else None
         if head is not None:
             try:
-                parsed = parse_dt(head.strip("[]"))
-                stamp = parsed or stamp
+                stamp = parse_dt(head.strip("[]"))
             except DatasetError:
                 pass
         records.append((stamp or datetime(2000, 1, 1, tzinfo=UTC), idx, line, stamp))
@@ -320,7 +325,7 @@ def normalize_ti(raw):
 
 
 def export_ti(ti):
-    return {k: iso(v) if isinstance(v, datetime) else v for k, v in ti.items()}
+    return {k: plain(v) for k, v in ti.items()}
 
 
 _RUN_TYPES = ("backfill", "manual", "scheduled", "dataset_triggered")
@@ -423,13 +428,12 @@ class Store:
         with self.lock:
             out = []
             for dag_id, dag in self.dags.items():
-                d = {k: iso(v) if isinstance(v, datetime) else v for k, v in dag.items()}
+                d = {k: plain(v) for k, v in dag.items()}
                 d["tasks"] = self.extra_tasks[dag_id]
                 d["runs"] = []
                 for (run_dag, _), run in self.runs.items():
                     if run_dag == dag_id:
-                        r = {k: iso(v) if isinstance(v, datetime) else v for k, v in run.items()
-                             if k not in ("id", "tis")}
+                        r = {k: plain(v) for k, v in run.items() if k not in ("id", "tis")}
                         r["tis"] = [export_ti(t) for t in run["tis"]]
                         d["runs"].append(r)
                 out.append(d)
@@ -481,24 +485,23 @@ class Store:
 # API records
 
 def dag_record(dag):
-    return {k: iso(dag[k]) if k in DAG_DATE_FIELDS else dag[k] for k in DAG_FIELDS}
+    return {k: plain(dag[k]) for k in DAG_FIELDS}
 
 
 def run_record(dag_id, run):
-    rec = {"dag_run_id": run["dag_run_id"], "dag_id": dag_id}
-    for key in RUN_FIELDS[2:]:
-        value = run["logical_date"] if key == "execution_date" else run[key]
-        rec[key] = iso(value) if isinstance(value, datetime) else value
-    return rec
+    computed = {"dag_id": dag_id, "execution_date": run["logical_date"]}
+    return {k: plain(computed[k] if k in computed else run[k]) for k in RUN_FIELDS}
+
+
+def ti_duration(ti):
+    start, end = ti["start_date"], ti["end_date"]
+    return (end - start).total_seconds() if start and end else None
 
 
 def ti_record(dag_id, run, ti):
-    start, end = ti["start_date"], ti["end_date"]
     computed = {"dag_id": dag_id, "dag_run_id": run["dag_run_id"],
-                "execution_date": iso(run["logical_date"]),
-                "duration": (end - start).total_seconds() if start and end else None}
-    return {k: computed[k] if k in computed else
-            iso(ti[k]) if isinstance(ti[k], datetime) else ti[k] for k in TI_FIELDS}
+                "execution_date": run["logical_date"], "duration": ti_duration(ti)}
+    return {k: plain(computed[k] if k in computed else ti[k]) for k in TI_FIELDS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -558,16 +561,17 @@ def check_query(raw_query, spec):
         if kind == "array":  # style=form, explode=true: repeated keys and commas both split
             out[name] = ",".join(vals).split(",")
             continue
+        wrong = f"Wrong type, expected '{{}}' for query parameter '{name}'"
         for v in vals:
-            wrong = f"Wrong type, expected '{{}}' for query parameter '{name}'"
             if kind in ("integer", "offset"):
                 try:
                     v = int(v)
                 except ValueError:
                     raise bad_request(wrong.format("integer")) from None
                 if kind == "offset" and v < 0:
-                    raise bad_request(_schema_error(f"{v} is less than the minimum of 0",
-                                                    "minimum", {"minimum": 0, "type": "integer"}, v))
+                    raise bad_request(_schema_error(
+                        f"{v} is less than the minimum of 0", "minimum",
+                        {"minimum": 0, "type": "integer"}, v))
             elif kind == "boolean":
                 if v.lower() not in ("true", "false"):
                     raise bad_request(wrong.format("boolean"))
@@ -793,7 +797,7 @@ def _filter_tis(rows, q):
     for name in ("start_date", "end_date"):
         rows = range_filter(rows, q, name, lambda x, n=name: x[2][n])
     rows = range_filter(rows, q, "updated_at", lambda x: _updated(x[2]))
-    return range_filter(rows, q, "duration", lambda x: ti_record(x[0], x[1], x[2])["duration"])
+    return range_filter(rows, q, "duration", lambda x: ti_duration(x[2]))
 
 
 def _ti_page(rows, q):
@@ -825,8 +829,7 @@ def h_mapped_ti(app, p, q, req):
     return 200, ti_record(p["dag"], run, ti)
 
 
-_MAPPED_SORT = {"state": "state", "duration": "duration", "start_date": "start_date",
-                "end_date": "end_date", "map_index": "map_index"}
+_MAPPED_SORT = ("state", "duration", "start_date", "end_date", "map_index")
 
 
 def h_list_mapped(app, p, q, req):
@@ -851,7 +854,8 @@ def h_list_mapped(app, p, q, req):
         if name == "map_index":
             rows.sort(key=lambda x: x[2]["map_index"], reverse=order_by.startswith("-"))
         else:
-            rows = pg_sort(rows, lambda x: ti_record(*x)[name], desc=order_by.startswith("-"))
+            rows = pg_sort(rows, lambda x: ti_duration(x[2]) if name == "duration"
+                           else x[2][name], desc=order_by.startswith("-"))
     return _ti_page(rows, q)
 
 
@@ -1040,7 +1044,8 @@ class App:
         self.auth, self.user, self.password, self.token = auth, user, password, token
         self.version = version
         self.git_version = ".release:" + hashlib.sha1(version.encode()).hexdigest()
-        self.docs = f"https://airflow.apache.org/docs/apache-airflow/{version}/stable-rest-api-ref.html"
+        self.docs = (f"https://airflow.apache.org/docs/apache-airflow/{version}/"
+                     "stable-rest-api-ref.html")
         self.sort_keys = sort_keys
         self.serializer = Serializer(secret_key)
         self.store = Store(self.serializer)
@@ -1069,8 +1074,7 @@ class App:
             except ValueError:
                 return False
             return bool(user and password) and (user, password) == (self.user, self.password)
-        return bool(scheme.lower() == "bearer" and self.token
-                    and hmac.compare_digest(rest.strip(), self.token))
+        return bool(scheme.lower() == "bearer" and self.token and rest.strip() == self.token)
 
     def handle(self, req):
         try:
@@ -1100,12 +1104,14 @@ class App:
             return 404, {"Content-Type": "text/html; charset=utf-8"}, HTML_404.encode()
         methods, known, needs_auth, params = found
         method = "GET" if req.method == "HEAD" else req.method
+        allow = ", ".join(sorted({*methods, *known, "OPTIONS"}
+                                 | ({"HEAD"} if "GET" in methods else set())))
+        if method == "OPTIONS":
+            return 200, {"Allow": allow}, b""
         if method not in methods:
             if method in known:
                 raise ApiError(501, "Not Implemented", f"{method} is not implemented by "
                                "fake-airflow", linked=False)
-            allow = ", ".join(sorted(set(methods) | ({"HEAD"} if "GET" in methods else set())
-                                     | {"OPTIONS"}))
             raise ApiError(405, "Method Not Allowed",
                            "The method is not allowed for the requested URL.",
                            {"Allow": allow}, linked=False)
@@ -1310,6 +1316,7 @@ def _demo_log(dag, run, task, *, start, end=None, logical, attempt=1, tries=1,
         lines.append(f"[{_logts(start + timedelta(seconds=sec))}] {{{src}}} {lvl} - {msg}")
 
     mi = f" map_index={map_index}" if map_index >= 0 else ""
+
     def tiname(state):
         return f"<TaskInstance: {dag}.{task} {run}{mi} [{state}]>"
 
@@ -1458,7 +1465,7 @@ def _etl():
     try2_body = _failure(3.1, [
         f'  File "{_SITE}/sqlalchemy/engine/default.py", line 941, in do_execute',
         "    cursor.execute(statement, parameters)",
-        'psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint "orders_pkey"',
+        "psycopg2.errors.UniqueViolation: " + err2.split(") ", 1)[1],
         "DETAIL:  Key (order_id)=(1042) already exists.",
         "",
         "The above exception was the direct cause of the following exception:",
@@ -1535,8 +1542,9 @@ def _ml():
             "end_date": "2024-01-02T00:31:02.004000+00:00",
             "data_interval_end": "2024-01-02T00:00:00+00:00",
             "tis": [_ran(dag, r1, l1, "wait_for_data", "success", "2024-01-02T00:00:02+00:00",
-                         0.8, op=sensor, job=80, body=[(0.3, "s3.py:135", "INFO", "Poking for "
-                                                        "key : s3://ml-data/features/2024-01-01/_SUCCESS")]),
+                         0.8, op=sensor, job=80,
+                         body=[(0.3, "s3.py:135", "INFO", "Poking for key : "
+                                "s3://ml-data/features/2024-01-01/_SUCCESS")]),
                     _ran(dag, r1, l1, "refresh_feature_store", "success",
                          "2024-01-02T00:00:02+00:00", 15.0, job=81, host="worker-2"),
                     _ran(dag, r1, l1, "train_model", "success", "2024-01-02T00:00:20+00:00",

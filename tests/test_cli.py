@@ -247,3 +247,57 @@ def test_mount_is_private_without_allow_other(fake, tmp_path):
         assert r.returncode != 0 and "Permission denied" in r.stderr
     finally:
         unmount(path, proc)
+
+
+class TinyAirflow(BaseHTTPRequestHandler):
+    """Just enough of a v1 server for the check before mounting."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        status = 200
+        if self.path == "/api/v1/version":
+            body = b'{"version": "2.10.5", "git_version": null}'
+        elif self.path.startswith("/api/v1/dags?"):
+            body = b'{"dags": [], "total_entries": 0}'
+        else:
+            status, body = 404, b'{"detail": "nope", "status": 404, "title": "Not Found"}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    import ssl
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
+                   capture_output=True)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), TinyAirflow)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield "https://127.0.0.1:%d" % srv.server_address[1], str(cert)
+    srv.shutdown()
+
+
+def test_tls_verified_unless_insecure(tls_server, tmp_path):
+    url, cert = tls_server
+    env = creds_env()
+    err = run_fail(["-o", "retries=0", url, str(tmp_path)], env=env)
+    assert_one_line(err, url, "certificate")
+    for opts in (["insecure"], ["cacert=" + cert]):
+        path = str(tmp_path / opts[0].split("=")[0])
+        proc, log = start_mount(url, path, opts, env)
+        wait_mounted(path, proc, log)
+        try:
+            assert os.listdir(path) == [".stats"]
+        finally:
+            unmount(path, proc)

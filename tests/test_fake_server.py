@@ -164,7 +164,8 @@ def test_ti_list_has_every_map_index_and_pages(srv):
     first = call(srv, "GET", base + "?limit=1000").json
     rest = call(srv, "GET", base + "?offset=100").json
     assert first["total_entries"] == rest["total_entries"] == 151
-    keys = {(t["task_id"], t["map_index"]) for t in first["task_instances"] + rest["task_instances"]}
+    keys = {(t["task_id"], t["map_index"])
+            for t in first["task_instances"] + rest["task_instances"]}
     assert len(keys) == 151 and ("start", -1) in keys and ("shard", 149) in keys
 
 
@@ -321,7 +322,8 @@ def test_log_repr_quotes(srv):
     # only single quotes in the text: Python's repr switches to double quotes
     _, text, _, raw = log_json(srv, ti_path("ml_training", R1, "train_model", "logs", 1))
     assert raw["content"].startswith("[('gpu-worker-0', \" INFO")
-    assert "Feature 'tenure_days'" in text and "\tloss=" in text and "Modèle entraîné ✓" in text
+    assert "Feature 'tenure_days'" in text and "\tloss=" in text
+    assert "Modèle entraîné ✓" in text
     assert "🚀" in text
     # both kinds of quotes: single-quoted with \' escapes
     _, text, _, raw = log_json(srv, ti_path("etl_daily", R2, "transform", "logs", 1))
@@ -396,8 +398,8 @@ def test_token_matches_itsdangerous():
 
 def test_links(srv):
     r = call(srv, "GET", ti_path("etl_daily", R1, "load", "links"))
-    assert r.json == {"Databricks Job Run": "https://dbc-1234.cloud.databricks.com/#job/42/run/1001",
-                      "Runbook": None}
+    url = "https://dbc-1234.cloud.databricks.com/#job/42/run/1001"
+    assert r.json == {"Databricks Job Run": url, "Runbook": None}
     assert list(json.loads(r.body)) == ["Databricks Job Run", "Runbook"]
     assert call(srv, "GET", ti_path("etl_daily", R1, "group.extract", "links")).json == {}
     assert call(srv, "GET", ti_path("etl_daily", R3, "process", "links")
@@ -419,7 +421,8 @@ def test_patch_state_is_a_dry_run_by_default(fresh):
     assert r.status == 200 and r.json == {}
     assert call(fresh, "GET", path).json["state"] == "failed"
     # a TI without an end date gets one
-    call(fresh, "PATCH", ti_path("etl_daily", R3, "load"), {"dry_run": False, "new_state": "skipped"})
+    call(fresh, "PATCH", ti_path("etl_daily", R3, "load"),
+         {"dry_run": False, "new_state": "skipped"})
     rec = call(fresh, "GET", ti_path("etl_daily", R3, "load")).json
     assert rec["state"] == "skipped" and rec["end_date"] and rec["start_date"]
 
@@ -512,14 +515,15 @@ def test_control_endpoints(fresh):
     q = f"?dag=etl_daily&run={seg(R3)}&task=process&map_index=1"
     ti = call(fresh, "GET", "/_fake/ti" + q, auth=None).json
     assert ti["state"] == "running" and len(ti["logs"]) == 1
-    r = call(fresh, "POST", "/_fake/ti", {"dag": "etl_daily", "run": R3, "task": "process",
-                                          "map_index": 1, "state": "failed", "note": "n"}, auth=None)
+    key = {"dag": "etl_daily", "run": R3, "task": "process"}
+    r = call(fresh, "POST", "/_fake/ti", {**key, "map_index": 1, "state": "failed", "note": "n"},
+             auth=None)
     assert r.status == 200 and r.json["state"] == "failed"
     assert call(fresh, "GET", ti_path("etl_daily", R3, "process", 1)).json["note"] == "n"
-    assert call(fresh, "POST", "/_fake/ti", {"dag": "etl_daily", "run": R3, "task": "process",
-                                             "map_index": 1, "statee": "x"}, auth=None).status == 400
-    assert call(fresh, "POST", "/_fake/ti", {"dag": "etl_daily", "run": R3, "task": "process",
-                                             "state": "x"}, auth=None).status == 404
+    assert call(fresh, "POST", "/_fake/ti", {**key, "map_index": 1, "statee": "x"},
+                auth=None).status == 400  # a typo in a field name
+    assert call(fresh, "POST", "/_fake/ti", {**key, "state": "x"},
+                auth=None).status == 404  # process has no map_index -1 in R3
     assert call(fresh, "GET", "/_fake/ti?dag=x&run=y&task=z", auth=None).status == 404
     data = {"dags": [{"dag_id": "only", "runs": [{"dag_run_id": "manual__x", "tis": [
         {"task_id": "t", "state": "running", "logs": ["a\n"]}]}]}]}
