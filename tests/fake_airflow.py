@@ -65,6 +65,25 @@ Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 st
     as written on disk (null: no file). A task is mapped when one of its TIs has
     map_index >= 0 in any run. A task's link names are the union over its TIs; a TI without
     a URL for one of them shows null. Unknown keys are rejected.
+
+Demo dataset (--data demo; --print-demo prints it; R1/R2/R3 = scheduled__2024-01-01T00:00:00
++00:00 / scheduled__2024-01-02T00:00:00+00:00 / manual__2024-01-03T10:15:00+00:00):
+    etl_daily    R1 success: group.extract, transform, process[0..4], load (links, one null),
+                   notify (note); R2 failed: transform failed with 2 tries (different logs,
+                   note "relancé ✓ ..."), process unexpanded (map_index -1, upstream_failed),
+                   load upstream_failed, notify skipped; R3 running: process[0..4] = success
+                   (note ""), running, up_for_retry, queued (no log), failed (note);
+                   load and notify never ran (state null, try_number 0).
+    ml_training  R1 success (train_model log: ' \\t non-ASCII emoji; evaluate note with a
+                   newline; publish_model links); R2 running: wait_for_data deferred (trigger),
+                   refresh_feature_store scheduled; R3 running: train_model running (note 🚀).
+    reporting    paused; scheduled__2024-01-01T06:00:00+00:00 failed (build_report log with
+                   ANSI escapes, send_email upstream_failed, legacy_export removed), plus
+                   manual runs "manual__re-run #2: 50% + ünïcode" and "manual__2024/01/02"
+                   (the latter cannot be addressed).
+    fanout       105 daily runs; task start (EmptyOperator, success, no log file); the last
+                   run (scheduled__2024-01-02T00:00:00+00:00) also has shard[0..149].
+    legacy_import inactive (hidden from GET /dags unless only_active=false); empty_dag: no runs.
 """
 
 import argparse
@@ -1135,6 +1154,9 @@ class App:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: without TCP_NODELAY, Nagle and the client's delayed
+    # ACK hold every keep-alive answer for ~40 ms
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return "gunicorn"
@@ -1197,6 +1219,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops SYNs (1 s retries) under parallel clients
 
 
 class FakeAirflow:

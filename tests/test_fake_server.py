@@ -545,6 +545,12 @@ def test_keep_alive(srv):
                  headers={"Authorization": AUTH, "Content-Type": "application/json"})
     assert conn.getresponse().read()
     assert conn.sock.getsockname() == local  # one connection served them all
+    # no Nagle/delayed-ACK stall (~40 ms a request) on a kept-alive connection
+    t0 = time.monotonic()
+    for _ in range(20):
+        conn.request("GET", "/api/v1/version")
+        conn.getresponse().read()
+    assert time.monotonic() - t0 < 0.5
     conn.close()
 
 
