@@ -23,12 +23,17 @@ struct api {
 	const char *name;
 	const char *base;       /* path prefix of every endpoint */
 	const char *runs_order; /* newest first */
+	const char *state_body; /* a state PATCH body, before the value */
+	const char *note_path;  /* appended to a task instance's path */
 };
 
 static const struct api api_v1 = {
 	.name = "v1",
 	.base = "/api/v1",
 	.runs_order = "-execution_date",
+	/* without dry_run false a v1 server changes nothing, and says 200 */
+	.state_body = "{\"dry_run\": false, \"new_state\": ",
+	.note_path = "/setNote",
 };
 
 struct airflow {
@@ -118,7 +123,7 @@ static int call(struct airflow *a, const char *method, const struct url *u,
 	err = http_status_errno(resp->status, write);
 	if (!err)
 		return 0;
-	if (resp->status != 404 || a->verbose) {
+	if (resp->status != 404 || a->verbose || write) {
 		json_error_message(resp->body, resp->len, &msg);
 		log_msg(resp->status == 404 ? LOG_INFO : LOG_ERR,
 			"%s %s: %ld %s", method, u->s, resp->status,
@@ -451,6 +456,64 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 	if (err == -EIO)
 		log_msg(LOG_ERR, "GET %s: not a log answer", u.s);
 	free(token);
+	http_resp_free(&resp);
+	return err;
+}
+
+/* A PATCH with a JSON body; the answer is left in resp on 0. */
+static int patch(struct airflow *a, const struct url *u, const char *body,
+		 struct http_resp *resp)
+{
+	return call(a, "PATCH", u, "application/json", body, MAX_ONE_BODY,
+		    resp);
+}
+
+int airflow_set_state(struct airflow *a, const char *dag, const char *run,
+		      const char *task, int map_index, const char *state)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	char *quoted, *body;
+	int err = json_quote(state, strlen(state), &quoted);
+
+	if (err)
+		return err;
+	err = asprintf(&body, "%s%s}", a->api->state_body, quoted) < 0
+		      ? -ENOMEM
+		      : 0;
+	free(quoted);
+	if (err)
+		return err;
+	url_ti(&u, a, dag, run, task, map_index);
+	err = patch(a, &u, body, &resp);
+	free(body);
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_set_note(struct airflow *a, const char *dag, const char *run,
+		     const char *task, int map_index, const char *note,
+		     size_t len, struct af_ti *out)
+{
+	struct http_resp resp;
+	struct url u = { 0 };
+	char *quoted, *body;
+	int err = json_quote(note, len, &quoted);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	err = asprintf(&body, "{\"note\": %s}", quoted) < 0 ? -ENOMEM : 0;
+	free(quoted);
+	if (err)
+		return err;
+	url_ti(&u, a, dag, run, task, map_index);
+	url_fmt(&u, "%s", a->api->note_path);
+	err = patch(a, &u, body, &resp);
+	/* the answer is the updated record; without one, the caller GETs */
+	if (!err && json_ti(resp.body, resp.len, out))
+		memset(out, 0, sizeof(*out));
+	free(body);
 	http_resp_free(&resp);
 	return err;
 }

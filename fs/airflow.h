@@ -60,6 +60,20 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 		const char *task, int map_index, int try_number, char **text,
 		size_t *len);
 
+/*
+ * Sets the state of one task instance: success, failed or skipped. A
+ * refusal is -EINVAL (400, 422), -ENOENT, -EACCES or -EIO, as SPEC.md says.
+ */
+int airflow_set_state(struct airflow *a, const char *dag, const char *run,
+		      const char *task, int map_index, const char *state);
+/*
+ * Sets the note (len bytes). *out is the updated record when the server
+ * answered one, else zeroed (task_id NULL).
+ */
+int airflow_set_note(struct airflow *a, const char *dag, const char *run,
+		     const char *task, int map_index, const char *note,
+		     size_t len, struct af_ti *out);
+
 void airflow_stats(struct airflow *a, struct http_stats *st);
 
 #endif

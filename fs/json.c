@@ -242,6 +242,14 @@ static void put_string(struct sbuf *b, const char *s, size_t n)
 	sb_add(b, "\"", 1);
 }
 
+int json_quote(const char *s, size_t len, char **out)
+{
+	struct sbuf b = { 0 };
+
+	put_string(&b, s, len);
+	return sb_take(&b, out, NULL);
+}
+
 static void put_int(struct sbuf *b, struct json_object *o)
 {
 	int64_t v = json_object_get_int64(o);

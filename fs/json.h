@@ -49,6 +49,12 @@ int json_version(const char *body, size_t len, char **version);
 int json_error_message(const char *body, size_t len, char **msg);
 
 /*
+ * A JSON string literal, quotes included, for len bytes of s (escaped as
+ * json_pretty escapes strings). *out is malloc'd.
+ */
+int json_quote(const char *s, size_t len, char **out);
+
+/*
  * Pretty-printing as Python's json.dumps(v, indent=2, ensure_ascii=False):
  * two-space indent, "key": value, {} and [] when empty, UTF-8 as is, '/'
  * not escaped, keys in the server's order; a final newline is appended.

@@ -641,3 +641,44 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	return err ? err : cached(s, key, fetch_log, &id,
 				  (struct cache_val **)out);
 }
+
+/* Forgets a task instance's record; returns the generation after that. */
+static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
+			  const char *task, int map_index)
+{
+	char key[KEY_MAX], mi[16];
+
+	snprintf(mi, sizeof(mi), "%d", map_index);
+	if (!mkkey(key, "ti", dag, run, task, mi, NULL))
+		cache_invalidate(s->cache, key);
+	return cache_gen(s->cache);
+}
+
+int store_set_state(struct store *s, const char *dag, const char *run,
+		    const char *task, int map_index, const char *state)
+{
+	int err = airflow_set_state(s->af, dag, run, task, map_index, state);
+
+	/* after a failure too: the server may hold something new */
+	forget_ti(s, dag, run, task, map_index);
+	return err;
+}
+
+int store_set_note(struct store *s, const char *dag, const char *run,
+		   const char *task, int map_index, const char *note,
+		   size_t len)
+{
+	struct af_ti ti;
+	int err = airflow_set_note(s->af, dag, run, task, map_index, note, len,
+				   &ti);
+	uint64_t gen = forget_ti(s, dag, run, task, map_index);
+
+	if (!err && ti.task_id) {
+		struct s_ti *t = ti_val(&ti);
+
+		if (t)
+			put_ti(s, dag, run, t, gen);
+		store_put(t);
+	}
+	return err;
+}

@@ -86,4 +86,15 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, struct cache_blob **out,
 	      int *final);
 
+/*
+ * Saves a state or a note (len bytes) of one task instance. On success the
+ * cache forgets the old record (and no fetch begun before can store it
+ * again), so that the next read shows the new value.
+ */
+int store_set_state(struct store *s, const char *dag, const char *run,
+		    const char *task, int map_index, const char *state);
+int store_set_note(struct store *s, const char *dag, const char *run,
+		   const char *task, int map_index, const char *note,
+		   size_t len);
+
 #endif

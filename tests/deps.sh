@@ -5,7 +5,9 @@ set -e
 pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev python3 python3-pytest openssl"
 missing=""
 for p in $pkgs; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	# a removed package can leave "deinstall ok config-files" behind
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = \
+		"install ok installed" ] || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
