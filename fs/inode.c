@@ -3,6 +3,7 @@
  * Inode table; see inode.h. Two chained hash tables over the same nodes:
  * by inode number, and by (parent, name). Lock order: this lock is a leaf.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +34,23 @@ static size_t hash_name(const struct node *parent, const char *name,
 	return (size_t)h & (nb - 1);
 }
 
+static void link_name(struct inodes *t, struct node *n)
+{
+	size_t i = hash_name(n->parent, n->name, t->nbuckets);
+
+	n->next_name = t->by_name[i];
+	t->by_name[i] = n;
+	n->detached = 0;
+}
+
 static void link_node(struct inodes *t, struct node *n)
 {
 	size_t i = hash_ino(n->ino, t->nbuckets);
 
 	n->next_ino = t->by_ino[i];
 	t->by_ino[i] = n;
-	if (n->parent) {
-		i = hash_name(n->parent, n->name, t->nbuckets);
-		n->next_name = t->by_name[i];
-		t->by_name[i] = n;
-	}
+	if (n->parent)
+		link_name(t, n);
 }
 
 static void unlink_name(struct inodes *t, struct node *n)
@@ -66,6 +73,15 @@ static void unlink_ino(struct inodes *t, struct node *n)
 	while (*pp != n)
 		pp = &(*pp)->next_ino;
 	*pp = n->next_ino;
+}
+
+static void node_free(struct node *n)
+{
+	for (size_t i = 0; i < n->nold; i++)
+		free(n->old_names[i]);
+	free(n->old_names);
+	free(n->name);
+	free(n);
 }
 
 static int grow(struct inodes *t)
@@ -140,8 +156,7 @@ void inodes_free(struct inodes **tp)
 
 		for (; n; n = next) {
 			next = n->next_ino;
-			free(n->name);
-			free(n);
+			node_free(n);
 		}
 	}
 	if (t->root && !t->by_ino)
@@ -232,7 +247,7 @@ struct node *inodes_add(struct inodes *t, struct node *parent,
 	pthread_mutex_lock(&t->lock);
 	n = find_locked(t, parent, name);
 	if (n && (n->kind != tmpl->kind || n->file != tmpl->file ||
-		  n->num != tmpl->num)) {
+		  n->num != tmpl->num || n->sid != tmpl->sid)) {
 		unlink_name(t, n);
 		n = NULL;
 	}
@@ -249,6 +264,7 @@ struct node *inodes_add(struct inodes *t, struct node *parent,
 		n->kind = tmpl->kind;
 		n->file = tmpl->file;
 		n->num = tmpl->num;
+		n->sid = tmpl->sid;
 		n->parent = parent;
 		parent->nchildren++;
 		set_ids(n);
@@ -258,6 +274,42 @@ struct node *inodes_add(struct inodes *t, struct node *parent,
 	n->nlookup++;
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+int inodes_move(struct inodes *t, struct node *parent, const char *from,
+		const char *to, const struct node *tmpl)
+{
+	char *name = strdup(to), **old;
+	struct node *x, *y;
+	int err = 0;
+
+	if (!name)
+		return -ENOMEM;
+	pthread_mutex_lock(&t->lock);
+	x = find_locked(t, parent, from);
+	y = find_locked(t, parent, to);
+	if (y && y != x)
+		unlink_name(t, y);
+	if (x) {
+		old = realloc(x->old_names, (x->nold + 1) * sizeof(*old));
+		if (old) {
+			unlink_name(t, x);
+			x->old_names = old;
+			x->old_names[x->nold++] = x->name;
+			x->name = name;
+			name = NULL;
+			x->kind = tmpl->kind;
+			x->file = tmpl->file;
+			x->num = tmpl->num;
+			x->sid = tmpl->sid;
+			link_name(t, x);
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(name);
+	return err;
 }
 
 void inodes_forget(struct inodes *t, uint64_t ino, uint64_t count)
@@ -277,8 +329,7 @@ void inodes_forget(struct inodes *t, uint64_t ino, uint64_t count)
 			unlink_name(t, n);
 			unlink_ino(t, n);
 			t->count--;
-			free(n->name);
-			free(n);
+			node_free(n);
 			p->nchildren--;
 			n = p;
 		}

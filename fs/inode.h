@@ -23,6 +23,7 @@ enum node_kind {
 	N_LOGS,
 	N_LOG,    /* logs/N: num is the try */
 	N_LATEST, /* logs/latest */
+	N_SCRATCH, /* a scratch file in a task instance directory (sid) */
 };
 
 struct node {
@@ -30,7 +31,8 @@ struct node {
 	enum node_kind kind;
 	enum ti_file file;
 	int num;            /* N_LOG: try; N_TI below N_MAPPED: map index */
-	char *name;
+	uint64_t sid;       /* N_SCRATCH: the scratch file's id */
+	char *name;         /* changed only by inodes_move, under the lock */
 	struct node *parent;
 	/* ids of this node's path; point into names of it and its parents */
 	const char *dag, *run, *task;
@@ -41,6 +43,8 @@ struct node {
 	unsigned nchildren;
 	int detached;       /* no longer found by name */
 	struct node *next_ino, *next_name;
+	char **old_names;   /* names before a move, kept for readers */
+	size_t nold;
 };
 
 struct inodes;
@@ -59,6 +63,13 @@ struct node *inodes_add(struct inodes *t, struct node *parent,
 			const char *name, const struct node *tmpl);
 /* The ino of child name of parent if the table has it, else 0. */
 uint64_t inodes_find(struct inodes *t, struct node *parent, const char *name);
+/*
+ * After a rename of from to to in parent: the node the kernel knew as from
+ * is now to, and stands for what tmpl says (kind, file, num, sid); a node
+ * that was to before is no longer found by name.
+ */
+int inodes_move(struct inodes *t, struct node *parent, const char *from,
+		const char *to, const struct node *tmpl);
 /* Drops n lookups; the node goes once nothing refers to it. */
 void inodes_forget(struct inodes *t, uint64_t ino, uint64_t n);
 

@@ -17,6 +17,9 @@
 #include "node.h"
 #include "ops.h"
 
+/* Memory for editors' scratch files, all task instances together. */
+#define SCRATCH_BYTES ((size_t)64 << 20)
+
 /* Names the mount after the server in /proc/mounts: fsname=URL. */
 static int add_fsname(struct fuse_args *args, const char *url)
 {
@@ -121,11 +124,13 @@ int main(int argc, char *argv[])
 	fs.store.log_ttl = cfg.log_ttl;
 	fs.store.max_runs = cfg.max_runs;
 	fs.inodes = inodes_new();
+	fs.scratch = scratch_new(SCRATCH_BYTES);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = time(NULL);
-	if (fs.store.cache && fs.inodes)
+	if (fs.store.cache && fs.inodes && fs.scratch)
 		ret = serve(&fs, &args, &opts);
+	scratch_free(&fs.scratch);
 	inodes_free(&fs.inodes);
 	cache_free(&fs.store.cache);
 	airflow_close(&fs.store.af);

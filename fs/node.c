@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "node.h"
+#include "value.h"
 
 /* The kernel may keep what can never change this long. */
 #define FOREVER_S 86400.0
@@ -78,8 +80,14 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 		return err;
 	case N_TI:
 		tmpl->file = path_ti_file(name);
-		if (tmpl->file == TI_NONE)
-			return -ENOENT;
+		if (tmpl->file == TI_NONE) {
+			char key[NODE_KEY_MAX];
+
+			tmpl->kind = N_SCRATCH;
+			err = node_ti_key(parent, key);
+			return err ? err : scratch_find(fs->scratch, key, name,
+							&tmpl->sid);
+		}
 		tmpl->kind = tmpl->file == TI_LOGS ? N_LOGS : N_FILE;
 		return 0;
 	case N_LOGS:
@@ -280,6 +288,18 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 	return err;
 }
 
+static int attr_scratch(struct fs *fs, const struct node *n, struct stat *st)
+{
+	struct scratch_attr a;
+	int err = scratch_attr(fs->scratch, n->sid, &a);
+
+	if (err)
+		return err;
+	set_file(st, a.mode, a.size, a.mtime.tv_sec);
+	st->st_mtim = a.mtime;
+	return 0;
+}
+
 int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
 	      double *timeout)
 {
@@ -307,6 +327,10 @@ int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
 	case N_DAG:
 	case N_RUN:
 		err = attr_trusted(fs, n, check, st, timeout);
+		break;
+	case N_SCRATCH:
+		err = attr_scratch(fs, n, st);
+		*timeout = 0; /* it changes under renames: always ask */
 		break;
 	default:
 		err = attr_ti(fs, n, st, timeout);
@@ -375,6 +399,26 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 	return err;
 }
 
+static int list_scratch(struct fs *fs, const struct node *n,
+			struct dir_list *l, size_t *cap)
+{
+	char key[NODE_KEY_MAX], **names;
+	size_t count;
+	int err = node_ti_key(n, key);
+
+	if (!err)
+		err = scratch_names(fs->scratch, key, &names, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		if (!err)
+			err = add_entry(l, cap, names[i], S_IFREG);
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
 int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 {
 	struct s_dags *d = NULL;
@@ -414,6 +458,8 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		for (int f = TI_STATE; !err && f <= TI_LOGS; f++)
 			err = add_entry(out, &cap, path_ti_file_name(f),
 					f == TI_LOGS ? S_IFDIR : S_IFREG);
+		if (!err)
+			err = list_scratch(fs, n, out, &cap);
 		break;
 	case N_LOGS:
 		err = ti_of(fs, n, &t);
@@ -441,4 +487,151 @@ void dir_list_free(struct dir_list *l)
 		free(l->v[i].name);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
+{
+	int len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d", n->dag,
+			   n->run, n->task, n->map_index);
+
+	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
+}
+
+int node_save(struct fs *fs, const struct node *n, enum ti_file file,
+	      const char *buf, size_t len)
+{
+	const char *state;
+	long note_len;
+
+	if (fs->cfg->ro)
+		return -EROFS;
+	if (file == TI_STATE) {
+		state = value_state(buf, len);
+		if (!state)
+			return -EINVAL;
+		return store_set_state(&fs->store, n->dag, n->run, n->task,
+				       n->map_index, state);
+	}
+	note_len = value_note(buf, len);
+	if (note_len < 0)
+		return (int)note_len;
+	return store_set_note(&fs->store, n->dag, n->run, n->task,
+			      n->map_index, buf, (size_t)note_len);
+}
+
+int node_create(struct fs *fs, const struct node *dir, const char *name,
+		mode_t mode, struct node *tmpl)
+{
+	char key[NODE_KEY_MAX];
+	int err;
+
+	memset(tmpl, 0, sizeof(*tmpl));
+	if (dir->kind != N_TI)
+		return -EPERM;
+	if (fs->cfg->ro)
+		return -EROFS;
+	if (path_ti_file(name) != TI_NONE)
+		return -EEXIST;
+	err = node_ti_key(dir, key);
+	if (!err)
+		err = scratch_create(fs->scratch, key, name, mode, NULL, 0, 1,
+				     &tmpl->sid);
+	tmpl->kind = N_SCRATCH;
+	return err;
+}
+
+int node_unlink(struct fs *fs, const struct node *dir, const char *name)
+{
+	char key[NODE_KEY_MAX];
+	int err;
+
+	if (dir->kind != N_TI || path_ti_file(name) != TI_NONE)
+		return -EPERM;
+	err = node_ti_key(dir, key);
+	return err ? err : scratch_unlink(fs->scratch, key, name);
+}
+
+/* A scratch copy of note or state under name: what `cat` shows now. */
+static int copy_to_scratch(struct fs *fs, const struct node *dir,
+			   const char *key, enum ti_file file, const char *to,
+			   int excl, uint64_t *sid)
+{
+	struct cache_blob *b;
+	struct s_ti *t;
+	int err = ti_of(fs, dir, &t);
+
+	if (err)
+		return err;
+	err = render_ti_file(&t->ti, file, &b);
+	store_put(t);
+	if (err)
+		return err;
+	err = scratch_create(fs->scratch, key, to, 0644, b->data, b->len, excl,
+			     sid);
+	store_put(b);
+	return err;
+}
+
+/* A scratch file saved as note or state; it is gone once saved. */
+static int save_scratch(struct fs *fs, const struct node *dir,
+			const char *key, const char *from, enum ti_file file)
+{
+	uint64_t sid;
+	size_t len;
+	char *data;
+	int err = scratch_find(fs->scratch, key, from, &sid);
+
+	if (!err)
+		err = scratch_content(fs->scratch, sid, &data, &len);
+	if (err)
+		return err;
+	err = node_save(fs, dir, file, data, len);
+	free(data);
+	if (err)
+		log_msg(LOG_ERR, "saving %s of %s/%s/%s: %s", path_ti_file_name(file),
+			dir->dag, dir->run, dir->task, strerror(-err));
+	else
+		scratch_unlink(fs->scratch, key, from);
+	return err;
+}
+
+int node_rename(struct fs *fs, struct node *dir, const char *from,
+		struct node *newdir, const char *to, unsigned int flags)
+{
+	enum ti_file src = path_ti_file(from), dst = path_ti_file(to);
+	int excl = (flags & RENAME_NOREPLACE) != 0;
+	struct node tmpl = { .kind = N_SCRATCH };
+	char key[NODE_KEY_MAX];
+	int err;
+
+	if (dir->kind != N_TI || newdir->kind != N_TI)
+		return -EPERM;
+	if (dir != newdir)
+		return -EXDEV;
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	if (fs->cfg->ro)
+		return -EROFS;
+	err = node_ti_key(dir, key);
+	if (err)
+		return err;
+	if (src == TI_NONE && dst == TI_NONE) {
+		err = scratch_rename(fs->scratch, key, from, to, excl);
+		if (!err)
+			err = scratch_find(fs->scratch, key, to, &tmpl.sid);
+	} else if (src == TI_NONE && (dst == TI_STATE || dst == TI_NOTE)) {
+		if (excl)
+			return -EEXIST;
+		err = save_scratch(fs, dir, key, from, dst);
+		tmpl.kind = N_FILE;
+		tmpl.file = dst;
+	} else if ((src == TI_STATE || src == TI_NOTE) && dst == TI_NONE) {
+		err = copy_to_scratch(fs, dir, key, src, to, excl, &tmpl.sid);
+	} else {
+		return -EPERM;
+	}
+	/* the kernel's inode of from is now to */
+	if (!err)
+		inodes_move(fs->inodes, dir, from, to, &tmpl);
+	return err;
 }

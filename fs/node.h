@@ -14,12 +14,14 @@
 
 #include "config.h"
 #include "inode.h"
+#include "scratch.h"
 #include "store.h"
 
 struct fs {
 	const struct config *cfg;
 	struct store store;
 	struct inodes *inodes;
+	struct scratch *scratch;
 	uid_t uid;
 	gid_t gid;
 	time_t started;
@@ -59,5 +61,29 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 		 int *final);
 /* The target of a symbolic link (logs/latest), in buf. */
 int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
+
+/* The key of a task instance directory's scratch files. */
+#define NODE_KEY_MAX 4096
+int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
+/*
+ * Saves len bytes written into state or note (file) of the task instance
+ * of n: -EINVAL for a state other than success, failed or skipped, -EFBIG
+ * for a note over 1000 characters (nothing sent either way), -EROFS on a
+ * read-only mount, else what the server said.
+ */
+int node_save(struct fs *fs, const struct node *n, enum ti_file file,
+	      const char *buf, size_t len);
+/*
+ * A rename in a task instance directory (SPEC.md "note"): scratch files
+ * among themselves, a scratch file onto note or state (saved, in one
+ * PATCH), note or state onto a scratch name (a scratch copy; they stay).
+ * Anything else is -EPERM, or -EXDEV between two directories.
+ */
+int node_rename(struct fs *fs, struct node *dir, const char *from,
+		struct node *newdir, const char *to, unsigned int flags);
+/* Creates a scratch file (sets tmpl) in directory dir; -EPERM elsewhere. */
+int node_create(struct fs *fs, const struct node *dir, const char *name,
+		mode_t mode, struct node *tmpl);
+int node_unlink(struct fs *fs, const struct node *dir, const char *name);
 
 #endif

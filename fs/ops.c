@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "node.h"
 #include "ops.h"
 
@@ -29,6 +30,9 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/* O_TRUNC arrives with the open: a note's save knows of it */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
 static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -111,55 +115,114 @@ static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, buf);
 }
 
+static struct file *file_of(struct fuse_file_info *fi)
+{
+	return (struct file *)(uintptr_t)fi->fh;
+}
+
+/* Replies to an open or a create of n with its open file. */
+static void reply_open(fuse_req_t req, struct node *n,
+		       struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	struct fs *fs = fs_of(req);
+	struct file *f;
+	int cacheable, err = file_open(fs, n, fi->flags, &f, &cacheable);
+
+	if (err) {
+		if (e)
+			inodes_forget(fs->inodes, n->ino, 1);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	/* what cannot change stays in the page cache; the rest is read and
+	 * written through, so that a read always matches the current size */
+	fi->keep_cache = cacheable;
+	fi->direct_io = !cacheable;
+	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY &&
+		      !(fi->flags & O_TRUNC);
+	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) != 0)
+		file_release(fs, &f);
+}
+
 static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct node *n = node_of(req, ino);
-	struct cache_blob *b;
-	int final, err;
 
-	if (!n) {
+	if (!n)
 		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		/* writing state and note comes with the write side */
-		int rw = n->kind == N_FILE &&
-			 (n->file == TI_STATE || n->file == TI_NOTE);
+	else
+		reply_open(req, n, fi, NULL);
+}
 
-		fuse_reply_err(req, rw ? EROFS : EACCES);
-		return;
+static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param e = { 0 };
+	struct node *p = node_of(req, parent), tmpl, *n;
+	double timeout;
+	int err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
+
+	n = err ? NULL : inodes_add(fs->inodes, p, name, &tmpl);
+	if (!err && !n)
+		err = -ENOMEM;
+	if (!err) {
+		err = node_attr(fs, n, 0, &e.attr, &timeout);
+		if (err)
+			inodes_forget(fs->inodes, n->ino, 1);
 	}
-	err = node_content(fs_of(req), n, &b, &final);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	fi->fh = (uintptr_t)b;
-	/* what cannot change stays in the page cache; the rest is read
-	 * through, so that a read always matches the current size */
-	fi->keep_cache = final;
-	fi->direct_io = !final;
-	fi->noflush = 1;
-	if (fuse_reply_open(req, fi))
-		store_put(b);
+	e.ino = n->ino;
+	reply_open(req, n, fi, &e);
 }
 
 static void afs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct cache_blob *b = (struct cache_blob *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	long n = buf ? file_read(fs_of(req), file_of(fi), off, size, buf)
+		     : -ENOMEM;
 
-	if (off < 0 || (size_t)off >= b->len)
-		fuse_reply_buf(req, NULL, 0);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
 	else
-		fuse_reply_buf(req, b->data + off,
-			       b->len - off < size ? b->len - off : size);
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void afs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		      size_t size, off_t off, struct fuse_file_info *fi)
+{
+	long n = file_write(fs_of(req), file_of(fi), buf, size, off);
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void afs_flush(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -file_flush(fs_of(req), file_of(fi)));
+}
+
+static void afs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -file_fsync(fs_of(req), file_of(fi)));
 }
 
 static void afs_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	store_put((void *)(uintptr_t)fi->fh);
+	struct file *f = file_of(fi);
+
+	file_release(fs_of(req), &f);
 	fuse_reply_err(req, 0);
 }
 
@@ -228,7 +291,7 @@ static void afs_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* The tree is the server's: names are neither made nor removed here. */
+/* Names are made and removed only as scratch files (node.c says where). */
 static void afs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, dev_t rdev)
 {
@@ -241,7 +304,7 @@ static void afs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, EPERM);
 }
 
-static void afs_remove(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void afs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	fuse_reply_err(req, EPERM);
 }
@@ -252,29 +315,61 @@ static void afs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	fuse_reply_err(req, EPERM);
 }
 
-static void afs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       fuse_ino_t newparent, const char *newname,
-		       unsigned int flags)
-{
-	fuse_reply_err(req, EPERM);
-}
-
 static void afs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		     const char *newname)
 {
 	fuse_reply_err(req, EPERM);
 }
 
-static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       mode_t mode, struct fuse_file_info *fi)
+static void afs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	struct node *p = node_of(req, parent);
+
+	fuse_reply_err(req, p ? -node_unlink(fs_of(req), p, name) : ESTALE);
+}
+
+static void afs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       fuse_ino_t newparent, const char *newname,
+		       unsigned int flags)
+{
+	struct node *p = node_of(req, parent), *np = node_of(req, newparent);
+
+	fuse_reply_err(req, p && np ? -node_rename(fs_of(req), p, name, np,
+						   newname, flags)
+				    : ESTALE);
 }
 
 static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			int to_set, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EPERM);
+	struct fs *fs = fs_of(req);
+	struct node *n = node_of(req, ino);
+	struct file_attr a;
+	struct stat st;
+	double timeout;
+	int err;
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	a.size_set = (to_set & FUSE_SET_ATTR_SIZE) != 0;
+	a.size = attr->st_size;
+	a.mode_set = (to_set & FUSE_SET_ATTR_MODE) != 0;
+	a.mode = attr->st_mode;
+	a.owner_set = (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0;
+	a.mtime_set = (to_set & (FUSE_SET_ATTR_MTIME |
+				 FUSE_SET_ATTR_MTIME_NOW)) != 0;
+	a.mtime = attr->st_mtim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &a.mtime);
+	err = file_setattr(fs, n, fi ? file_of(fi) : NULL, &a);
+	if (!err)
+		err = node_attr(fs, n, 0, &st, &timeout);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, timeout);
 }
 
 const struct fuse_lowlevel_ops afs_ops = {
@@ -287,14 +382,17 @@ const struct fuse_lowlevel_ops afs_ops = {
 	.readlink = afs_readlink,
 	.mknod = afs_mknod,
 	.mkdir = afs_mkdir,
-	.unlink = afs_remove,
-	.rmdir = afs_remove,
+	.unlink = afs_unlink,
+	.rmdir = afs_rmdir,
 	.symlink = afs_symlink,
 	.rename = afs_rename,
 	.link = afs_link,
 	.create = afs_create,
 	.open = afs_open,
 	.read = afs_read,
+	.write = afs_write,
+	.flush = afs_flush,
+	.fsync = afs_fsync,
 	.release = afs_release,
 	.opendir = afs_opendir,
 	.readdir = afs_readdir,

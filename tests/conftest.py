@@ -43,13 +43,16 @@ class Mount:
 
     def unmount(self):
         if self.proc.poll() is None:
-            subprocess.run(["fusermount3", "-u", self.path], check=False)
+            if subprocess.run(["fusermount3", "-u", self.path]).returncode != 0:
+                subprocess.run(["fusermount3", "-uz", self.path])
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("airflowfs did not exit after unmount")
+        elif os.path.ismount(self.path):
+            subprocess.run(["fusermount3", "-uz", self.path])
         return self.proc.returncode
 
 

@@ -346,7 +346,7 @@ def test_server_refusing_gives_eacces(mount, fake):
     assert "401" in m.log()
 
 
-def test_nothing_can_be_created_or_removed(mount, fake):
+def test_nothing_but_scratch_files_can_be_created_or_removed(mount, fake):
     m = mount()
     ti = m.p(E, R1, "load")
     # a DAG name is taken on trust as a directory: the kernel may say EEXIST
@@ -355,10 +355,20 @@ def test_nothing_can_be_created_or_removed(mount, fake):
     assert e.value.errno in (errno.EPERM, errno.EEXIST)
     assert_errno(errno.EPERM, os.mkdir, m.p(E, R1, "new_task"))
     assert_errno(errno.EPERM, os.mkdir, os.path.join(ti, "dir"))
+    assert_errno(errno.EPERM, os.open, m.p(E, R1, "file"), os.O_CREAT | os.O_WRONLY)
+    assert_errno(errno.EPERM, os.open, os.path.join(ti, "logs", "3"),
+                 os.O_CREAT | os.O_WRONLY)
     assert_errno(errno.EPERM, os.unlink, os.path.join(ti, "info.json"))
-    assert_errno(errno.EPERM, os.rename, os.path.join(ti, "note"), os.path.join(ti, "x"))
+    assert_errno(errno.EPERM, os.unlink, os.path.join(ti, "note"))
+    assert_errno(errno.EPERM, os.rmdir, os.path.join(ti, "logs"))
+    assert_errno(errno.EPERM, os.rename, os.path.join(ti, "info.json"),
+                 os.path.join(ti, "x"))
+    assert_errno(errno.EPERM, os.rename, os.path.join(ti, "note"),
+                 os.path.join(ti, "state"))
+    assert_errno(errno.EPERM, os.symlink, "state", os.path.join(ti, "link"))
     assert_errno(errno.EACCES, os.open, os.path.join(ti, "info.json"), os.O_WRONLY)
     assert_errno(errno.EACCES, os.open, os.path.join(ti, "logs", "1"), os.O_RDWR)
+    assert_errno(errno.EACCES, os.truncate, os.path.join(ti, "links.json"), 0)
     assert [r for r in fake.requests() if r["method"] != "GET"] == []
 
 

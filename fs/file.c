@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Open files and the saves of state and note; see file.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+#include "log.h"
+#include "value.h"
+
+/* The most a note's open file holds: 1000 characters of 4 bytes, a '\n'. */
+#define NOTE_BYTES (VALUE_NOTE_MAX * 4 + 1)
+
+enum file_kind { F_READ, F_STATE, F_NOTE, F_SCRATCH };
+
+struct file {
+	enum file_kind kind;
+	struct node *node;         /* held by the kernel while open */
+	struct cache_blob *blob;   /* F_READ, F_STATE: what reads return */
+	uint64_t sid;              /* F_SCRATCH */
+
+	pthread_mutex_t lock;      /* F_STATE, F_NOTE: protects below */
+	char *buf;                 /* what this open collected */
+	size_t len;
+	int dirty;                 /* written since the last save */
+	int truncated;             /* truncated since the last save */
+	int failed;                /* EFBIG: saves nothing */
+};
+
+static int writing(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
+	      int *cacheable)
+{
+	struct file *f = calloc(1, sizeof(*f));
+	int err = 0, final = 0;
+
+	*cacheable = 0;
+	if (!f)
+		return -ENOMEM;
+	f->node = n;
+	pthread_mutex_init(&f->lock, NULL);
+	if (n->kind == N_SCRATCH) {
+		f->kind = F_SCRATCH;
+		f->sid = n->sid;
+		if (flags & O_TRUNC)
+			err = scratch_truncate(fs->scratch, n->sid, 0);
+	} else if (writing(flags) &&
+		   (n->kind != N_FILE ||
+		    (n->file != TI_STATE && n->file != TI_NOTE))) {
+		err = -EACCES;
+	} else if (writing(flags) && fs->cfg->ro) {
+		err = -EROFS;
+	} else if (writing(flags) && n->file == TI_NOTE) {
+		f->kind = F_NOTE;
+		f->buf = malloc(NOTE_BYTES);
+		if (!f->buf) {
+			err = -ENOMEM;
+		} else if (flags & O_TRUNC) {
+			f->truncated = 1;
+		} else {
+			/* an open without O_TRUNC edits the current text */
+			err = node_content(fs, n, &f->blob, &final);
+			if (!err && f->blob->len <= NOTE_BYTES) {
+				memcpy(f->buf, f->blob->data, f->blob->len);
+				f->len = f->blob->len;
+			}
+			store_put(f->blob);
+			f->blob = NULL;
+		}
+	} else {
+		f->kind = writing(flags) ? F_STATE : F_READ;
+		err = node_content(fs, n, &f->blob, &final);
+		if (f->kind == F_STATE && !err) {
+			f->buf = malloc(VALUE_STATE_MAX);
+			err = f->buf ? 0 : -ENOMEM;
+		}
+		*cacheable = final;
+	}
+	if (err) {
+		file_release(fs, &f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+long file_read(struct fs *fs, struct file *f, off_t off, size_t size,
+	       char *buf)
+{
+	const char *data;
+	size_t len;
+	long n = 0;
+
+	if (f->kind == F_SCRATCH)
+		return scratch_read(fs->scratch, f->sid, off, size, buf);
+	pthread_mutex_lock(&f->lock);
+	data = f->kind == F_NOTE ? f->buf : f->blob->data;
+	len = f->kind == F_NOTE ? f->len : f->blob->len;
+	if (off >= 0 && (size_t)off < len) {
+		n = (long)(len - off < size ? len - off : size);
+		memcpy(buf, data + off, n);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+/* Saves what f collected; f->lock held. */
+static int save(struct fs *fs, struct file *f)
+{
+	enum ti_file what = f->kind == F_STATE ? TI_STATE : TI_NOTE;
+	int err = node_save(fs, f->node, what, f->buf, f->len);
+
+	if (err)
+		log_msg(LOG_ERR, "saving %s of %s/%s/%s%s%.0d: %s",
+			path_ti_file_name(what), f->node->dag, f->node->run,
+			f->node->task, f->node->map_index >= 0 ? "/" : "",
+			f->node->map_index >= 0 ? f->node->map_index : 0,
+			strerror(-err));
+	f->dirty = f->truncated = 0;
+	if (f->kind == F_STATE)
+		f->len = 0; /* the next value is collected from empty */
+	return err;
+}
+
+/* A state's open file appends whatever the offset: > and >> alike. */
+static long write_state(struct fs *fs, struct file *f, const char *buf,
+			size_t size)
+{
+	int err = 0;
+
+	if (f->len + size > VALUE_STATE_MAX) {
+		f->len = 0;
+		f->dirty = 0;
+		return -EINVAL;
+	}
+	memcpy(f->buf + f->len, buf, size);
+	f->len += size;
+	f->dirty = 1;
+	if (f->len > 0 && f->buf[f->len - 1] == '\n')
+		err = save(fs, f); /* a whole value: send it now */
+	return err ? err : (long)size;
+}
+
+static long write_note(struct file *f, const char *buf, size_t size,
+		       off_t off)
+{
+	size_t end = (size_t)off + size;
+
+	if (f->failed || end > NOTE_BYTES) {
+		f->failed = 1;
+		return -EFBIG;
+	}
+	if ((size_t)off > f->len)
+		memset(f->buf + f->len, 0, off - f->len);
+	memcpy(f->buf + off, buf, size);
+	if (end > f->len)
+		f->len = end;
+	if (value_note(f->buf, f->len) < 0) {
+		f->failed = 1;
+		return -EFBIG;
+	}
+	f->dirty = 1;
+	return (long)size;
+}
+
+long file_write(struct fs *fs, struct file *f, const char *buf, size_t size,
+		off_t off)
+{
+	long ret;
+
+	if (off < 0)
+		return -EINVAL;
+	if (f->kind == F_SCRATCH)
+		return scratch_write(fs->scratch, f->sid, buf, size, off);
+	if (f->kind == F_READ)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	ret = f->kind == F_STATE ? write_state(fs, f, buf, size)
+				 : write_note(f, buf, size, off);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+int file_truncate(struct fs *fs, struct file *f, off_t size)
+{
+	if (size < 0)
+		return -EINVAL;
+	if (f->kind == F_SCRATCH)
+		return scratch_truncate(fs->scratch, f->sid, size);
+	if (f->kind != F_NOTE)
+		return 0; /* a state collects its value from empty anyway */
+	pthread_mutex_lock(&f->lock);
+	if ((size_t)size > NOTE_BYTES) {
+		f->failed = 1;
+		pthread_mutex_unlock(&f->lock);
+		return -EFBIG;
+	}
+	if ((size_t)size > f->len)
+		memset(f->buf + f->len, 0, size - f->len);
+	f->len = (size_t)size;
+	f->truncated = 1;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+int file_flush(struct fs *fs, struct file *f)
+{
+	int err = 0;
+
+	if (f->kind != F_STATE && f->kind != F_NOTE)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	/* a lone truncation waits for release: a shell's > flushes first */
+	if (f->dirty && !f->failed)
+		err = save(fs, f);
+	pthread_mutex_unlock(&f->lock);
+	return err;
+}
+
+int file_fsync(struct fs *fs, struct file *f)
+{
+	int err = 0;
+
+	if (f->kind != F_STATE && f->kind != F_NOTE)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if ((f->dirty || (f->kind == F_NOTE && f->truncated)) && !f->failed)
+		err = save(fs, f);
+	pthread_mutex_unlock(&f->lock);
+	return err;
+}
+
+void file_release(struct fs *fs, struct file **fp)
+{
+	struct file *f = *fp;
+
+	if (!f)
+		return;
+	if ((f->kind == F_STATE || f->kind == F_NOTE) && !f->failed &&
+	    (f->dirty || (f->kind == F_NOTE && f->truncated))) {
+		pthread_mutex_lock(&f->lock);
+		save(fs, f); /* a failure can only be logged here */
+		pthread_mutex_unlock(&f->lock);
+	}
+	store_put(f->blob);
+	pthread_mutex_destroy(&f->lock);
+	free(f->buf);
+	free(f);
+	*fp = NULL;
+}
+
+/* A note truncated by name (truncate -s): the text cut or zero-filled. */
+static int truncate_note(struct fs *fs, struct node *n, off_t size)
+{
+	struct cache_blob *b;
+	int final, err;
+	char *text;
+
+	if ((size_t)size > NOTE_BYTES)
+		return -EFBIG;
+	err = node_content(fs, n, &b, &final);
+	if (err)
+		return err;
+	text = calloc(1, (size_t)size + 1);
+	if (text) {
+		memcpy(text, b->data,
+		       b->len < (size_t)size ? b->len : (size_t)size);
+		err = node_save(fs, n, TI_NOTE, text, (size_t)size);
+		free(text);
+	} else {
+		err = -ENOMEM;
+	}
+	store_put(b);
+	return err;
+}
+
+int file_setattr(struct fs *fs, struct node *n, struct file *f,
+		 const struct file_attr *a)
+{
+	int rw = n->kind == N_FILE && (n->file == TI_STATE || n->file == TI_NOTE);
+	int err = 0;
+
+	if (n->kind != N_SCRATCH && !rw)
+		return a->size_set ? -EACCES : -EPERM;
+	if (fs->cfg->ro)
+		return -EROFS;
+	if (a->size_set) {
+		if (f)
+			err = file_truncate(fs, f, a->size);
+		else if (n->kind == N_SCRATCH)
+			err = scratch_truncate(fs->scratch, n->sid, a->size);
+		else if (n->file == TI_NOTE)
+			err = a->size < 0 ? -EINVAL : truncate_note(fs, n, a->size);
+	}
+	if (!err && n->kind == N_SCRATCH && (a->mode_set || a->mtime_set))
+		err = scratch_setattr(fs->scratch, n->sid, a->mode_set, a->mode,
+				      a->mtime_set ? &a->mtime : NULL);
+	return err;
+}
