@@ -102,6 +102,7 @@ def mount(fake, tmp_path):
     def do(opts=(), env=None, url=None, data=None):
         if not mounts:
             fake.set_data(data if data is not None else "demo")
+            fake.clear_faults()
         path = str(tmp_path / ("mnt%d" % len(mounts)))
         proc, log_path = start_mount(url or fake.url, path, opts, env)
         wait_mounted(path, proc, log_path)

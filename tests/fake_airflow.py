@@ -30,7 +30,8 @@ It prints `fake-airflow listening on http://127.0.0.1:PORT` once listening, writ
 
 In-process:  srv = start(data="demo", auth="basic", ...); srv.url, srv.port, srv.requests(),
 srv.reset(), srv.set_data(d), srv.ti(dag, run, task, map_index=-1),
-srv.update_ti(dag, run, task, map_index=-1, **fields), srv.stop().
+srv.update_ti(dag, run, task, map_index=-1, **fields), srv.inject(method, path,
+status, body, delay, count) (fault injection), srv.clear_faults(), srv.stop().
 
 Control endpoints (no auth, never recorded):
     GET  /_fake/requests        every other request as {"method", "path" (raw, still
@@ -1202,8 +1203,18 @@ class _Handler(BaseHTTPRequestHandler):
                 fake._requests.append(rec)
             if raw_path.startswith("/api") and fake.latency_ms:
                 time.sleep(fake.latency_ms / 1000)
-            req = Request(self.command, raw_path, raw_query, self.headers, body)
-            status, headers, payload = fake.app.handle(req)
+            fault = fake._take_fault(self.command, raw_path)
+            if fault and fault.get("status"):
+                status = fault["status"]
+                headers = {"Content-Type": "application/problem+json"}
+                payload = json.dumps(fault.get("body") or {
+                    "detail": "injected fault", "status": status,
+                    "title": HTTPStatus(status).phrase, "type": "about:blank"}).encode()
+            else:
+                req = Request(self.command, raw_path, raw_query, self.headers, body)
+                status, headers, payload = fake.app.handle(req)
+            if fault and fault.get("delay"):
+                time.sleep(fault["delay"])  # the answer is made, then held back
             rec["status"] = status
         self.send_response(status, HTTPStatus(status).phrase.upper())  # as werkzeug does
         for name, value in headers.items():
@@ -1233,7 +1244,7 @@ class FakeAirflow:
         self.app = App(data, auth, user, password, token, version, secret_key, sort_keys)
         self.latency_ms, self.verbose = latency_ms, verbose
         self._lock = threading.Lock()
-        self._requests, self._conns = [], set()
+        self._requests, self._conns, self._faults = [], set(), []
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
@@ -1264,6 +1275,29 @@ class FakeAirflow:
 
     def update_ti(self, dag, run, task, map_index=-1, **fields):
         return self.app.store.update_ti(dag, run, task, map_index, fields)
+
+    def inject(self, method=None, path=None, status=None, body=None, delay=0, count=1):
+        """The next `count` requests matching method and path (a prefix of the raw
+        path) get `status` with `body` (a problem+json by default) instead of their
+        answer, and/or have their answer held back `delay` seconds."""
+        with self._lock:
+            self._faults.append({"method": method, "path": path, "status": status,
+                                 "body": body, "delay": delay, "count": count})
+
+    def clear_faults(self):
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, method, raw_path):
+        with self._lock:
+            for f in self._faults:
+                if (f["method"] in (None, method) and
+                        raw_path.startswith(f["path"] or "")):
+                    f["count"] -= 1
+                    if f["count"] <= 0:
+                        self._faults.remove(f)
+                    return f
+        return None
 
     def stop(self):
         self._server.shutdown()

@@ -397,3 +397,54 @@ def test_nano(mount, fake, tmp_path):
         tmux("kill-session", "-t", "nano")
     check_one_note_patch(fake, d, "notify", NOTIFY_NOTE + " (nano)")
     assert sorted(os.listdir(d)) == TI_FILES
+
+
+# --- refusals and races ---
+
+@pytest.mark.parametrize("status,code", [(400, errno.EINVAL), (422, errno.EINVAL),
+                                         (403, errno.EACCES), (404, errno.ENOENT),
+                                         (500, errno.EIO)])
+def test_refusals_map_to_errno_and_are_logged(ti, fake, status, code):
+    m, d = ti
+    fake.inject(method="PATCH", status=status,
+                body={"detail": "refused by the test", "status": status,
+                      "title": "Refused", "type": "about:blank"})
+    assert_errno(code, write_file, os.path.join(d, "state"), b"failed\n")
+    assert len(patches(fake)) == 1           # a 500 on a write is not retried
+    assert fake.ti(E, R1, "load")["state"] == "success"
+    assert read(os.path.join(d, "state")) == b"success\n"
+    assert "refused by the test" in m.log()
+
+
+def test_unavailable_server_is_retried_then_eio(mount, fake):
+    m = mount(opts=["retries=2"])
+    d = m.p(E, R1, "load")
+    fake.inject(method="PATCH", status=503, count=3)
+    assert_errno(errno.EIO, write_file, os.path.join(d, "note"), b"x\n")
+    assert len(patches(fake)) == 3
+    fake.reset()
+    fake.inject(method="PATCH", status=503, count=1)
+    write_file(os.path.join(d, "note"), b"x\n")
+    assert len(patches(fake)) == 2
+    assert fake.ti(E, R1, "load")["note"] == "x"
+
+
+def test_a_fetch_begun_before_a_write_does_not_bring_the_old_value_back(mount, fake):
+    import threading
+    m = mount(opts=["ttl=1"])
+    state = m.p(E, R1, "load", "state")
+    fd = os.open(state, os.O_WRONLY)     # the names are looked up now
+    time.sleep(1.2)                      # and everything cached has expired
+    # a GET of the task instance answered at once (success), then held back
+    fake.inject(method="GET", path=ti_path(E, R1, "load"), delay=1.0)
+    got = []
+    slow = threading.Thread(target=lambda: got.append(read(state)))
+    slow.start()
+    time.sleep(0.3)
+    os.write(fd, b"failed\n")           # saved while that GET is out
+    os.close(fd)
+    slow.join()
+    assert len(got) == 1
+    # what that GET read before the write is not what the cache keeps
+    assert read(state) == b"failed\n"
+    assert fake.ti(E, R1, "load")["state"] == "failed"
