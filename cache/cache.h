@@ -35,8 +35,8 @@ struct cache_blob {
 };
 
 struct cache_config {
-	size_t max_bytes;                /* bound on the sum of value sizes */
-	double (*now)(void *clock_arg);  /* seconds; NULL: CLOCK_MONOTONIC */
+	size_t max_bytes;		/* bound on the sum of value sizes */
+	double (*now)(void *clock_arg); /* seconds; NULL: CLOCK_MONOTONIC */
 	void *clock_arg;
 };
 
@@ -98,8 +98,8 @@ int cache_begin(struct cache *c, const char *key, struct cache_val **val,
  * handed to the waiters, and stored (val with ttl, or err with err_ttl when
  * err_ttl > 0) under the rules of cache_put with the gen of cache_begin.
  */
-void cache_end(struct cache *c, const char *key, struct cache_val *val,
-	       int err, double ttl, double err_ttl);
+void cache_end(struct cache *c, const char *key, struct cache_val *val, int err,
+	       double ttl, double err_ttl);
 
 /* Removes key and bumps the write generation. */
 void cache_invalidate(struct cache *c, const char *key);

@@ -15,16 +15,16 @@
 #include "path.h"
 
 #define MAX_PAGE_BODY ((size_t)64 << 20)
-#define MAX_ONE_BODY ((size_t)8 << 20)
-#define MAX_LOG_BODY ((size_t)1 << 30)
-#define PAGE 100
+#define MAX_ONE_BODY  ((size_t)8 << 20)
+#define MAX_LOG_BODY  ((size_t)1 << 30)
+#define PAGE	      100
 
 struct api {
 	const char *name;
-	const char *base;       /* path prefix of every endpoint */
+	const char *base;	/* path prefix of every endpoint */
 	const char *runs_order; /* newest first */
 	const char *state_body; /* a state PATCH body, before the value */
-	const char *note_path;  /* appended to a task instance's path */
+	const char *note_path;	/* appended to a task instance's path */
 };
 
 static const struct api api_v1 = {
@@ -227,8 +227,8 @@ static int dags_page(void *ctx, const char *body, size_t len, size_t *got,
 
 int airflow_dags(struct airflow *a, struct af_names *out)
 {
-	struct acc acc = { 0 };
-	struct url u = { 0 };
+	struct acc acc = {0};
+	struct url u = {0};
 	int err;
 
 	url_fmt(&u, "%s/dags?", a->api->base);
@@ -243,7 +243,7 @@ int airflow_dags(struct airflow *a, struct af_names *out)
 int airflow_dag(struct airflow *a, const char *dag)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -275,8 +275,8 @@ static int runs_page(void *ctx, const char *body, size_t len, size_t *got,
 int airflow_runs(struct airflow *a, const char *dag, long max,
 		 struct af_run **runs, size_t *n)
 {
-	struct acc acc = { 0 };
-	struct url u = { 0 };
+	struct acc acc = {0};
+	struct url u = {0};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -294,7 +294,7 @@ int airflow_run(struct airflow *a, const char *dag, const char *run,
 		struct af_run *out)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	int err;
 
 	url_run(&u, a, dag, run);
@@ -335,7 +335,9 @@ static int ti_cmp(const void *x, const void *y)
 	const struct af_ti *a = x, *b = y;
 	int c = strcmp(a->task_id, b->task_id);
 
-	return c ? c : (a->map_index > b->map_index) - (a->map_index < b->map_index);
+	return c ? c
+		 : (a->map_index > b->map_index) -
+			       (a->map_index < b->map_index);
 }
 
 /* Sorts by (task_id, map_index) and drops repeated rows. */
@@ -360,11 +362,11 @@ static void ti_dedup(struct af_ti *v, size_t *n)
  * (task_id, map_index) and the list is fetched again while it comes out
  * short of total_entries (twice at most).
  */
-static int list_tis(struct airflow *a, const struct url *u,
-		    struct af_ti **tis, size_t *n)
+static int list_tis(struct airflow *a, const struct url *u, struct af_ti **tis,
+		    size_t *n)
 {
 	for (int round = 0;; round++) {
-		struct ti_acc t = { 0 };
+		struct ti_acc t = {0};
 		int err = pages(a, u, 0, tis_page, &t);
 
 		*tis = t.acc.v;
@@ -383,7 +385,7 @@ static int list_tis(struct airflow *a, const struct url *u,
 int airflow_tis(struct airflow *a, const char *dag, const char *run,
 		struct af_ti **tis, size_t *n)
 {
-	struct url u = { 0 };
+	struct url u = {0};
 
 	url_run(&u, a, dag, run);
 	url_fmt(&u, "/taskInstances?");
@@ -393,7 +395,7 @@ int airflow_tis(struct airflow *a, const char *dag, const char *run,
 int airflow_mapped(struct airflow *a, const char *dag, const char *run,
 		   const char *task, struct af_ti **tis, size_t *n)
 {
-	struct url u = { 0 };
+	struct url u = {0};
 
 	url_ti(&u, a, dag, run, task, -1);
 	url_fmt(&u, "/listMapped?");
@@ -404,7 +406,7 @@ int airflow_ti(struct airflow *a, const char *dag, const char *run,
 	       const char *task, int map_index, struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	int err;
 
 	url_ti(&u, a, dag, run, task, map_index);
@@ -423,7 +425,7 @@ int airflow_links(struct airflow *a, const char *dag, const char *run,
 		  const char *task, int map_index, char **text, size_t *len)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	int err;
 
 	url_ti(&u, a, dag, run, task, -1);
@@ -442,7 +444,7 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 		size_t *len)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	char *token = NULL;
 	int err;
 
@@ -472,15 +474,14 @@ int airflow_set_state(struct airflow *a, const char *dag, const char *run,
 		      const char *task, int map_index, const char *state)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	char *quoted, *body;
 	int err = json_quote(state, strlen(state), &quoted);
 
 	if (err)
 		return err;
-	err = asprintf(&body, "%s%s}", a->api->state_body, quoted) < 0
-		      ? -ENOMEM
-		      : 0;
+	err = asprintf(&body, "%s%s}", a->api->state_body, quoted) < 0 ? -ENOMEM
+								       : 0;
 	free(quoted);
 	if (err)
 		return err;
@@ -496,7 +497,7 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 		     size_t len, struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	char *quoted, *body;
 	int err = json_quote(note, len, &quoted);
 
@@ -523,7 +524,7 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 		 char *err, size_t errlen)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	int ret;
 
 	url_fmt(&u, "%s/version", api->base);
@@ -535,8 +536,10 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 		   json_version(resp.body, resp.len, version) == 0) {
 		ret = 0;
 	} else if (resp.status == 200 || resp.status == 404) {
-		snprintf(err, errlen, "%s: not an Airflow API (GET %s answered "
-			 "%ld%s)", a->url, u.s, resp.status,
+		snprintf(err, errlen,
+			 "%s: not an Airflow API (GET %s answered "
+			 "%ld%s)",
+			 a->url, u.s, resp.status,
 			 resp.status == 200 ? " without a version" : "");
 		ret = -ENOENT;
 	} else {
@@ -552,7 +555,7 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 static int check_auth(struct airflow *a, char *err, size_t errlen)
 {
 	struct http_resp resp;
-	struct url u = { 0 };
+	struct url u = {0};
 	char *msg = NULL;
 	int ret;
 
@@ -564,8 +567,8 @@ static int check_auth(struct airflow *a, char *err, size_t errlen)
 	} else if (resp.status != 200) {
 		json_error_message(resp.body, resp.len, &msg);
 		snprintf(err, errlen, "%s: %ld %s%s%s", a->url, resp.status,
-			 resp.status == 401 ? "unauthorized, check the "
-					      "credentials"
+			 resp.status == 401   ? "unauthorized, check the "
+						"credentials"
 			 : resp.status == 403 ? "forbidden"
 					      : "answer to the first list call",
 			 msg ? ": " : "", msg ? msg : "");
@@ -600,8 +603,10 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		goto fail;
 	a->verbose = cfg->verbose;
 	if (cfg->api == API_V2) {
-		snprintf(err, errlen, "%s: API v2 (Airflow 3) is not supported "
-			 "yet", cfg->url);
+		snprintf(err, errlen,
+			 "%s: API v2 (Airflow 3) is not supported "
+			 "yet",
+			 cfg->url);
 		ret = -ENOTSUP;
 		goto fail;
 	}
@@ -609,11 +614,13 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		char *v2 = NULL;
 
 		/* an Airflow 3 server answers here; a 2.x one gives 404 */
-		if (probe(a, &(struct api){ .base = "/api/v2" }, &v2, err,
+		if (probe(a, &(struct api){.base = "/api/v2"}, &v2, err,
 			  errlen) == 0) {
 			free(v2);
-			snprintf(err, errlen, "%s: API v2 (Airflow 3) is not "
-				 "supported yet", cfg->url);
+			snprintf(err, errlen,
+				 "%s: API v2 (Airflow 3) is not "
+				 "supported yet",
+				 cfg->url);
 			ret = -ENOTSUP;
 			goto fail;
 		}

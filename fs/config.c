@@ -26,7 +26,10 @@ struct raw_opts {
 
 enum { KEY_HELP, KEY_VERSION, KEY_RO };
 
-#define OPT(t, f) { t, offsetof(struct raw_opts, f), 0 }
+#define OPT(t, f)                                                              \
+	{                                                                      \
+		t, offsetof(struct raw_opts, f), 0                             \
+	}
 static const struct fuse_opt raw_table[] = {
 	OPT("api=%s", api),
 	OPT("ttl=%s", ttl),
@@ -40,10 +43,12 @@ static const struct fuse_opt raw_table[] = {
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_END
-};
+	FUSE_OPT_END};
 
-#define COPT(t, f, v) { t, offsetof(struct config, f), v }
+#define COPT(t, f, v)                                                          \
+	{                                                                      \
+		t, offsetof(struct config, f), v                               \
+	}
 static const struct fuse_opt cfg_table[] = {
 	COPT("verbose", verbose, 1),
 	COPT("insecure", insecure, 1),
@@ -51,8 +56,7 @@ static const struct fuse_opt cfg_table[] = {
 	COPT("username=%s", username, 0),
 	COPT("password_file=%s", password_file, 0),
 	COPT("token_file=%s", token_file, 0),
-	FUSE_OPT_END
-};
+	FUSE_OPT_END};
 
 static int raw_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
@@ -152,7 +156,8 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
 			 "%s is accessible by group or others; "
-			 "chmod 600 it", path);
+			 "chmod 600 it",
+			 path);
 		close(fd);
 		return -1;
 	}
@@ -232,8 +237,10 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 		} else if (!strcmp(raw->api, "v2")) {
 			cfg->api = API_V2;
 		} else {
-			fprintf(stderr, "airflowfs: invalid value api=%s "
-					"(v1 or v2)\n", raw->api);
+			fprintf(stderr,
+				"airflowfs: invalid value api=%s "
+				"(v1 or v2)\n",
+				raw->api);
 			return -1;
 		}
 	}
@@ -272,9 +279,12 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 				"(see --help)\n");
 		return -1;
 	}
-	if (strncmp(cfg->url, "http://", 7) && strncmp(cfg->url, "https://", 8)) {
-		fprintf(stderr, "airflowfs: %s: URL must start with http:// "
-				"or https://\n", cfg->url);
+	if (strncmp(cfg->url, "http://", 7) &&
+	    strncmp(cfg->url, "https://", 8)) {
+		fprintf(stderr,
+			"airflowfs: %s: URL must start with http:// "
+			"or https://\n",
+			cfg->url);
 		return -1;
 	}
 	authority = strstr(cfg->url, "//") + 2;
@@ -291,7 +301,7 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 
 int config_parse(struct config *cfg, struct fuse_args *args)
 {
-	struct raw_opts raw = { .cfg = cfg };
+	struct raw_opts raw = {.cfg = cfg};
 	int ret = -1;
 
 	memset(cfg, 0, sizeof(*cfg));

@@ -15,21 +15,21 @@ struct fuse_args;
 enum api_version { API_AUTO = 0, API_V1 = 1, API_V2 = 2 };
 
 struct config {
-	char *url;              /* server root, no trailing '/' */
+	char *url; /* server root, no trailing '/' */
 	enum api_version api;
-	double ttl;             /* listings, states, notes */
-	double log_ttl;         /* log of a running try */
-	double timeout;         /* bound on one system call */
+	double ttl;	/* listings, states, notes */
+	double log_ttl; /* log of a running try */
+	double timeout; /* bound on one system call */
 	int retries;
-	long max_runs;          /* 0: all */
+	long max_runs; /* 0: all */
 	size_t cache_bytes;
 	int ro;
 	int verbose;
 	int insecure;
 	char *cacert;
 	char *username;
-	char *password;         /* secret */
-	char *token;            /* secret */
+	char *password; /* secret */
+	char *token;	/* secret */
 	char *password_file;
 	char *token_file;
 	int show_help;

@@ -17,16 +17,16 @@ enum file_kind { F_READ, F_STATE, F_NOTE, F_SCRATCH };
 
 struct file {
 	enum file_kind kind;
-	struct node *node;         /* held by the kernel while open */
-	struct cache_blob *blob;   /* F_READ, F_STATE: what reads return */
-	uint64_t sid;              /* F_SCRATCH */
+	struct node *node;	 /* held by the kernel while open */
+	struct cache_blob *blob; /* F_READ, F_STATE: what reads return */
+	uint64_t sid;		 /* F_SCRATCH */
 
-	pthread_mutex_t lock;      /* F_STATE, F_NOTE: protects below */
-	char *buf;                 /* what this open collected */
+	pthread_mutex_t lock; /* F_STATE, F_NOTE: protects below */
+	char *buf;	      /* what this open collected */
 	size_t len;
-	int dirty;                 /* written since the last save */
-	int truncated;             /* truncated since the last save */
-	int failed;                /* EFBIG: saves nothing */
+	int dirty;     /* written since the last save */
+	int truncated; /* truncated since the last save */
+	int failed;    /* EFBIG: saves nothing */
 };
 
 static int writing(int flags)
@@ -90,8 +90,7 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 	return 0;
 }
 
-long file_read(struct fs *fs, struct file *f, off_t off, size_t size,
-	       char *buf)
+long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 {
 	const char *data;
 	size_t len;
@@ -147,8 +146,7 @@ static long write_state(struct fs *fs, struct file *f, const char *buf,
 	return err ? err : (long)size;
 }
 
-static long write_note(struct file *f, const char *buf, size_t size,
-		       off_t off)
+static long write_note(struct file *f, const char *buf, size_t size, off_t off)
 {
 	size_t end = (size_t)off + size;
 
@@ -283,7 +281,8 @@ static int truncate_note(struct fs *fs, struct node *n, off_t size)
 int file_setattr(struct fs *fs, struct node *n, struct file *f,
 		 const struct file_attr *a)
 {
-	int rw = n->kind == N_FILE && (n->file == TI_STATE || n->file == TI_NOTE);
+	int rw = n->kind == N_FILE &&
+		 (n->file == TI_STATE || n->file == TI_NOTE);
 	int err = 0;
 
 	if (n->kind != N_SCRATCH && !rw)
@@ -296,7 +295,8 @@ int file_setattr(struct fs *fs, struct node *n, struct file *f,
 		else if (n->kind == N_SCRATCH)
 			err = scratch_truncate(fs->scratch, n->sid, a->size);
 		else if (n->file == TI_NOTE)
-			err = a->size < 0 ? -EINVAL : truncate_note(fs, n, a->size);
+			err = a->size < 0 ? -EINVAL
+					  : truncate_note(fs, n, a->size);
 	}
 	if (!err && n->kind == N_SCRATCH && (a->mode_set || a->mtime_set))
 		err = scratch_setattr(fs->scratch, n->sid, a->mode_set, a->mode,

@@ -29,7 +29,7 @@ struct http {
 	pthread_mutex_t lock; /* protects the fields below */
 	CURL *pool[POOL_MAX];
 	int npool;
-	char *file_token;     /* token_file's content */
+	char *file_token; /* token_file's content */
 	struct timespec token_mtime;
 	ino_t token_ino;
 	off_t token_size;
@@ -107,7 +107,8 @@ struct http *http_new(const struct http_config *cfg)
 	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE,
+			  CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	return h;
 }
@@ -217,7 +218,7 @@ static char *current_token(struct http *h)
 		char err[256], *fresh;
 
 		if (config_read_secret(h->token_file, &fresh, err,
-					      sizeof(err)) == 0) {
+				       sizeof(err)) == 0) {
 			wipe_free(&h->file_token);
 			h->file_token = fresh;
 			h->token_ino = st.st_ino;
@@ -388,7 +389,7 @@ int http_request(struct http *h, const char *method, const char *path,
 	}
 	snprintf(url, urllen, "%s%s", h->url, path);
 	for (int try = 0;; try++) {
-		struct body_buf b = { .max = max };
+		struct body_buf b = {.max = max};
 		double t0 = now_s(), wait;
 		long status = 0;
 		CURLcode rc;
@@ -421,7 +422,8 @@ int http_request(struct http *h, const char *method, const char *path,
 				break;
 			}
 			describe(c, rc, resp->error, sizeof(resp->error));
-			ret = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+			ret = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
+							     : -EIO;
 			/* a write may have reached the server: no retry */
 			if (try >= h->retries ||
 			    (write && rc != CURLE_COULDNT_CONNECT &&
@@ -433,7 +435,8 @@ int http_request(struct http *h, const char *method, const char *path,
 		if (wait < 0) {
 			double base = 0.2 * (1 << (try < 10 ? try : 10));
 
-			wait = base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0));
+			wait = base / 2 +
+			       base / 2 * (rand() / (RAND_MAX + 1.0));
 		}
 		if (now_s() + wait >= deadline) {
 			snprintf(resp->error, sizeof(resp->error),

@@ -12,21 +12,21 @@
 #include <stdint.h>
 
 struct http_config {
-	const char *url;        /* server root: scheme://host[:port][/prefix] */
-	double timeout;         /* seconds for one call, retries included */
+	const char *url; /* server root: scheme://host[:port][/prefix] */
+	double timeout;	 /* seconds for one call, retries included */
 	int retries;
 	int insecure;
 	const char *cacert;
-	int verbose;            /* one log line per request */
-	const char *username;   /* HTTP Basic with password */
+	int verbose;	      /* one log line per request */
+	const char *username; /* HTTP Basic with password */
 	const char *password;
-	const char *token;      /* Bearer, or ... */
+	const char *token;	/* Bearer, or ... */
 	const char *token_file; /* ... Bearer re-read when the file changes */
 };
 
 struct http_resp {
 	long status;
-	char *body;      /* NUL-terminated, len bytes */
+	char *body; /* NUL-terminated, len bytes */
 	size_t len;
 	char error[256]; /* why there is no answer, when there is none */
 };

@@ -24,8 +24,7 @@ static size_t hash_ino(uint64_t ino, size_t nb)
 	return (size_t)(ino * 0x9E3779B97F4A7C15ull >> 20) & (nb - 1);
 }
 
-static size_t hash_name(const struct node *parent, const char *name,
-			size_t nb)
+static size_t hash_name(const struct node *parent, const char *name, size_t nb)
 {
 	uint64_t h = 1469598103934665603ull ^ parent->ino;
 
@@ -87,7 +86,8 @@ static void node_free(struct node *n)
 static int grow(struct inodes *t)
 {
 	size_t nb = t->nbuckets * 2;
-	struct node **bi = calloc(nb, sizeof(*bi)), **bn = calloc(nb, sizeof(*bn));
+	struct node **bi = calloc(nb, sizeof(*bi)),
+		    **bn = calloc(nb, sizeof(*bn));
 	struct node **old = t->by_ino;
 	size_t onb = t->nbuckets;
 
@@ -239,8 +239,8 @@ static void set_ids(struct node *n)
 	}
 }
 
-struct node *inodes_add(struct inodes *t, struct node *parent,
-			const char *name, const struct node *tmpl)
+struct node *inodes_add(struct inodes *t, struct node *parent, const char *name,
+			const struct node *tmpl)
 {
 	struct node *n;
 

@@ -14,15 +14,15 @@
 
 enum node_kind {
 	N_ROOT,
-	N_STATS,  /* .stats */
+	N_STATS, /* .stats */
 	N_DAG,
 	N_RUN,
-	N_TI,     /* a task instance directory */
+	N_TI,	  /* a task instance directory */
 	N_MAPPED, /* a mapped task: directories of map indexes */
-	N_FILE,   /* state, note, links.json, info.json (see file) */
+	N_FILE,	  /* state, note, links.json, info.json (see file) */
 	N_LOGS,
-	N_LOG,    /* logs/N: num is the try */
-	N_LATEST, /* logs/latest */
+	N_LOG,	   /* logs/N: num is the try */
+	N_LATEST,  /* logs/latest */
 	N_SCRATCH, /* a scratch file in a task instance directory (sid) */
 };
 
@@ -30,20 +30,20 @@ struct node {
 	uint64_t ino;
 	enum node_kind kind;
 	enum ti_file file;
-	int num;            /* N_LOG: try; N_TI below N_MAPPED: map index */
-	uint64_t sid;       /* N_SCRATCH: the scratch file's id */
-	char *name;         /* changed only by inodes_move, under the lock */
+	int num;      /* N_LOG: try; N_TI below N_MAPPED: map index */
+	uint64_t sid; /* N_SCRATCH: the scratch file's id */
+	char *name;   /* changed only by inodes_move, under the lock */
 	struct node *parent;
 	/* ids of this node's path; point into names of it and its parents */
 	const char *dag, *run, *task;
-	int map_index;      /* -1 for an unmapped task instance */
+	int map_index; /* -1 for an unmapped task instance */
 
 	/* protected by the table's lock */
 	uint64_t nlookup;
 	unsigned nchildren;
-	int detached;       /* no longer found by name */
+	int detached; /* no longer found by name */
 	struct node *next_ino, *next_name;
-	char **old_names;   /* names before a move, kept for readers */
+	char **old_names; /* names before a move, kept for readers */
 	size_t nold;
 };
 
@@ -59,8 +59,8 @@ struct node *inodes_get(struct inodes *t, uint64_t ino);
  * adds it (a name that now stands for something else gets a new node), and
  * counts one lookup. NULL on ENOMEM.
  */
-struct node *inodes_add(struct inodes *t, struct node *parent,
-			const char *name, const struct node *tmpl);
+struct node *inodes_add(struct inodes *t, struct node *parent, const char *name,
+			const struct node *tmpl);
 /* The ino of child name of parent if the table has it, else 0. */
 uint64_t inodes_find(struct inodes *t, struct node *parent, const char *name);
 /*

@@ -244,7 +244,7 @@ static void put_string(struct sbuf *b, const char *s, size_t n)
 
 int json_quote(const char *s, size_t len, char **out)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	put_string(&b, s, len);
 	return sb_take(&b, out, NULL);

@@ -15,11 +15,10 @@
 #include "model.h"
 
 /* {"dags": [{"dag_id": ...}, ...], "total_entries": N} */
-int json_dags(const char *body, size_t len, struct af_names *out,
-	      long *total);
+int json_dags(const char *body, size_t len, struct af_names *out, long *total);
 /* {"dag_runs": [...], "total_entries": N} */
-int json_runs(const char *body, size_t len, struct af_run **runs,
-	      size_t *n, long *total);
+int json_runs(const char *body, size_t len, struct af_run **runs, size_t *n,
+	      long *total);
 /* one DAGRun record */
 int json_run(const char *body, size_t len, struct af_run *run);
 /* {"task_instances": [...], "total_entries": N} */

@@ -78,10 +78,10 @@ out_session:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts opts = { 0 };
-	struct cache_config cc = { 0 };
+	struct fuse_cmdline_opts opts = {0};
+	struct cache_config cc = {0};
 	struct config cfg;
-	struct fs fs = { .cfg = &cfg };
+	struct fs fs = {.cfg = &cfg};
 	char err[1024];
 	int ret = 1;
 

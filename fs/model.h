@@ -22,12 +22,12 @@ struct af_run {
 
 struct af_ti {
 	char *task_id;
-	int map_index;  /* -1: not mapped */
-	char *state;    /* NULL when the API says null */
-	char *note;     /* NULL when the API says null */
+	int map_index; /* -1: not mapped */
+	char *state;   /* NULL when the API says null */
+	char *note;    /* NULL when the API says null */
 	int try_number;
-	time_t mtime;   /* end_date, else start_date, else 0 */
-	char *info;     /* the record, pretty-printed, final newline */
+	time_t mtime; /* end_date, else start_date, else 0 */
+	char *info;   /* the record, pretty-printed, final newline */
 	size_t info_len;
 };
 

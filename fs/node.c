@@ -14,8 +14,7 @@
 
 static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
 {
-	return store_ti(&fs->store, n->dag, n->run, n->task, n->map_index,
-			out);
+	return store_ti(&fs->store, n->dag, n->run, n->task, n->map_index, out);
 }
 
 static int child_of_logs(struct fs *fs, const struct node *parent,
@@ -85,8 +84,9 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 
 			tmpl->kind = N_SCRATCH;
 			err = node_ti_key(parent, key);
-			return err ? err : scratch_find(fs->scratch, key, name,
-							&tmpl->sid);
+			return err ? err
+				   : scratch_find(fs->scratch, key, name,
+						  &tmpl->sid);
 		}
 		tmpl->kind = tmpl->file == TI_LOGS ? N_LOGS : N_FILE;
 		return 0;
@@ -112,22 +112,21 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 
 	airflow_stats(fs->store.af, &hs);
 	cache_get_stats(fs->store.cache, &cs);
-	n = snprintf(buf, sizeof(buf),
-		     "requests %llu\n"
-		     "retries %llu\n"
-		     "errors %llu\n"
-		     "bytes_received %llu\n"
-		     "cache_hits %llu\n"
-		     "cache_misses %llu\n"
-		     "cache_evictions %llu\n"
-		     "cache_entries %zu\n"
-		     "cache_bytes %zu\n",
-		     (unsigned long long)hs.requests,
-		     (unsigned long long)hs.retries,
-		     (unsigned long long)hs.errors,
-		     (unsigned long long)hs.bytes,
-		     (unsigned long long)cs.hits, (unsigned long long)cs.misses,
-		     (unsigned long long)cs.evictions, cs.entries, cs.bytes);
+	n = snprintf(
+		buf, sizeof(buf),
+		"requests %llu\n"
+		"retries %llu\n"
+		"errors %llu\n"
+		"bytes_received %llu\n"
+		"cache_hits %llu\n"
+		"cache_misses %llu\n"
+		"cache_evictions %llu\n"
+		"cache_entries %zu\n"
+		"cache_bytes %zu\n",
+		(unsigned long long)hs.requests, (unsigned long long)hs.retries,
+		(unsigned long long)hs.errors, (unsigned long long)hs.bytes,
+		(unsigned long long)cs.hits, (unsigned long long)cs.misses,
+		(unsigned long long)cs.evictions, cs.entries, cs.bytes);
 	return blob_of(buf, (size_t)n, out);
 }
 
@@ -272,10 +271,11 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		err = node_content(fs, n, &b, &final);
 		if (err)
 			break;
-		set_file(st, n->kind == N_FILE && (n->file == TI_STATE ||
-						   n->file == TI_NOTE)
-				     ? rw
-				     : 0444,
+		set_file(st,
+			 n->kind == N_FILE && (n->file == TI_STATE ||
+					       n->file == TI_NOTE)
+				 ? rw
+				 : 0444,
 			 b->len, ti->mtime);
 		if (n->kind == N_LOG)
 			*timeout = final ? FOREVER_S : fs->store.log_ttl;
@@ -388,8 +388,8 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 			snprintf(num, sizeof(num), "%d", ti->map_index);
 			if (ti->map_index >= 0)
 				err = add_entry(l, cap, num, S_IFDIR);
-		} else if (i == 0 || strcmp(ti->task_id,
-					    t->v[i - 1]->ti.task_id)) {
+		} else if (i == 0 ||
+			   strcmp(ti->task_id, t->v[i - 1]->ti.task_id)) {
 			/* one directory per task, mapped or not */
 			err = add_entry(l, cap, ti->task_id, S_IFDIR);
 		}
@@ -399,8 +399,8 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 	return err;
 }
 
-static int list_scratch(struct fs *fs, const struct node *n,
-			struct dir_list *l, size_t *cap)
+static int list_scratch(struct fs *fs, const struct node *n, struct dir_list *l,
+			size_t *cap)
 {
 	char key[NODE_KEY_MAX], **names;
 	size_t count;
@@ -515,8 +515,8 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	note_len = value_note(buf, len);
 	if (note_len < 0)
 		return (int)note_len;
-	return store_set_note(&fs->store, n->dag, n->run, n->task,
-			      n->map_index, buf, (size_t)note_len);
+	return store_set_note(&fs->store, n->dag, n->run, n->task, n->map_index,
+			      buf, (size_t)note_len);
 }
 
 int node_create(struct fs *fs, const struct node *dir, const char *name,
@@ -573,8 +573,8 @@ static int copy_to_scratch(struct fs *fs, const struct node *dir,
 }
 
 /* A scratch file saved as note or state; it is gone once saved. */
-static int save_scratch(struct fs *fs, const struct node *dir,
-			const char *key, const char *from, enum ti_file file)
+static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
+			const char *from, enum ti_file file)
 {
 	uint64_t sid;
 	size_t len;
@@ -588,8 +588,9 @@ static int save_scratch(struct fs *fs, const struct node *dir,
 	err = node_save(fs, dir, file, data, len);
 	free(data);
 	if (err)
-		log_msg(LOG_ERR, "saving %s of %s/%s/%s: %s", path_ti_file_name(file),
-			dir->dag, dir->run, dir->task, strerror(-err));
+		log_msg(LOG_ERR, "saving %s of %s/%s/%s: %s",
+			path_ti_file_name(file), dir->dag, dir->run, dir->task,
+			strerror(-err));
 	else
 		scratch_unlink(fs->scratch, key, from);
 	return err;
@@ -600,7 +601,7 @@ int node_rename(struct fs *fs, struct node *dir, const char *from,
 {
 	enum ti_file src = path_ti_file(from), dst = path_ti_file(to);
 	int excl = (flags & RENAME_NOREPLACE) != 0;
-	struct node tmpl = { .kind = N_SCRATCH };
+	struct node tmpl = {.kind = N_SCRATCH};
 	char key[NODE_KEY_MAX];
 	int err;
 

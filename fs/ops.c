@@ -38,7 +38,7 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = {0};
 	struct node *p = node_of(req, parent), tmpl, *n;
 	double timeout;
 	int err;
@@ -139,8 +139,8 @@ static void reply_open(fuse_req_t req, struct node *n,
 	 * written through, so that a read always matches the current size */
 	fi->keep_cache = cacheable;
 	fi->direct_io = !cacheable;
-	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY &&
-		      !(fi->flags & O_TRUNC);
+	fi->noflush =
+		(fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
 	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) != 0)
 		file_release(fs, &f);
 }
@@ -159,7 +159,7 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = {0};
 	struct node *p = node_of(req, parent), tmpl, *n;
 	double timeout;
 	int err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
@@ -205,8 +205,7 @@ static void afs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void afs_flush(fuse_req_t req, fuse_ino_t ino,
-		      struct fuse_file_info *fi)
+static void afs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, -file_flush(fs_of(req), file_of(fi)));
 }
@@ -258,13 +257,15 @@ static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* offsets: 1 and 2 are "." and "..", then one per entry */
 	for (size_t i = (size_t)off; i < l->n + 2; i++) {
-		struct stat st = { .st_ino = 0xffffffff }; /* unknown */
-		const char *name = i == 0 ? "." : i == 1 ? ".." : l->v[i - 2].name;
+		struct stat st = {.st_ino = 0xffffffff}; /* unknown */
+		const char *name = i == 0   ? "."
+				   : i == 1 ? ".."
+					    : l->v[i - 2].name;
 		size_t need;
 
 		st.st_mode = i < 2 ? S_IFDIR : l->v[i - 2].type;
-		need = fuse_add_direntry(req, buf + used, size - used, name, &st,
-					 (off_t)i + 1);
+		need = fuse_add_direntry(req, buf + used, size - used, name,
+					 &st, (off_t)i + 1);
 		if (need > size - used)
 			break;
 		used += need;
@@ -285,8 +286,8 @@ static void afs_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 static void afs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct statvfs sv = { .f_bsize = 4096, .f_frsize = 4096,
-			      .f_namemax = 255 };
+	struct statvfs sv = {
+		.f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255};
 
 	fuse_reply_statfs(req, &sv);
 }
@@ -358,8 +359,8 @@ static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	a.mode_set = (to_set & FUSE_SET_ATTR_MODE) != 0;
 	a.mode = attr->st_mode;
 	a.owner_set = (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) != 0;
-	a.mtime_set = (to_set & (FUSE_SET_ATTR_MTIME |
-				 FUSE_SET_ATTR_MTIME_NOW)) != 0;
+	a.mtime_set =
+		(to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) != 0;
 	a.mtime = attr->st_mtim;
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &a.mtime);

@@ -5,11 +5,8 @@
 #include "path.h"
 
 static const char *const ti_names[] = {
-	[TI_STATE] = "state",
-	[TI_NOTE] = "note",
-	[TI_LINKS] = "links.json",
-	[TI_INFO] = "info.json",
-	[TI_LOGS] = "logs",
+	[TI_STATE] = "state",	 [TI_NOTE] = "note", [TI_LINKS] = "links.json",
+	[TI_INFO] = "info.json", [TI_LOGS] = "logs",
 };
 
 int path_id_ok(const char *id)

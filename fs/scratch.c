@@ -225,8 +225,8 @@ static int resize(struct scratch *t, struct sfile *f, size_t len)
 	return 0;
 }
 
-long scratch_write(struct scratch *t, uint64_t id, const char *buf,
-		   size_t size, off_t off)
+long scratch_write(struct scratch *t, uint64_t id, const char *buf, size_t size,
+		   off_t off)
 {
 	struct sfile *f;
 	long ret = -ENOENT;
@@ -236,7 +236,8 @@ long scratch_write(struct scratch *t, uint64_t id, const char *buf,
 	pthread_mutex_lock(&t->lock);
 	f = by_id(t, id);
 	if (f) {
-		ret = (size_t)off + size > f->len ? resize(t, f, off + size) : 0;
+		ret = (size_t)off + size > f->len ? resize(t, f, off + size)
+						  : 0;
 		if (ret == 0) {
 			memcpy(f->data + off, buf, size);
 			clock_gettime(CLOCK_REALTIME, &f->mtime);
@@ -324,8 +325,7 @@ int scratch_rename(struct scratch *t, const char *dir, const char *from,
 	return err;
 }
 
-int scratch_names(struct scratch *t, const char *dir, char ***names,
-		  size_t *n)
+int scratch_names(struct scratch *t, const char *dir, char ***names, size_t *n)
 {
 	size_t count = 0, i = 0;
 	int err = 0;

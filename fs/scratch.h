@@ -17,7 +17,7 @@ struct scratch;
 struct scratch_attr {
 	uint64_t id;
 	size_t size;
-	mode_t mode;           /* permission bits */
+	mode_t mode; /* permission bits */
 	struct timespec mtime;
 };
 
@@ -43,8 +43,8 @@ long scratch_read(struct scratch *t, uint64_t id, off_t off, size_t size,
 /* The whole content, malloc'd, in *data and *len. */
 int scratch_content(struct scratch *t, uint64_t id, char **data, size_t *len);
 /* Writes at off (growing the file); returns size or -errno. */
-long scratch_write(struct scratch *t, uint64_t id, const char *buf,
-		   size_t size, off_t off);
+long scratch_write(struct scratch *t, uint64_t id, const char *buf, size_t size,
+		   off_t off);
 int scratch_truncate(struct scratch *t, uint64_t id, off_t size);
 /* Sets the mode (mode_set) and/or the mtime (mtime non-NULL). */
 int scratch_setattr(struct scratch *t, uint64_t id, int mode_set, mode_t mode,
@@ -54,7 +54,6 @@ int scratch_unlink(struct scratch *t, const char *dir, const char *name);
 int scratch_rename(struct scratch *t, const char *dir, const char *from,
 		   const char *to, int excl);
 /* The names in dir: *names is a malloc'd array of malloc'd strings. */
-int scratch_names(struct scratch *t, const char *dir, char ***names,
-		  size_t *n);
+int scratch_names(struct scratch *t, const char *dir, char ***names, size_t *n);
 
 #endif

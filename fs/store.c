@@ -12,7 +12,7 @@
 #include "store.h"
 
 #define KEY_MAX 4096
-#define SEP "\x1f"
+#define SEP	"\x1f"
 
 /* Builds "kind<SEP>id<SEP>id..." from a NULL-terminated list of ids. */
 static int mkkey(char *buf, const char *kind, ...)
@@ -197,7 +197,7 @@ static int fetch_dag(struct store *s, void *arg, uint64_t gen,
 
 int store_dag(struct store *s, const char *dag)
 {
-	struct ids id = { .dag = dag };
+	struct ids id = {.dag = dag};
 	struct cache_val *v;
 	char key[KEY_MAX];
 	int err = mkkey(key, "dag", dag, NULL);
@@ -271,7 +271,8 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		if (r && !mkkey(key, "run", id->dag, copy.run_id, NULL))
 			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
 		store_put(r);
-		rs->hdr.size += sizeof(rs->runs[i]) + strlen(rs->runs[i].run_id);
+		rs->hdr.size +=
+			sizeof(rs->runs[i]) + strlen(rs->runs[i].run_id);
 	}
 	*val = &rs->hdr;
 	return 0;
@@ -279,12 +280,12 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 
 int store_runs(struct store *s, const char *dag, struct s_runs **out)
 {
-	struct ids id = { .dag = dag };
+	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
 	int err = mkkey(key, "runs", dag, NULL);
 
-	return err ? err : cached(s, key, fetch_runs, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_runs, &id, (struct cache_val **)out);
 }
 
 static int fetch_run(struct store *s, void *arg, uint64_t gen,
@@ -305,12 +306,12 @@ static int fetch_run(struct store *s, void *arg, uint64_t gen,
 int store_run(struct store *s, const char *dag, const char *run,
 	      struct s_run **out)
 {
-	struct ids id = { .dag = dag, .run = run };
+	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
 	int err = mkkey(key, "run", dag, run, NULL);
 
-	return err ? err : cached(s, key, fetch_run, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_run, &id, (struct cache_val **)out);
 }
 
 static struct s_ti *ti_val(struct af_ti *ti)
@@ -433,8 +434,9 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	for (size_t i = 0, j; i < t->n; i = j) {
 		int mapped = 0;
 
-		for (j = i; j < t->n && !strcmp(t->v[j]->ti.task_id,
-						t->v[i]->ti.task_id); j++)
+		for (j = i; j < t->n &&
+			    !strcmp(t->v[j]->ti.task_id, t->v[i]->ti.task_id);
+		     j++)
 			mapped |= t->v[j]->ti.map_index >= 0;
 		put_task(s, id->dag, id->run, t->v[i]->ti.task_id, mapped, gen);
 		if (mapped)
@@ -447,12 +449,12 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 int store_tis(struct store *s, const char *dag, const char *run,
 	      struct s_tis **out)
 {
-	struct ids id = { .dag = dag, .run = run };
+	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
 	int err = mkkey(key, "tis", dag, run, NULL);
 
-	return err ? err : cached(s, key, fetch_tis, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_tis, &id, (struct cache_val **)out);
 }
 
 static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
@@ -476,12 +478,13 @@ static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
 int store_mapped(struct store *s, const char *dag, const char *run,
 		 const char *task, struct s_tis **out)
 {
-	struct ids id = { .dag = dag, .run = run, .task = task };
+	struct ids id = {.dag = dag, .run = run, .task = task};
 	char key[KEY_MAX];
 	int err = mkkey(key, "mapped", dag, run, task, NULL);
 
-	return err ? err : cached(s, key, fetch_mapped, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_mapped, &id,
+			    (struct cache_val **)out);
 }
 
 /*
@@ -514,7 +517,7 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 int store_task(struct store *s, const char *dag, const char *run,
 	       const char *task, int *mapped)
 {
-	struct ids id = { .dag = dag, .run = run, .task = task };
+	struct ids id = {.dag = dag, .run = run, .task = task};
 	struct s_task *t;
 	char key[KEY_MAX];
 	int err = mkkey(key, "task", dag, run, task, NULL);
@@ -549,15 +552,15 @@ static int fetch_ti(struct store *s, void *arg, uint64_t gen,
 int store_ti(struct store *s, const char *dag, const char *run,
 	     const char *task, int map_index, struct s_ti **out)
 {
-	struct ids id = { .dag = dag, .run = run, .task = task,
-			  .map_index = map_index };
+	struct ids id = {
+		.dag = dag, .run = run, .task = task, .map_index = map_index};
 	char key[KEY_MAX], mi[16];
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
 	err = mkkey(key, "ti", dag, run, task, mi, NULL);
-	return err ? err : cached(s, key, fetch_ti, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_ti, &id, (struct cache_val **)out);
 }
 
 static int fetch_links(struct store *s, void *arg, uint64_t gen,
@@ -581,21 +584,21 @@ static int fetch_links(struct store *s, void *arg, uint64_t gen,
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 		const char *run, struct cache_blob **out)
 {
-	struct ids id = { .dag = dag, .run = run, .ti = ti };
+	struct ids id = {.dag = dag, .run = run, .ti = ti};
 	char key[KEY_MAX], mi[16];
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	err = mkkey(key, "links", dag, run, ti->task_id, mi, NULL);
-	return err ? err : cached(s, key, fetch_links, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_links, &id, (struct cache_val **)out);
 }
 
 /* States after which a task instance's current try can no longer log. */
 static int finished(const char *state)
 {
-	static const char *const done[] = { "success", "failed", "skipped",
-					    "upstream_failed", "removed" };
+	static const char *const done[] = {"success", "failed", "skipped",
+					   "upstream_failed", "removed"};
 
 	for (size_t i = 0; state && i < sizeof(done) / sizeof(*done); i++)
 		if (!strcmp(state, done[i]))
@@ -628,8 +631,8 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, struct cache_blob **out,
 	      int *final)
 {
-	struct ids id = { .dag = dag, .run = run, .ti = ti,
-			  .try_number = try_number };
+	struct ids id = {
+		.dag = dag, .run = run, .ti = ti, .try_number = try_number};
 	char key[KEY_MAX], mi[16], tn[16];
 	int err;
 
@@ -638,8 +641,8 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", try_number);
 	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, NULL);
-	return err ? err : cached(s, key, fetch_log, &id,
-				  (struct cache_val **)out);
+	return err ? err
+		   : cached(s, key, fetch_log, &id, (struct cache_val **)out);
 }
 
 /* Forgets a task instance's record; returns the generation after that. */

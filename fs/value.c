@@ -13,7 +13,7 @@ static int space(char c)
 
 const char *value_state(const char *buf, size_t len)
 {
-	static const char *const ok[] = { "success", "failed", "skipped" };
+	static const char *const ok[] = {"success", "failed", "skipped"};
 
 	while (len > 0 && space(buf[len - 1]))
 		len--;

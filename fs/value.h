@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#define VALUE_NOTE_MAX 1000  /* characters (code points) */
+#define VALUE_NOTE_MAX	1000 /* characters (code points) */
 #define VALUE_STATE_MAX 256  /* bytes an open state file collects */
 
 /*

@@ -53,7 +53,8 @@ static void test_escape(void)
 	char buf[64] = "/dags/";
 	long n;
 
-	n = path_escape(buf, 6, sizeof(buf), "scheduled__2024-01-01T00:00:00+00:00");
+	n = path_escape(buf, 6, sizeof(buf),
+			"scheduled__2024-01-01T00:00:00+00:00");
 	CHECK(n > 0);
 	CHECK_STR(buf, "/dags/scheduled__2024-01-01T00%3A00%3A00%2B00%3A00");
 	n = path_escape(buf, 0, sizeof(buf), "a b#c%d?e/f~g.h_i-j");
