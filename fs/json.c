@@ -722,36 +722,68 @@ int json_dags(const char *body, size_t len, struct af_names *out, long *total)
 	return 0;
 }
 
-int json_runs(const char *body, size_t len, struct af_run **runs, size_t *n,
-	      long *total)
+/* Decodes one element of a list into out. */
+typedef int (*record_fn)(struct json_object *o, void *out);
+
+/*
+ * The records of the array under key, each decoded by fn into an array of
+ * size-byte elements; on failure those already decoded are freed by clear.
+ */
+static int records(const char *body, size_t len, const char *key,
+		   size_t size, record_fn fn, void (*clear)(void *), void **out,
+		   size_t *n, long *total)
 {
 	struct json_object *o, *arr;
-	struct af_run *v = NULL;
-	size_t i, cnt;
+	size_t i, cnt, done = 0;
+	char *v = NULL;
 	long tot;
 	int e;
 
 	e = parse_object(body, len, &o);
 	if (e)
 		return e;
-	e = get_list(o, "dag_runs", &arr, &cnt, &tot);
+	e = get_list(o, key, &arr, &cnt, &tot);
 	if (!e && cnt) {
-		v = calloc(cnt, sizeof(*v));
+		v = calloc(cnt, size);
 		if (!v)
 			e = -ENOMEM;
 	}
-	for (i = 0; !e && i < cnt; i++)
-		e = run_from(json_object_array_get_idx(arr, i), &v[i]);
+	for (i = 0; !e && i < cnt; i++, done++)
+		e = fn(json_object_array_get_idx(arr, i), v + i * size);
 	json_object_put(o);
 	if (e) {
-		af_runs_free(&v, cnt);
+		for (i = 0; i < done; i++)
+			clear(v + i * size);
+		free(v);
 		return e;
 	}
-	*runs = v;
+	*out = v;
 	*n = cnt;
 	if (total)
 		*total = tot;
 	return 0;
+}
+
+static int run_record(struct json_object *o, void *out)
+{
+	return run_from(o, out);
+}
+
+static void run_clear(void *run)
+{
+	af_run_clear(run);
+}
+
+int json_runs(const char *body, size_t len, struct af_run **runs, size_t *n,
+	      long *total)
+{
+	void *v;
+	int e = records(body, len, "dag_runs", sizeof(**runs), run_record,
+			run_clear, &v, n, total);
+
+	if (!e)
+		*runs = v;
+	return e;
 }
 
 int json_run(const char *body, size_t len, struct af_run *run)
@@ -767,36 +799,26 @@ int json_run(const char *body, size_t len, struct af_run *run)
 	return e;
 }
 
+static int ti_record(struct json_object *o, void *out)
+{
+	return ti_from(o, out);
+}
+
+static void ti_clear(void *ti)
+{
+	af_ti_clear(ti);
+}
+
 int json_tis(const char *body, size_t len, struct af_ti **tis, size_t *n,
 	     long *total)
 {
-	struct json_object *o, *arr;
-	struct af_ti *v = NULL;
-	size_t i, cnt;
-	long tot;
-	int e;
+	void *v;
+	int e = records(body, len, "task_instances", sizeof(**tis), ti_record,
+			ti_clear, &v, n, total);
 
-	e = parse_object(body, len, &o);
-	if (e)
-		return e;
-	e = get_list(o, "task_instances", &arr, &cnt, &tot);
-	if (!e && cnt) {
-		v = calloc(cnt, sizeof(*v));
-		if (!v)
-			e = -ENOMEM;
-	}
-	for (i = 0; !e && i < cnt; i++)
-		e = ti_from(json_object_array_get_idx(arr, i), &v[i]);
-	json_object_put(o);
-	if (e) {
-		af_tis_free(&v, cnt);
-		return e;
-	}
-	*tis = v;
-	*n = cnt;
-	if (total)
-		*total = tot;
-	return 0;
+	if (!e)
+		*tis = v;
+	return e;
 }
 
 int json_ti(const char *body, size_t len, struct af_ti *ti)

@@ -128,6 +128,7 @@ int main(int argc, char *argv[])
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = time(NULL);
+	pthread_mutex_init(&fs.handles_lock, NULL);
 	if (fs.store.cache && fs.inodes && fs.scratch)
 		ret = serve(&fs, &args, &opts);
 	scratch_free(&fs.scratch);

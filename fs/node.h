@@ -8,6 +8,7 @@
 #ifndef AFS_NODE_H
 #define AFS_NODE_H
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -17,11 +18,15 @@
 #include "scratch.h"
 #include "store.h"
 
+struct handle;
+
 struct fs {
 	const struct config *cfg;
 	struct store store;
 	struct inodes *inodes;
 	struct scratch *scratch;
+	pthread_mutex_t handles_lock;
+	struct handle *handles;   /* ops.c's open files and directories */
 	uid_t uid;
 	gid_t gid;
 	time_t started;

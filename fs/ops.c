@@ -115,9 +115,63 @@ static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, buf);
 }
 
+/*
+ * An open file or directory. All are linked in the fs, so that those the
+ * kernel never released (it drops pending releases at unmount) are
+ * released at destroy, a note's pending save included.
+ */
+struct handle {
+	struct handle *prev, *next;
+	struct file *file;     /* an open file, or */
+	struct dir_list dir;   /* an open directory's names */
+};
+
+static struct handle *handle_new(struct fs *fs)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		pthread_mutex_lock(&fs->handles_lock);
+		h->next = fs->handles;
+		if (h->next)
+			h->next->prev = h;
+		fs->handles = h;
+		pthread_mutex_unlock(&fs->handles_lock);
+	}
+	return h;
+}
+
+static void handle_free(struct fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	file_release(fs, &h->file);
+	dir_list_free(&h->dir);
+	free(h);
+}
+
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
 static struct file *file_of(struct fuse_file_info *fi)
 {
-	return (struct file *)(uintptr_t)fi->fh;
+	return handle_of(fi)->file;
+}
+
+static void afs_destroy(void *userdata)
+{
+	struct fs *fs = userdata;
+
+	while (fs->handles)
+		handle_free(fs, fs->handles);
 }
 
 /* Replies to an open or a create of n with its open file. */
@@ -125,16 +179,20 @@ static void reply_open(fuse_req_t req, struct node *n,
 		       struct fuse_file_info *fi, struct fuse_entry_param *e)
 {
 	struct fs *fs = fs_of(req);
-	struct file *f;
-	int cacheable, err = file_open(fs, n, fi->flags, &f, &cacheable);
+	struct handle *h = handle_new(fs);
+	int cacheable, err = h ? file_open(fs, n, fi->flags, &h->file,
+					   &cacheable)
+			       : -ENOMEM;
 
 	if (err) {
+		if (h)
+			handle_free(fs, h);
 		if (e)
 			inodes_forget(fs->inodes, n->ino, 1);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
+	fi->fh = (uintptr_t)h;
 	/* what cannot change stays in the page cache; the rest is read and
 	 * written through, so that a read always matches the current size */
 	fi->keep_cache = cacheable;
@@ -142,7 +200,7 @@ static void reply_open(fuse_req_t req, struct node *n,
 	fi->noflush =
 		(fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
 	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) != 0)
-		file_release(fs, &f);
+		handle_free(fs, h);
 }
 
 static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -219,35 +277,33 @@ static void afs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void afs_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	struct file *f = file_of(fi);
-
-	file_release(fs_of(req), &f);
+	handle_free(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
 static void afs_opendir(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
+	struct fs *fs = fs_of(req);
 	struct node *n = node_of(req, ino);
-	struct dir_list *l = calloc(1, sizeof(*l));
-	int err = !n ? -ESTALE : !l ? -ENOMEM : node_list(fs_of(req), n, l);
+	struct handle *h = handle_new(fs);
+	int err = !n ? -ESTALE : !h ? -ENOMEM : node_list(fs, n, &h->dir);
 
 	if (err) {
-		free(l);
+		if (h)
+			handle_free(fs, h);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	fi->fh = (uintptr_t)l;
-	if (fuse_reply_open(req, fi)) {
-		dir_list_free(l);
-		free(l);
-	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi))
+		handle_free(fs, h);
 }
 
 static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	struct dir_list *l = (struct dir_list *)(uintptr_t)fi->fh;
+	struct dir_list *l = &handle_of(fi)->dir;
 	char *buf = malloc(size);
 	size_t used = 0;
 
@@ -277,10 +333,7 @@ static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void afs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	struct dir_list *l = (struct dir_list *)(uintptr_t)fi->fh;
-
-	dir_list_free(l);
-	free(l);
+	handle_free(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -375,6 +428,7 @@ static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 const struct fuse_lowlevel_ops afs_ops = {
 	.init = afs_init,
+	.destroy = afs_destroy,
 	.lookup = afs_lookup,
 	.forget = afs_forget,
 	.forget_multi = afs_forget_multi,
