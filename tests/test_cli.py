@@ -141,7 +141,7 @@ def test_secrets_never_in_argv_environ_or_logs(fake, tmp_path):
     try:
         assert read_state(path) == b"success\n"
         ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-        assert BIN in ps and PASSWORD not in ps
+        assert "airflowfs" in ps and PASSWORD not in ps
         with open("/proc/%d/environ" % proc.pid, "rb") as f:
             assert PASSWORD.encode() not in f.read()
         auth = [r["headers"].get("Authorization") for r in fake.requests()]
