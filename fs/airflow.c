@@ -97,14 +97,11 @@ static void url_ti(struct url *u, const struct airflow *a, const char *dag,
 		url_fmt(u, "/%d", map_index);
 }
 
-/*
- * Sends one request. Returns 0 for a 2xx answer, else -errno after logging
- * (404s only when verbose: a missing name is an answer, not a fault). resp
- * holds whatever came back either way; the caller frees it.
- */
-static int call(struct airflow *a, const char *method, const struct url *u,
-		const char *accept, const char *body, size_t max,
-		struct http_resp *resp)
+/* A request whose 2xx body goes to sink (if set); see call(). */
+static int call_to(struct airflow *a, const char *method,
+		   const struct url *u, const char *accept, const char *body,
+		   size_t max, http_sink sink, void *arg,
+		   struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
 	char *msg = NULL;
@@ -115,7 +112,8 @@ static int call(struct airflow *a, const char *method, const struct url *u,
 		memset(resp, 0, sizeof(*resp));
 		return -ENAMETOOLONG;
 	}
-	err = http_request(a->http, method, u->s, accept, body, max, resp);
+	err = http_request_to(a->http, method, u->s, accept, body, max, sink,
+			      arg, resp);
 	if (err) {
 		log_msg(LOG_ERR, "%s %s: %s", method, u->s, resp->error);
 		return err;
@@ -131,6 +129,18 @@ static int call(struct airflow *a, const char *method, const struct url *u,
 		free(msg);
 	}
 	return -err;
+}
+
+/*
+ * Sends one request. Returns 0 for a 2xx answer, else -errno after logging
+ * (404s of reads only when verbose: a missing name is an answer, not a
+ * fault). resp holds whatever came back either way; the caller frees it.
+ */
+static int call(struct airflow *a, const char *method, const struct url *u,
+		const char *accept, const char *body, size_t max,
+		struct http_resp *resp)
+{
+	return call_to(a, method, u, accept, body, max, NULL, NULL, resp);
 }
 
 /* GET of a JSON document, decoded by the caller on 0. */
@@ -439,25 +449,47 @@ int airflow_links(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_log(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, int try_number, char **text,
-		size_t *len)
+static int feed(void *arg, const char *data, size_t len)
 {
+	return logstream_feed(arg, data, len);
+}
+
+int airflow_log(struct airflow *a, const char *dag, const char *run,
+		const char *task, int map_index, int try_number,
+		const char *token, logstream_sink sink, void *arg, char **next,
+		int *end_of_log)
+{
+	struct logstream *ls = logstream_new(sink, arg);
 	struct http_resp resp;
 	struct url u = {0};
-	char *token = NULL;
+	long pos;
 	int err;
 
+	*next = NULL;
+	*end_of_log = -1;
+	if (!ls)
+		return -ENOMEM;
 	url_ti(&u, a, dag, run, task, -1);
 	url_fmt(&u, "/logs/%d?full_content=true", try_number);
 	if (map_index >= 0)
 		url_fmt(&u, "&map_index=%d", map_index);
-	err = get(a, &u, MAX_LOG_BODY, &resp);
-	if (!err)
-		err = json_log_v1(resp.body, resp.len, text, len, &token);
-	if (err == -EIO)
-		log_msg(LOG_ERR, "GET %s: not a log answer", u.s);
-	free(token);
+	if (token) {
+		url_fmt(&u, "&token=");
+		url_id(&u, token);
+	}
+	/* exactly JSON: to an Accept of any type, v1 answers text/plain */
+	err = call_to(a, "GET", &u, "application/json", NULL, MAX_ONE_BODY,
+		      feed, ls, &resp);
+	if (!err) {
+		err = logstream_end(ls, next);
+		if (err)
+			log_msg(LOG_ERR, "GET %s: not a log answer", u.s);
+	} else if (err == -EIO && token && resp.status == 400) {
+		err = -ESTALE;
+	}
+	if (!err && *next && logstream_token(*next, end_of_log, &pos))
+		*end_of_log = -1;
+	logstream_free(&ls);
 	http_resp_free(&resp);
 	return err;
 }

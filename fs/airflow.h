@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "logstream.h"
 #include "model.h"
 
 struct airflow;
@@ -55,10 +56,17 @@ int airflow_mapped(struct airflow *a, const char *dag, const char *run,
 /* links.json, rendered. */
 int airflow_links(struct airflow *a, const char *dag, const char *run,
 		  const char *task, int map_index, char **text, size_t *len);
-/* The plain text of one try's log. */
+/*
+ * The log of one try, its text handed to sink as it arrives: all of it, or
+ * with a token only what follows the text that token ended. *next gets the
+ * token for the next fetch (NULL when none); *end_of_log whether the
+ * server says the log is complete (1, 0, or -1 when it does not say).
+ * -ESTALE when the server refused the token: fetch it all instead.
+ */
 int airflow_log(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, int try_number, char **text,
-		size_t *len);
+		const char *task, int map_index, int try_number,
+		const char *token, logstream_sink sink, void *arg, char **next,
+		int *end_of_log);
 
 /*
  * Sets the state of one task instance: success, failed or skipped. A

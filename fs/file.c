@@ -13,12 +13,13 @@
 /* The most a note's open file holds: 1000 characters of 4 bytes, a '\n'. */
 #define NOTE_BYTES (VALUE_NOTE_MAX * 4 + 1)
 
-enum file_kind { F_READ, F_STATE, F_NOTE, F_SCRATCH };
+enum file_kind { F_READ, F_LOG, F_STATE, F_NOTE, F_SCRATCH };
 
 struct file {
 	enum file_kind kind;
 	struct node *node;	 /* held by the kernel while open */
 	struct cache_blob *blob; /* F_READ, F_STATE: what reads return */
+	struct s_log *log;       /* F_LOG: the latest snapshot read */
 	uint64_t sid;		 /* F_SCRATCH */
 
 	pthread_mutex_t lock; /* F_STATE, F_NOTE: protects below */
@@ -73,6 +74,10 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 			store_put(f->blob);
 			f->blob = NULL;
 		}
+	} else if (n->kind == N_LOG) {
+		f->kind = F_LOG;
+		err = node_log(fs, n, &f->log);
+		*cacheable = !err && f->log->final;
 	} else {
 		f->kind = writing(flags) ? F_STATE : F_READ;
 		err = node_content(fs, n, &f->blob, &final);
@@ -90,6 +95,29 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 	return 0;
 }
 
+/*
+ * A read of a log past what the open file's snapshot holds, while the try
+ * runs, takes a newer snapshot: tail -f and less +F see the log grow.
+ */
+static long read_log(struct fs *fs, struct file *f, off_t off, size_t size,
+		     char *buf)
+{
+	struct s_log *l;
+
+	pthread_mutex_lock(&f->lock);
+	if (!f->log->final && (size_t)off + size > f->log->len &&
+	    node_log(fs, f->node, &l) == 0) {
+		store_put(f->log);
+		f->log = l;
+	}
+	l = f->log;
+	cache_ref(&l->hdr);
+	pthread_mutex_unlock(&f->lock);
+	off = store_log_read(l, off, size, buf);
+	store_put(l);
+	return off;
+}
+
 long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 {
 	const char *data;
@@ -98,6 +126,8 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 
 	if (f->kind == F_SCRATCH)
 		return scratch_read(fs->scratch, f->sid, off, size, buf);
+	if (f->kind == F_LOG)
+		return read_log(fs, f, off, size, buf);
 	pthread_mutex_lock(&f->lock);
 	data = f->kind == F_NOTE ? f->buf : f->blob->data;
 	len = f->kind == F_NOTE ? f->len : f->blob->len;
@@ -247,6 +277,7 @@ void file_release(struct fs *fs, struct file **fp)
 		pthread_mutex_unlock(&f->lock);
 	}
 	store_put(f->blob);
+	store_put(f->log);
 	pthread_mutex_destroy(&f->lock);
 	free(f->buf);
 	free(f);

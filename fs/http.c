@@ -40,6 +40,13 @@ struct body_buf {
 	char *data;
 	size_t len, cap, max;
 	int too_big;
+	CURL *curl;
+	http_sink sink;   /* takes a 2xx answer's body, when set */
+	void *arg;
+	int status_seen;  /* the status was read: */
+	int to_sink;      /* ... and it is a 2xx */
+	size_t streamed;  /* bytes handed to the sink */
+	int sink_err;
 };
 
 int http_global_init(void)
@@ -178,6 +185,21 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct body_buf *b = arg;
 	size_t len = size * n;
+
+	if (b->sink && !b->status_seen) {
+		long status = 0;
+
+		curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &status);
+		b->status_seen = 1;
+		b->to_sink = status >= 200 && status < 300;
+	}
+	if (b->to_sink) {
+		b->sink_err = b->sink(b->arg, p, len);
+		if (b->sink_err)
+			return 0;
+		b->streamed += len;
+		return len;
+	}
 
 	if (b->len + len > b->max) {
 		b->too_big = 1;
@@ -373,6 +395,14 @@ int http_request(struct http *h, const char *method, const char *path,
 		 const char *accept, const char *body, size_t max,
 		 struct http_resp *resp)
 {
+	return http_request_to(h, method, path, accept, body, max, NULL, NULL,
+			       resp);
+}
+
+int http_request_to(struct http *h, const char *method, const char *path,
+		    const char *accept, const char *body, size_t max,
+		    http_sink sink, void *arg, struct http_resp *resp)
+{
 	int write = strcmp(method, "GET") != 0;
 	double start = now_s(), deadline = start + h->timeout;
 	struct curl_slist *hdrs;
@@ -389,7 +419,8 @@ int http_request(struct http *h, const char *method, const char *path,
 	}
 	snprintf(url, urllen, "%s%s", h->url, path);
 	for (int try = 0;; try++) {
-		struct body_buf b = {.max = max};
+		struct body_buf b = {
+			.max = max, .curl = c, .sink = sink, .arg = arg};
 		double t0 = now_s(), wait;
 		long status = 0;
 		CURLcode rc;
@@ -415,6 +446,13 @@ int http_request(struct http *h, const char *method, const char *path,
 			wait = retry_after(c);
 		} else {
 			free(b.data);
+			if (b.sink_err) {
+				snprintf(resp->error, sizeof(resp->error),
+					 "the answer could not be taken in: %s",
+					 strerror(-b.sink_err));
+				ret = b.sink_err;
+				break;
+			}
 			if (b.too_big) {
 				snprintf(resp->error, sizeof(resp->error),
 					 "answer larger than %zu bytes", max);
@@ -424,8 +462,9 @@ int http_request(struct http *h, const char *method, const char *path,
 			describe(c, rc, resp->error, sizeof(resp->error));
 			ret = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
 							     : -EIO;
-			/* a write may have reached the server: no retry */
-			if (try >= h->retries ||
+			/* a write may have reached the server, a sink may
+			 * have taken part of the answer: no retry */
+			if (try >= h->retries || b.streamed > 0 ||
 			    (write && rc != CURLE_COULDNT_CONNECT &&
 			     rc != CURLE_COULDNT_RESOLVE_HOST))
 				break;

@@ -58,6 +58,18 @@ int http_request(struct http *h, const char *method, const char *path,
 		 struct http_resp *resp);
 void http_resp_free(struct http_resp *r);
 
+/* Takes the body of a 2xx answer as it arrives; 0 or -errno to stop. */
+typedef int (*http_sink)(void *arg, const char *data, size_t len);
+/*
+ * Like http_request, but the body of a 2xx answer goes to sink (not bound
+ * by max) instead of resp->body, which then holds only the body of other
+ * answers. Once the sink has had bytes, a failure is not retried. A
+ * sink's error is returned as it is.
+ */
+int http_request_to(struct http *h, const char *method, const char *path,
+		    const char *accept, const char *body, size_t max,
+		    http_sink sink, void *arg, struct http_resp *resp);
+
 /*
  * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;
  * EINVAL 400/422 on a write (EIO on a read); EIO otherwise.

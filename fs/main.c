@@ -4,6 +4,8 @@
  * Everything after the mount goes through the session's private data
  * (struct fs); nothing here exits once mounted.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,26 @@ static int add_fsname(struct fuse_args *args, const char *url)
 	}
 	opt[n] = '\0';
 	return fuse_opt_add_arg(args, opt);
+}
+
+/*
+ * The directory of large logs' files: made at mount, removed at unmount.
+ * The files in it are unlinked from the start, so they go with the
+ * daemon even when it is killed.
+ */
+static int make_log_dir(char *path, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(path, size, "%s/airflowfs.XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+	if (!mkdtemp(path)) {
+		fprintf(stderr, "airflowfs: cannot make a directory for logs in "
+				"%s: %s\n", tmp && *tmp ? tmp : "/var/tmp",
+			strerror(errno));
+		path[0] = '\0';
+		return -1;
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int serve(struct fs *fs, struct fuse_args *args,
@@ -82,7 +104,7 @@ int main(int argc, char *argv[])
 	struct cache_config cc = {0};
 	struct config cfg;
 	struct fs fs = {.cfg = &cfg};
-	char err[1024];
+	char err[1024], log_dir[4096] = "";
 	int ret = 1;
 
 	if (config_parse(&cfg, &args) != 0)
@@ -123,14 +145,21 @@ int main(int argc, char *argv[])
 	fs.store.ttl = cfg.ttl;
 	fs.store.log_ttl = cfg.log_ttl;
 	fs.store.max_runs = cfg.max_runs;
+	fs.store.log_dirfd = make_log_dir(log_dir, sizeof(log_dir));
 	fs.inodes = inodes_new();
 	fs.scratch = scratch_new(SCRATCH_BYTES);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = time(NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
-	if (fs.store.cache && fs.inodes && fs.scratch)
+	if (fs.store.cache && fs.inodes && fs.scratch &&
+	    fs.store.log_dirfd >= 0)
 		ret = serve(&fs, &args, &opts);
+	if (fs.store.log_dirfd >= 0)
+		close(fs.store.log_dirfd);
+	if (log_dir[0] && rmdir(log_dir) != 0)
+		log_msg(LOG_WARNING, "cannot remove %s: %s", log_dir,
+			strerror(errno));
 	scratch_free(&fs.scratch);
 	inodes_free(&fs.inodes);
 	cache_free(&fs.store.cache);

@@ -166,18 +166,31 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 	*out = NULL;
 	if (n->kind == N_STATS)
 		return render_stats(fs, out);
-	if (n->kind != N_FILE && n->kind != N_LOG)
+	if (n->kind != N_FILE)
 		return -EISDIR;
 	err = ti_of(fs, n, &t);
 	if (err)
 		return err;
-	if (n->kind == N_LOG)
-		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, out,
-				final);
-	else if (n->file == TI_LINKS)
+	if (n->file == TI_LINKS)
 		err = store_links(&fs->store, &t->ti, n->dag, n->run, out);
 	else
 		err = render_ti_file(&t->ti, n->file, out);
+	store_put(t);
+	return err;
+}
+
+int node_log(struct fs *fs, const struct node *n, struct s_log **out)
+{
+	struct s_ti *t;
+	int err;
+
+	*out = NULL;
+	if (n->kind != N_LOG)
+		return -EINVAL;
+	err = ti_of(fs, n, &t);
+	if (err)
+		return err;
+	err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, out);
 	store_put(t);
 	return err;
 }
@@ -245,6 +258,7 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		   double *timeout)
 {
 	struct cache_blob *b = NULL;
+	struct s_log *l;
 	struct s_ti *t;
 	int final = 0, err = ti_of(fs, n, &t);
 	const struct af_ti *ti;
@@ -267,18 +281,19 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		st->st_mtime = st->st_ctime = st->st_atime = ti->mtime;
 		break;
 	case N_LOG:
+		err = node_log(fs, n, &l);
+		if (err)
+			break;
+		set_file(st, 0444, l->len, ti->mtime);
+		*timeout = l->final ? FOREVER_S : fs->store.log_ttl;
+		store_put(l);
+		break;
 	case N_FILE:
 		err = node_content(fs, n, &b, &final);
 		if (err)
 			break;
-		set_file(st,
-			 n->kind == N_FILE && (n->file == TI_STATE ||
-					       n->file == TI_NOTE)
-				 ? rw
-				 : 0444,
+		set_file(st, n->file == TI_STATE || n->file == TI_NOTE ? rw : 0444,
 			 b->len, ti->mtime);
-		if (n->kind == N_LOG)
-			*timeout = final ? FOREVER_S : fs->store.log_ttl;
 		store_put(b);
 		break;
 	default:

@@ -59,11 +59,14 @@ int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
 int node_list(struct fs *fs, const struct node *n, struct dir_list *out);
 void dir_list_free(struct dir_list *l);
 /*
- * The bytes of file n, as a referenced blob (release with store_put);
- * *final says they can never change, so the kernel may keep them.
+ * The bytes of file n (state, note, links.json, info.json, .stats), as a
+ * referenced blob (release with store_put); *final says they can never
+ * change, so the kernel may keep them.
  */
 int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 		 int *final);
+/* The log of a try (N_LOG), as store_log() says; release with store_put. */
+int node_log(struct fs *fs, const struct node *n, struct s_log **out);
 /* The target of a symbolic link (logs/latest), in buf. */
 int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 

@@ -154,7 +154,6 @@ struct ids {
 	int map_index;
 	const struct af_ti *ti;
 	int try_number;
-	int final;
 };
 
 static int fetch_dags(struct store *s, void *arg, uint64_t gen,
@@ -594,11 +593,12 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 		   : cached(s, key, fetch_links, &id, (struct cache_val **)out);
 }
 
-/* States after which a task instance's current try can no longer log. */
-static int finished(const char *state)
+/* States in which a task instance's current try has ended for good. */
+static int try_over(const char *state)
 {
 	static const char *const done[] = {"success", "failed", "skipped",
-					   "upstream_failed", "removed"};
+					   "upstream_failed", "removed",
+					   "up_for_retry"};
 
 	for (size_t i = 0; state && i < sizeof(done) / sizeof(*done); i++)
 		if (!strcmp(state, done[i]))
@@ -606,43 +606,230 @@ static int finished(const char *state)
 	return 0;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void log_destroy(struct cache_val *v)
+{
+	struct s_log *l = (struct s_log *)v;
+
+	logbuf_unref(&l->buf);
+	free(l->token);
+	free(l);
+}
+
+long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf)
+{
+	return logbuf_read(l->buf, off, size, l->len, buf);
+}
+
+/* The longest start of a log held back to see whether it is more than the
+ * server's note on where it read the log from. */
+#define HEAD_MAX 4096
+
+/*
+ * Takes decoded text into a log's buffer: skips what an earlier snapshot
+ * already shows (a full fetch after one that could not be resumed), and
+ * holds the start of a log back until a line other than the source header
+ * comes ("no log yet" is an empty file, not a header).
+ */
+struct log_sink {
+	struct logbuf *buf;
+	size_t skip;        /* bytes already shown */
+	size_t seen;        /* bytes of text decoded */
+	int holding;        /* still holding the start back */
+	char head[HEAD_MAX];
+	size_t head_len;
+};
+
+static int header_line(const char *s, size_t n)
+{
+	return (n >= 3 && !memcmp(s, "***", 3)) ||
+	       memmem(s, n, "::group::Log message source details", 35) ||
+	       memmem(s, n, "::endgroup::", 12);
+}
+
+/* Whether head holds a complete line that is not a header line. */
+static int head_has_log(const char *s, size_t n)
+{
+	const char *nl;
+
+	while ((nl = memchr(s, '\n', n))) {
+		if (!header_line(s, (size_t)(nl - s)))
+			return 1;
+		n -= (size_t)(nl - s) + 1;
+		s = nl + 1;
+	}
+	return 0;
+}
+
+static int sink_release(struct log_sink *k)
+{
+	k->holding = 0;
+	return logbuf_append(k->buf, k->head, k->head_len);
+}
+
+static int log_sink_take(void *arg, const char *text, size_t len)
+{
+	struct log_sink *k = arg;
+
+	if (k->seen + len <= k->skip) {
+		k->seen += len;
+		return 0;
+	}
+	if (k->seen < k->skip) {
+		text += k->skip - k->seen;
+		len -= k->skip - k->seen;
+		k->seen = k->skip;
+	}
+	k->seen += len;
+	if (k->holding) {
+		size_t n = len < HEAD_MAX - k->head_len ? len
+							 : HEAD_MAX - k->head_len;
+		int err;
+
+		memcpy(k->head + k->head_len, text, n);
+		k->head_len += n;
+		text += n;
+		len -= n;
+		if (k->head_len < HEAD_MAX && !head_has_log(k->head, k->head_len))
+			return 0;
+		err = sink_release(k);
+		if (err)
+			return err;
+	}
+	return len ? logbuf_append(k->buf, text, len) : 0;
+}
+
+struct log_arg {
+	struct ids id;
+	const struct s_log *prev;
+};
+
+/*
+ * Fetches a try's log: what follows prev when prev has a token, else all of
+ * it (skipping what prev shows). Builds the next snapshot and stores it.
+ */
 static int fetch_log(struct store *s, void *arg, uint64_t gen,
 		     struct cache_val **val, double *ttl)
 {
-	struct ids *id = arg;
-	struct cache_blob *b;
-	char *text;
-	size_t len;
-	int err = airflow_log(s->af, id->dag, id->run, id->ti->task_id,
-			      id->ti->map_index, id->try_number, &text, &len);
+	struct log_arg *a = arg;
+	const struct s_log *prev = a->prev;
+	const struct af_ti *ti = a->id.ti;
+	struct s_log *l = val_new(sizeof(*l), log_destroy);
+	struct log_sink *k = calloc(1, sizeof(*k));
+	char key[KEY_MAX], mi[16], tn[16];
+	int end_of_log, err;
 
-	if (err)
-		return err;
-	b = cache_blob_new(text, len);
-	free(text);
-	if (!b)
+	if (!l || !k) {
+		free(l);
+		free(k);
 		return -ENOMEM;
-	*ttl = id->final ? CACHE_FOREVER : s->log_ttl;
-	*val = &b->hdr;
+	}
+	/* a buffer that took part of a failed fetch is not shared further */
+	if (prev && logbuf_len(prev->buf) == prev->len)
+		k->buf = logbuf_ref(prev->buf);
+	else
+		k->buf = logbuf_new(s->log_dirfd);
+	if (!k->buf) {
+		free(k);
+		free(l);
+		return -ENOMEM;
+	}
+	if (prev && k->buf != prev->buf) {
+		err = 0; /* copy what prev shows into the new buffer */
+		for (size_t off = 0; !err && off < prev->len;) {
+			long n = store_log_read(prev, (off_t)off, sizeof(k->head),
+						k->head);
+
+			err = n <= 0 ? (n < 0 ? (int)n : -EIO)
+				     : logbuf_append(k->buf, k->head, (size_t)n);
+			off += n > 0 ? (size_t)n : 0;
+		}
+	}
+	k->skip = prev && !prev->token ? prev->len : 0;
+	k->holding = !prev || prev->len == 0;
+	err = airflow_log(s->af, a->id.dag, a->id.run, ti->task_id,
+			  ti->map_index, a->id.try_number,
+			  prev ? prev->token : NULL, log_sink_take, k,
+			  &l->token, &end_of_log);
+	if (err == -ESTALE && prev && prev->token) {
+		/* the server cannot resume: fetch it all, skip what is shown */
+		k->skip = prev->len;
+		k->seen = 0;
+		err = airflow_log(s->af, a->id.dag, a->id.run, ti->task_id,
+				  ti->map_index, a->id.try_number, NULL,
+				  log_sink_take, k, &l->token, &end_of_log);
+	}
+	l->final = !err && (a->id.try_number < ti->try_number ||
+			    (try_over(ti->state) && end_of_log != 0));
+	if (!err && k->holding) {
+		if (l->final) {
+			err = sink_release(k);
+		} else {
+			/* nothing but the header yet: an empty file, and
+			 * the next fetch starts from the beginning again */
+			free(l->token);
+			l->token = NULL;
+		}
+	}
+	l->buf = k->buf;
+	free(k);
+	l->len = logbuf_len(l->buf);
+	l->fetched = mono_now();
+	if (err || l->final) {
+		free(l->token);
+		l->token = NULL;
+	}
+	if (err) {
+		log_destroy(&l->hdr);
+		return err;
+	}
+	l->hdr.size += logbuf_in_file(l->buf) ? 4096 : l->len;
+	snprintf(mi, sizeof(mi), "%d", ti->map_index);
+	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
+	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, NULL))
+		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
+	*ttl = 0; /* the fill itself is not kept: waiters take l */
+	*val = &l->hdr;
 	return 0;
 }
 
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, struct cache_blob **out,
-	      int *final)
+	      const char *run, int try_number, struct s_log **out)
 {
-	struct ids id = {
-		.dag = dag, .run = run, .ti = ti, .try_number = try_number};
+	struct log_arg a = {.id = {.dag = dag, .run = run, .ti = ti,
+				   .try_number = try_number}};
+	struct s_log *prev = NULL;
 	char key[KEY_MAX], mi[16], tn[16];
 	int err;
 
-	id.final = try_number < ti->try_number || finished(ti->state);
-	*final = id.final;
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", try_number);
 	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, NULL);
-	return err ? err
-		   : cached(s, key, fetch_log, &id, (struct cache_val **)out);
+	if (err)
+		return err;
+	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
+	    (prev->final || mono_now() - prev->fetched < s->log_ttl)) {
+		*out = prev;
+		return 0;
+	}
+	a.prev = prev;
+	/* one refresh at a time, under a key of its own */
+	err = mkkey(key, "log-fill", dag, run, ti->task_id, mi, tn, NULL);
+	if (!err)
+		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
+	if (err && prev) {
+		*out = prev; /* the last snapshot, rather than no log */
+		return 0;
+	}
+	store_put(prev);
+	return err;
 }
 
 /* Forgets a task instance's record; returns the generation after that. */

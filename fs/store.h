@@ -10,10 +10,12 @@
 #define AFS_STORE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "../cache/cache.h"
 #include "airflow.h"
+#include "logbuf.h"
 #include "model.h"
 
 struct store {
@@ -21,6 +23,7 @@ struct store {
 	struct cache *cache;
 	double ttl, log_ttl;
 	long max_runs;
+	int log_dirfd;     /* where large logs go (unlinked files) */
 };
 
 struct s_dags {
@@ -52,6 +55,19 @@ struct s_tis {
 	size_t n;
 };
 
+/*
+ * The log of one try as far as fetched. The snapshots of one try share a
+ * logbuf, each reading up to its own length: a log never shrinks.
+ */
+struct s_log {
+	struct cache_val hdr;
+	struct logbuf *buf;
+	size_t len;
+	char *token;   /* to fetch only what follows; NULL: fetch it all */
+	int final;     /* the try is over and its log complete */
+	double fetched; /* monotonic seconds */
+};
+
 enum known { KNOWN_NOT = -1, UNKNOWN = 0, KNOWN = 1 };
 
 void store_put(void *val);
@@ -81,10 +97,16 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	     const char *task, int map_index, struct s_ti **out);
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 		const char *run, struct cache_blob **out);
-/* The log of one try; *final says that it can no longer change. */
+/*
+ * The log of one try: fetched once and kept for good when final; while
+ * the try runs, fetched again (only what follows, where the server allows)
+ * when older than log_ttl. When a refresh fails the last snapshot is
+ * returned. A try that is not over and has no log line yet is empty.
+ */
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, struct cache_blob **out,
-	      int *final);
+	      const char *run, int try_number, struct s_log **out);
+/* Copies up to size bytes of l at off into buf; the count or -errno. */
+long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf);
 
 /*
  * Saves a state or a note (len bytes) of one task instance. On success the

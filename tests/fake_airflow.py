@@ -93,6 +93,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -100,9 +101,11 @@ import threading
 import time
 import traceback
 import zlib
+from array import array
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import chain, repeat
 from urllib.parse import parse_qsl, quote, unquote
 
 UTC = timezone.utc
@@ -281,12 +284,7 @@ def served_text(file_text):
     for idx, line in enumerate(file_text.splitlines()):
         if not line:
             continue
-        head = line.split(" ", 1)[0] if " " in line else None
-        if head is not None:
-            try:
-                stamp = parse_dt(head.strip("[]"))
-            except DatasetError:
-                pass
+        stamp = _line_stamp(line) or stamp
         records.append((stamp or datetime(2000, 1, 1, tzinfo=UTC), idx, line, stamp))
     out, last = [], None
     for _, _, line, stamp in sorted(records, key=lambda r: (r[0], r[1])):
@@ -296,9 +294,155 @@ def served_text(file_text):
     return "\n".join(out)
 
 
+def _line_stamp(line):
+    """The [timestamp] a log line starts with (its first space-separated word), or None."""
+    if " " not in line:
+        return None
+    try:
+        return parse_dt(line.split(" ", 1)[0].strip("[]"))
+    except DatasetError:
+        return None
+
+
 def log_rel_path(dag_id, run_id, task_id, map_index, try_no):
     mapped = f"map_index={map_index}/" if map_index >= 0 else ""
     return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_no}.log"
+
+
+# ---------------------------------------------------------------------------------------
+# Generated logs: {"generate": {"bytes": N, "seed": S}} log entries (see the module docstring)
+
+GEN_BASE = datetime(2024, 1, 4, tzinfo=UTC)  # line i (0-based) is stamped GEN_BASE + i ms
+GEN_ERROR_EVERY = 97  # lines 97, 194, ... (1-based) are the ERROR lines
+GEN_END = "{fake_airflow.py:1} INFO - end of generated log"
+GEN_MIN_BYTES = len("[2024-01-04T00:00:00.000+0000] " + GEN_END + "\n")  # 80
+_GEN_SOURCES = ("{logging_mixin.py:190}", "{taskinstance.py:2888}", "{base.py:84}",
+                "{s3.py:135}", "{sql.py:470}", "{subprocess.py:93}", "{python.py:240}",
+                "{http.py:175}", "{batch.py:61}")
+_GEN_TEMPLATES = (
+    "INFO - Processed batch {a} of table orders_{b:03d}: {c} rows in {d}.{e:03d}s",
+    "INFO - Uploading s3://data-lake/raw/2024/01/04/part-{a:05d}.parquet ({c} bytes)",
+    "INFO - Retrieving connection 'postgres_{b:02d}'",
+    "INFO - Running statement: SELECT * FROM events WHERE shard = {b} AND id > {c}, "
+    "parameters: None",
+    "INFO - Rows affected: {c}",
+    "WARNING - Slow query on replica-{b:02d}: {d}.{e:03d}s (threshold 5s)",
+    "INFO - Poking for key : s3://landing/{a}/_SUCCESS",
+    "INFO - Checkpoint {a}: offset={c} lag={e}ms",
+    "INFO - HTTP GET https://api.example.com/v2/items?page={a} -> 200 ({e} ms)",
+    "INFO - Heartbeat: {a} records so far, memory {d}.{e:03d} MiB",
+    "WARNING - Retrying request to https://api.example.com/v2/items?page={a} "
+    "(attempt {f} of 5) after HTTP 503",
+)
+_GEN_ERRORS = (
+    "{batch.py:88} ERROR - Failed to parse record {c} of part-{a:05d}.parquet: ValueError: "
+    "could not convert string to float: 'N/A' (record skipped)",
+    "{http.py:190} ERROR - HTTP GET https://api.example.com/v2/items?page={a} failed: "
+    "ReadTimeout after {d}.{e:03d}s",
+    "{sql.py:482} ERROR - Statement on replica-{b:02d} cancelled: canceling statement due "
+    "to statement timeout (shard {b}, id > {c})",
+)
+_MS = tuple(f".{j:03d}+0000] " for j in range(1000))
+_gen_lock = threading.Lock()
+_gen_cache = {}  # (bytes, seed) -> text; the 3 most recently used
+
+
+def _gen_pools(seed):
+    rng = random.Random(seed)
+
+    def fill(templates, n):
+        out = []
+        for _ in range(n):
+            tpl, src = templates[rng.randrange(len(templates))], rng.randrange(len(_GEN_SOURCES))
+            vals = dict(a=rng.randrange(100000), b=rng.randrange(256), c=rng.randrange(10 ** 7),
+                        d=rng.randrange(100), e=rng.randrange(1000), f=rng.randrange(1, 5))
+            text = tpl.format(**vals) + "\n"
+            out.append(text if text.startswith("{") else f"{_GEN_SOURCES[src]} {text}")
+        return out
+    return rng, fill(_GEN_TEMPLATES, 65536), fill(_GEN_ERRORS, 251)
+
+
+def _generate(nbytes, seed):
+    rng, pool, errors = _gen_pools(seed)
+    budget = nbytes - GEN_MIN_BYTES  # what the stream lines may use
+    chunks, total, sec, count = [], 0, 0, 0
+    while total < budget:
+        prefix = (GEN_BASE + timedelta(seconds=sec)).strftime("[%Y-%m-%dT%H:%M:%S")
+        idx = array("H", rng.randbytes(2000))
+        if sys.byteorder == "big":
+            idx.byteswap()
+        msgs = list(map(pool.__getitem__, idx))
+        first = sec * 1000 + 1  # the 1-based number of this second's first line
+        for pos in range(-first % GEN_ERROR_EVERY, 1000, GEN_ERROR_EVERY):
+            msgs[pos] = errors[(first + pos) // GEN_ERROR_EVERY % len(errors)]
+        chunk = "".join(chain.from_iterable(zip(repeat(prefix), _MS, msgs)))
+        if total + len(chunk) <= budget:
+            chunks.append(chunk)
+            total, count, sec = total + len(chunk), count + 1000, sec + 1
+            continue
+        for line in chunk.splitlines(keepends=True):
+            if total + len(line) > budget:
+                break
+            chunks.append(line)
+            total, count = total + len(line), count + 1
+        break
+    stamp = GEN_BASE + timedelta(milliseconds=count)
+    chunks.append(f"[{_logts(stamp)}] {GEN_END}" + "." * (budget - total) + "\n")
+    return "".join(chunks)
+
+
+def generated_log(nbytes, seed=0):
+    """The log file text of a {"generate": {"bytes": nbytes, "seed": seed}} entry (ASCII,
+    exactly nbytes long), built once and cached (the 3 most recently used)."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < GEN_MIN_BYTES:
+        raise ValueError(f"a generated log needs an integer size >= {GEN_MIN_BYTES} bytes")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("a generated log's seed must be an integer")
+    key = (nbytes, seed)
+    with _gen_lock:  # one build at a time; a concurrent reader waits for it
+        text = _gen_cache.pop(key, None)
+        if text is None:
+            text = _generate(nbytes, seed)
+        _gen_cache[key] = text
+        while len(_gen_cache) > 3:
+            del _gen_cache[next(iter(_gen_cache))]
+        return text
+
+
+def _gen_spec(entry):
+    """(bytes, seed) of a generated log entry, None for a plain one (a string or None)."""
+    if isinstance(entry, dict):
+        return entry["generate"]["bytes"], entry["generate"]["seed"]
+    return None
+
+
+def log_file(entry):
+    """A dataset log entry as the file text (None: no file)."""
+    spec = _gen_spec(entry)
+    return generated_log(*spec) if spec else entry
+
+
+def served_log(entry):
+    """The text FileTaskHandler serves for a log entry (header excluded)."""
+    spec = _gen_spec(entry)
+    if spec:  # no blank line, strictly increasing timestamps: only the final "\n" goes
+        return generated_log(*spec)[:-1]
+    return served_text(entry) if entry else ""
+
+
+def normalize_log_entry(entry):
+    if entry is None or isinstance(entry, str):
+        return entry
+    gen = entry.get("generate") if isinstance(entry, dict) and list(entry) == ["generate"] \
+        else None
+    if not isinstance(gen, dict) or set(gen) - {"bytes", "seed"} or "bytes" not in gen:
+        raise DatasetError('a log entry must be a string, null or {"generate": {"bytes": N, '
+                           '"seed": S}}')
+    spec = {"bytes": gen["bytes"], "seed": gen.get("seed", 0)}
+    for name, low in (("bytes", GEN_MIN_BYTES), ("seed", -2 ** 63)):
+        if isinstance(spec[name], bool) or not isinstance(spec[name], int) or spec[name] < low:
+            raise DatasetError(f"generate.{name} must be an integer >= {low}")
+    return {"generate": spec}
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,9 +480,9 @@ def normalize_ti(raw):
                 "links": {}, "logs": []}
     for key, value in defaults.items():
         ti.setdefault(key, value)
-    if not isinstance(ti["logs"], list) or not all(x is None or isinstance(x, str)
-                                                   for x in ti["logs"]):
-        raise DatasetError("logs must be a list of strings or nulls")
+    if not isinstance(ti["logs"], list):
+        raise DatasetError("logs must be a list of strings, nulls or generated logs")
+    ti["logs"] = [normalize_log_entry(x) for x in ti["logs"]]
     if not isinstance(ti["links"], dict):
         raise DatasetError("links must be an object")
     return ti
@@ -444,6 +588,22 @@ class Store:
         with self.lock:
             self.dags, self.runs, self.extra_tasks = dags, runs, extra
 
+    def add_dag(self, raw):
+        """Adds one DAG (dataset format) to the current dataset."""
+        dag, dag_runs, tasks = normalize_dag(raw, self.serializer)
+        with self.lock:
+            if dag["dag_id"] in self.dags:
+                raise DatasetError(f"duplicate dag_id {dag['dag_id']}")
+            next_id = max((r["id"] for r in self.runs.values()), default=0) + 1
+            runs = dict(self.runs)
+            for run in dag_runs:
+                run["id"], next_id = next_id, next_id + 1
+                runs[(dag["dag_id"], run["dag_run_id"])] = run
+            self.dags = {**self.dags, dag["dag_id"]: dag}
+            self.extra_tasks = {**self.extra_tasks, dag["dag_id"]: tasks}
+            self.runs = runs
+        return dag["dag_id"]
+
     def export(self):
         with self.lock:
             out = []
@@ -495,7 +655,7 @@ class Store:
                 if idx < 0:
                     raise DatasetError("append_log needs a try number >= 1")
                 logs = new["logs"] = list(new["logs"]) + [None] * (idx + 1 - len(new["logs"]))
-                logs[idx] = (logs[idx] or "") + text
+                logs[idx] = (log_file(logs[idx]) or "") + text
             ti.clear()
             ti.update(new)
             return export_ti(ti)
@@ -899,25 +1059,49 @@ def _served_logs_error(ti, rel):
     return f"Could not read served logs: 404 Client Error: NOT FOUND for url: {url}"
 
 
-def read_log(dag_id, run, ti, try_no, metadata):
-    """FileTaskHandler.read() for one try: (host, text, metadata out)."""
-    if try_no < 1:
-        return ("default_host", f"Error fetching the logs. Try number {try_no} is invalid.",
-                {"end_of_log": True})
+def log_source(dag_id, run, ti, try_no):
+    """What FileTaskHandler.read() uses for one try >= 1: (host, header of a first read,
+    the try's log entry (None: no file), end_of_log)."""
     rel = log_rel_path(dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"], try_no)
     files = ti["logs"]
-    content = files[try_no - 1] if try_no <= len(files) else None
-    messages, text = [], ""
-    if content is not None:
+    entry = files[try_no - 1] if try_no <= len(files) else None
+    messages = []
+    if entry is not None:
         messages += ["Found local files:", f"  * {LOG_BASE}/{rel}"]
-        text = served_text(content)
     elif ti["state"] in ("running", "deferred", "up_for_retry") or ti["state"] not in UNFINISHED:
         messages.append(_served_logs_error(ti, rel))
     header = (" INFO - ::group::Log message source details\n"
               + "".join(f"*** {m}\n" for m in messages) + " INFO - ::endgroup::\n")
     end = ti["try_number"] != try_no or ti["state"] not in ("running", "deferred")
+    return ti["hostname"], header, entry, end
+
+
+def read_log(dag_id, run, ti, try_no, metadata):
+    """FileTaskHandler.read() for one try: (host, text, metadata out)."""
+    if try_no < 1:
+        return ("default_host", f"Error fetching the logs. Try number {try_no} is invalid.",
+                {"end_of_log": True})
+    host, header, entry, end = log_source(dag_id, run, ti, try_no)
+    text = served_log(entry)
     out = text[metadata["log_pos"]:] if "log_pos" in metadata else header + text
-    return ti["hostname"], out, {"end_of_log": end, "log_pos": len(text)}
+    return host, out, {"end_of_log": end, "log_pos": len(text)}
+
+
+def _generated_answer(app, kind, host, header, spec, pos, end):
+    """The body of a log read of a generated log; made outside the store lock and cached
+    (its inputs are the whole key: the text is a pure function of spec)."""
+    def build():
+        text = generated_log(*spec)
+        served = len(text) - 1  # only the final newline goes (see served_log)
+        out = text[pos:served] if pos is not None else "".join((header, text[:served]))
+        del text
+        if kind == "text/plain":
+            return "".join(((host or ""), "\n", out, "\n")).encode()
+        content = str([(host, out)])
+        del out
+        return app.to_json({"content": content, "continuation_token": app.serializer.dumps(
+            {"end_of_log": end, "log_pos": served})})
+    return lambda: app.cached_body((kind, host, header, spec, pos, end), build)
 
 
 def h_logs(app, p, q, req):
@@ -936,6 +1120,13 @@ def h_logs(app, p, q, req):
                       ["text/plain", "application/json"])
     if kind == "text/plain":  # streamed from the start: the token's position is ignored
         metadata.pop("log_pos", None)
+    if p["try"] >= 1:
+        host, header, entry, end = log_source(p["dag"], run, ti, p["try"])
+        if _gen_spec(entry):
+            ctype = "text/plain" if kind == "text/plain" else "application/json"
+            return 200, _generated_answer(app, ctype, host, header, _gen_spec(entry),
+                                          metadata.get("log_pos"), end), ctype
+    if kind == "text/plain":
         host, text, _ = read_log(p["dag"], run, ti, p["try"], metadata)
         return 200, (host or "") + "\n" + text + "\n", "text/plain"
     host, text, out = read_log(p["dag"], run, ti, p["try"], metadata)
@@ -1070,6 +1261,24 @@ class App:
         self.serializer = Serializer(secret_key)
         self.store = Store(self.serializer)
         self.store.load(data)
+        self._cache_lock, self._body_cache = threading.Lock(), {}
+
+    def cached_body(self, key, build, max_entries=4, max_bytes=800_000_000):
+        """build() -> bytes, memoized under key; the least recently used entries go first
+        when there are more than max_entries or max_bytes (the newest always stays)."""
+        with self._cache_lock:
+            body = self._body_cache.pop(key, None)
+            if body is not None:
+                self._body_cache[key] = body
+                return body
+        body = build()
+        with self._cache_lock:
+            self._body_cache[key] = body
+            while len(self._body_cache) > 1 and (
+                    len(self._body_cache) > max_entries
+                    or sum(map(len, self._body_cache.values())) > max_bytes):
+                del self._body_cache[next(iter(self._body_cache))]
+        return body
 
     def to_json(self, obj):
         return (json.dumps(obj, indent=2, sort_keys=self.sort_keys, ensure_ascii=True)
@@ -1145,8 +1354,11 @@ class App:
         with self.store.lock:
             result = handler(self, params, q, req)
         status, body = result[0], result[1]
+        if callable(body):  # a big answer, made (from an immutable snapshot) after the lock
+            body = body()
         if len(result) == 3:
-            return status, {"Content-Type": result[2]}, body.encode()
+            return status, {"Content-Type": result[2]}, \
+                body.encode() if isinstance(body, str) else body
         return status, {"Content-Type": "application/json"}, self.to_json(body)
 
 
