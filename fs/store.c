@@ -654,8 +654,11 @@ static int header_line(const char *s, size_t n)
 	       memmem(s, n, "::endgroup::", 12);
 }
 
-/* Whether head holds a complete line that is not a header line. */
-static int head_has_log(const char *s, size_t n)
+/*
+ * Whether s holds a line that is not a header line: a complete one, or
+ * with whole, also the last one even without its newline.
+ */
+static int head_has_log(const char *s, size_t n, int whole)
 {
 	const char *nl;
 
@@ -665,7 +668,7 @@ static int head_has_log(const char *s, size_t n)
 		n -= (size_t)(nl - s) + 1;
 		s = nl + 1;
 	}
-	return 0;
+	return whole && n > 0 && !header_line(s, n);
 }
 
 static int sink_release(struct log_sink *k)
@@ -697,7 +700,8 @@ static int log_sink_take(void *arg, const char *text, size_t len)
 		k->head_len += n;
 		text += n;
 		len -= n;
-		if (k->head_len < HEAD_MAX && !head_has_log(k->head, k->head_len))
+		if (k->head_len < HEAD_MAX &&
+		    !head_has_log(k->head, k->head_len, 0))
 			return 0;
 		err = sink_release(k);
 		if (err)
@@ -769,7 +773,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	l->final = !err && (a->id.try_number < ti->try_number ||
 			    (try_over(ti->state) && end_of_log != 0));
 	if (!err && k->holding) {
-		if (l->final) {
+		if (l->final || head_has_log(k->head, k->head_len, 1)) {
 			err = sink_release(k);
 		} else {
 			/* nothing but the header yet: an empty file, and

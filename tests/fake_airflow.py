@@ -315,7 +315,7 @@ def log_rel_path(dag_id, run_id, task_id, map_index, try_no):
 GEN_BASE = datetime(2024, 1, 4, tzinfo=UTC)  # line i (0-based) is stamped GEN_BASE + i ms
 GEN_ERROR_EVERY = 97  # lines 97, 194, ... (1-based) are the ERROR lines
 GEN_END = "{fake_airflow.py:1} INFO - end of generated log"
-GEN_MIN_BYTES = len("[2024-01-04T00:00:00.000+0000] " + GEN_END + "\n")  # 80
+GEN_MIN_BYTES = len("[2024-01-04T00:00:00.000+0000] " + GEN_END + "\n")  # 79
 _GEN_SOURCES = ("{logging_mixin.py:190}", "{taskinstance.py:2888}", "{base.py:84}",
                 "{s3.py:135}", "{sql.py:470}", "{subprocess.py:93}", "{python.py:240}",
                 "{http.py:175}", "{batch.py:61}")
@@ -335,11 +335,11 @@ _GEN_TEMPLATES = (
     "(attempt {f} of 5) after HTTP 503",
 )
 _GEN_ERRORS = (
-    "{batch.py:88} ERROR - Failed to parse record {c} of part-{a:05d}.parquet: ValueError: "
+    "{{batch.py:88}} ERROR - Failed to parse record {c} of part-{a:05d}.parquet: ValueError: "
     "could not convert string to float: 'N/A' (record skipped)",
-    "{http.py:190} ERROR - HTTP GET https://api.example.com/v2/items?page={a} failed: "
+    "{{http.py:190}} ERROR - HTTP GET https://api.example.com/v2/items?page={a} failed: "
     "ReadTimeout after {d}.{e:03d}s",
-    "{sql.py:482} ERROR - Statement on replica-{b:02d} cancelled: canceling statement due "
+    "{{sql.py:482}} ERROR - Statement on replica-{b:02d} cancelled: canceling statement due "
     "to statement timeout (shard {b}, id > {c})",
 )
 _MS = tuple(f".{j:03d}+0000] " for j in range(1000))
@@ -1445,6 +1445,126 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops SYNs (1 s retries) under parallel clients
 
 
+class Grower:
+    """A growing log (FakeAirflow.grow): a daemon thread appends `lines` lines, one every
+    `every` seconds, to the current try's log file of a running TI, then sets its state.
+
+    done:      threading.Event, set when the thread ends (outcome says why)
+    outcome:   None while growing, then "finished" (all lines written, state changed),
+               "stopped" (stop()/stop_growing()/set_data()/srv.stop()) or "ti changed" (the
+               TI was replaced, or is no longer running, or its try_number changed)
+    written:   lines written so far
+    base:      the datetime line n is stamped base + n seconds from
+    try_number, key (dag, run, task, map_index), lines, every, then_state
+    """
+
+    def __init__(self, fake, key, lines, every, then_state, line_fmt):
+        if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+            raise ValueError("lines must be an integer >= 0")
+        if not isinstance(every, (int, float)) or isinstance(every, bool) or every < 0:
+            raise ValueError("every must be a number of seconds >= 0")
+        if then_state is not None and then_state not in TERMINAL + UNFINISHED:
+            raise ValueError(f"unknown state {then_state!r}")
+        if line_fmt is not None and not isinstance(line_fmt, str) and not callable(line_fmt):
+            raise ValueError("line_fmt must be a str.format template or a callable")
+        self.key, self.lines, self.every, self.then_state = key, lines, every, then_state
+        self.done, self._stop = threading.Event(), threading.Event()
+        self.outcome, self.written, self.id = None, 0, None
+        store = fake.app.store
+        with store.lock:
+            _, ti = store.find_ti(*key)
+            if ti is None:
+                raise KeyError("no such task instance")
+            self._store, self._ti = store, ti
+            self.try_number = ti["try_number"] or 1
+            start = ti["start_date"] or now()
+            text = self._file() or ""
+            if text and not text.endswith("\n"):
+                text += "\n"  # the first line must not glue onto an unterminated one
+            stamps = [st for st in map(_line_stamp, text.splitlines()) if st]
+            self.base = max([start, *stamps])
+            self._initial = text
+            self._lines = [self._line(line_fmt, n) for n in range(1, lines + 1)]
+            ti["try_number"], ti["start_date"] = self.try_number, start
+            ti["state"], ti["end_date"] = "running", None
+            ti["hostname"] = ti["hostname"] or "worker-1"
+            self._set_file(text)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"fake-airflow-grow-{key[2]}")
+
+    def _line(self, fmt, n):
+        fields = {"ts": _logts(self.base + timedelta(seconds=n)), "n": n, "lines": self.lines}
+        if fmt is None:
+            line = "[{ts}] {{logging_mixin.py:190}} INFO - tick {n} of {lines}".format(**fields)
+        else:
+            line = fmt.format(**fields) if isinstance(fmt, str) else fmt(**fields)
+        if not isinstance(line, str) or not line.strip() or "\n" in line or "\r" in line:
+            raise ValueError(f"line_fmt gave {line!r}: a line must be one non-blank line")
+        return line
+
+    def _file(self):
+        idx, logs = self.try_number - 1, self._ti["logs"]
+        return log_file(logs[idx]) if idx < len(logs) else None
+
+    def _set_file(self, text):
+        """Sets the try's log file (a new list: the dataset's own lists are never changed)."""
+        idx = self.try_number - 1
+        logs = list(self._ti["logs"]) + [None] * (idx + 1 - len(self._ti["logs"]))
+        logs[idx] = text
+        self._ti["logs"] = logs
+
+    def expected_text(self, n=None):
+        """The log file text once n lines (default: all) are written, as on disk (before
+        the FileTaskHandler-like reshaping)."""
+        n = self.lines if n is None else n
+        return self._initial + "".join(line + "\n" for line in self._lines[:n])
+
+    def line(self, n):
+        """Line n (1-based), without its newline."""
+        return self._lines[n - 1]
+
+    def _run(self):
+        try:
+            t0 = time.monotonic()
+            for n in range(1, self.lines + 1):
+                if self._stop.wait(max(0.0, t0 + n * self.every - time.monotonic())):
+                    self.outcome = "stopped"
+                    return
+                with self._store.lock:
+                    _, ti = self._store.find_ti(*self.key)
+                    if ti is not self._ti or ti["state"] != "running" \
+                            or ti["try_number"] != self.try_number:
+                        self.outcome = "ti changed"
+                        return
+                    self._set_file((self._file() or "") + self._lines[n - 1] + "\n")
+                    self.written = n
+                    if n == self.lines:
+                        self._finish(ti)
+            if self.lines == 0:
+                with self._store.lock:
+                    self._finish(self._ti)
+        finally:
+            self.done.set()
+
+    def _finish(self, ti):
+        if self.then_state is not None:
+            ti["state"], ti["end_date"] = self.then_state, now()
+        self.outcome = "finished"
+
+    def stop(self, timeout=5):
+        """Stops growing (the TI keeps its state and the lines written so far)."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def status(self):
+        dag, run, task, map_index = self.key
+        return {"id": self.id, "dag": dag, "run": run, "task": task, "map_index": map_index,
+                "try_number": self.try_number, "lines": self.lines, "every": self.every,
+                "then_state": self.then_state, "written": self.written,
+                "done": self.done.is_set(), "outcome": self.outcome, "base": iso(self.base)}
+
+
 class FakeAirflow:
     """A running fake server (see start())."""
 
@@ -1457,6 +1577,7 @@ class FakeAirflow:
         self.latency_ms, self.verbose = latency_ms, verbose
         self._lock = threading.Lock()
         self._requests, self._conns, self._faults = [], set(), []
+        self._growers, self._grower_ids = [], 0
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
@@ -1475,7 +1596,51 @@ class FakeAirflow:
             self._requests.clear()
 
     def set_data(self, data):
+        """Replaces the dataset (a dataset object, a JSON file path or "demo"); stops the
+        growers first."""
+        self.stop_growing()
         self.app.store.load(data)
+
+    def add_dag(self, dag):
+        """Adds one DAG (dataset format) to the current dataset; its dag_id must be new."""
+        return self.app.store.add_dag(dag)
+
+    def grow(self, dag, run, task, map_index=-1, lines=20, every=0.2, then_state="success",
+             line_fmt=None):
+        """Starts growing the log of a TI (see the module docstring); returns the Grower."""
+        grower = Grower(self, (dag, run, task, map_index), lines, every, then_state, line_fmt)
+        with self._lock:
+            self._grower_ids += 1
+            grower.id = self._grower_ids
+            self._growers.append(grower)
+        grower._thread.start()
+        return grower
+
+    def growers(self):
+        with self._lock:
+            return list(self._growers)
+
+    def stop_growing(self):
+        """Stops every grower still running; returns how many there were."""
+        with self._lock:
+            growers, self._growers = self._growers, []
+        running = [g for g in growers if not g.done.is_set()]
+        for g in growers:
+            g.stop()
+        return len(running)
+
+    def log_text(self, dag, run, task, try_number, map_index=-1):
+        """The text a full read (no token) of that try would serve now: the header and the
+        reshaped log, i.e. the text of the (host, text) tuple in a JSON answer's content."""
+        store = self.app.store
+        with store.lock:
+            run_, ti = store.find_ti(dag, run, task, map_index)
+            if ti is None:
+                raise KeyError("no such task instance")
+            if try_number < 1:
+                return read_log(dag, run_, ti, try_number, {})[1]
+            _, header, entry, _ = log_source(dag, run_, ti, try_number)
+        return header + served_log(entry)  # served_log may build a generated log: unlocked
 
     def data(self):
         return self.app.store.export()
@@ -1512,6 +1677,7 @@ class FakeAirflow:
         return None
 
     def stop(self):
+        self.stop_growing()
         self._server.shutdown()
         self._server.server_close()
         for conn in list(self._conns):  # end idle keep-alive connections too
@@ -1543,6 +1709,25 @@ class FakeAirflow:
             if (method, path) == ("POST", "/_fake/data"):
                 self.set_data(arg)
                 return answer(200, {"ok": True})
+            if (method, path) == ("POST", "/_fake/dag"):
+                return answer(200, {"ok": True, "dag_id": self.add_dag(arg)})
+            if (method, path) == ("GET", "/_fake/grow"):
+                return answer(200, [g.status() for g in self.growers()])
+            if (method, path) == ("POST", "/_fake/grow"):
+                src = dict(arg or {})
+                key = (src.pop("dag", None), src.pop("run", None), src.pop("task", None),
+                       int(src.pop("map_index", -1)))
+                bad = set(src) - {"lines", "every", "then_state", "line_fmt"}
+                if bad or not isinstance(src.get("line_fmt", ""), str):
+                    raise ValueError(f"bad grow field(s): {', '.join(sorted(bad)) or 'line_fmt'}")
+                g = self.grow(*key, **src)
+                return answer(200, {**g.status(), "expected_text": g.expected_text()})
+            if (method, path) == ("POST", "/_fake/stop_growing"):
+                return answer(200, {"stopped": self.stop_growing()})
+            if (method, path) == ("GET", "/_fake/log_text"):
+                text = self.log_text(q.get("dag"), q.get("run"), q.get("task"),
+                                     int(q.get("try", 1)), int(q.get("map_index", -1)))
+                return 200, {"Content-Type": "text/plain; charset=utf-8"}, text.encode()
             if path == "/_fake/ti" and method in ("GET", "POST"):
                 src = dict(arg or {}) if method == "POST" else q
                 key = (src.pop("dag", None), src.pop("run", None), src.pop("task", None),
