@@ -29,7 +29,7 @@
 #define TOKEN_CAP   (64 * 1024) /* longest continuation token */
 #define KEY_CAP	    32		/* longest member name that we compare */
 #define SCALAR_CAP  64		/* longest number, true, false or null */
-#define MAX_DEPTH   64		/* nesting of a skipped member value */
+#define MAX_DEPTH   63		/* nesting in a skipped value, as json-c */
 #define PAYLOAD_CAP (64 * 1024) /* largest token payload, decoded */
 
 enum jstate {
@@ -47,6 +47,16 @@ enum jstate {
 	J_LOW_U,  /* after a high surrogate and '\\': 'u'? */
 	J_SCALAR, /* in a number, true, false or null */
 	J_NESTED, /* inside an object or array that is skipped */
+};
+
+/* what comes next inside a skipped object or array */
+enum nstate {
+	N_FIRST_VALUE, /* after '[': a value or ']' */
+	N_VALUE,       /* after ',' in an array or ':' */
+	N_FIRST_KEY,   /* after '{': a key or '}' */
+	N_KEY,	       /* after ',' in an object */
+	N_COLON,       /* after a key */
+	N_AFTER,       /* after a value: ',' or the end of this level */
 };
 
 /* where a JSON string's decoded bytes go */
@@ -86,6 +96,7 @@ struct logstream {
 	int ndig;      /* \uXXXX digits read */
 	uint32_t ucp;  /* their value */
 	uint32_t high; /* a high surrogate waiting for its low half */
+	enum nstate nx;
 	int depth;     /* of a skipped value */
 	uint64_t objs; /* bit i set: level i + 1 of it is an object */
 	char key[KEY_CAP];
@@ -488,7 +499,7 @@ static int str_put(struct logstream *ls, const char *p, size_t n)
 	case T_TOKEN:
 		return token_put(ls, p, n);
 	case T_KEY:
-		if (n > KEY_CAP - ls->klen || ls->klen > KEY_CAP) {
+		if (ls->klen > KEY_CAP || n > KEY_CAP - ls->klen) {
 			ls->klen = KEY_CAP + 1;
 		} else {
 			memcpy(ls->key + ls->klen, p, n);
@@ -630,7 +641,16 @@ static int nest(struct logstream *ls, char c)
 	else
 		ls->objs &= ~((uint64_t)1 << ls->depth);
 	ls->depth++;
+	ls->nx = c == '{' ? N_FIRST_KEY : N_FIRST_VALUE;
 	ls->js = J_NESTED;
+	return 0;
+}
+
+static int unnest(struct logstream *ls)
+{
+	if (--ls->depth == 0)
+		ls->js = J_NEXT;
+	ls->nx = N_AFTER;
 	return 0;
 }
 
@@ -668,31 +688,61 @@ static int value_start(struct logstream *ls, char c)
 	return 0;
 }
 
-/* inside a skipped object or array; its structure is checked loosely */
-static int nested(struct logstream *ls, char c)
+/* a value inside a skipped object or array */
+static int nested_value(struct logstream *ls, char c)
 {
-	int obj;
-
-	if (blank(c) || c == ',' || c == ':')
-		return 0;
-	if (c == '"') {
-		str_start(ls, T_SKIP, J_NESTED);
-		return 0;
-	}
 	if (c == '{' || c == '[')
 		return nest(ls, c);
-	if (c == '}' || c == ']') {
-		obj = (ls->objs >> (ls->depth - 1)) & 1;
-		if (obj != (c == '}'))
-			return -EIO;
-		if (--ls->depth == 0)
-			ls->js = J_NEXT;
+	ls->nx = N_AFTER;
+	if (c == '"') {
+		str_start(ls, T_SKIP, J_NESTED);
 		return 0;
 	}
 	if (!scalar_first(c))
 		return -EIO;
 	scalar_start(ls, c, J_NESTED);
 	return 0;
+}
+
+/* inside a skipped object or array */
+static int nested(struct logstream *ls, char c)
+{
+	int obj = (ls->objs >> (ls->depth - 1)) & 1;
+
+	if (blank(c))
+		return 0;
+	switch (ls->nx) {
+	case N_FIRST_VALUE:
+		if (c == ']')
+			return unnest(ls);
+		/* fall through */
+	case N_VALUE:
+		return nested_value(ls, c);
+	case N_FIRST_KEY:
+		if (c == '}')
+			return unnest(ls);
+		/* fall through */
+	case N_KEY:
+		if (c != '"')
+			return -EIO;
+		ls->nx = N_COLON;
+		str_start(ls, T_SKIP, J_NESTED);
+		return 0;
+	case N_COLON:
+		if (c != ':')
+			return -EIO;
+		ls->nx = N_VALUE;
+		return 0;
+	case N_AFTER:
+		if (c == ',') {
+			ls->nx = obj ? N_KEY : N_VALUE;
+			return 0;
+		}
+		if (c == (obj ? '}' : ']'))
+			return unnest(ls);
+		return -EIO;
+	}
+	return -EIO;
 }
 
 static enum member which_member(const struct logstream *ls)
@@ -849,11 +899,12 @@ struct logstream *logstream_new(logstream_sink sink, void *arg)
 
 int logstream_feed(struct logstream *ls, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len, *q;
+	const char *p = buf, *end, *q;
 	int r = 0;
 
-	if (ls->err)
+	if (ls->err || !len)
 		return ls->err;
+	end = buf + len;
 	while (p < end) {
 		if (ls->js == J_STR) {
 			q = p;
@@ -1051,8 +1102,7 @@ static int scan_value(struct scan *s, int depth)
 }
 
 /* the flat payload object; other members are checked and ignored */
-static int payload(const char *buf, size_t len, int *end_of_log,
-		   long *log_pos)
+static int payload(const char *buf, size_t len, int *end_of_log, long *log_pos)
 {
 	struct scan s = {buf, buf + len};
 	const char *k, *v;
@@ -1132,7 +1182,8 @@ int logstream_token(const char *token, int *end_of_log, long *log_pos)
 	size_t n, rawlen;
 	uLongf plainlen;
 	uLong srclen;
-	int packed, r;
+	int packed, eol, r;
+	long pos;
 
 	if (!token)
 		return -EIO;
@@ -1163,12 +1214,15 @@ int logstream_token(const char *token, int *end_of_log, long *log_pos)
 			 srclen != rawlen)
 			r = -EIO;
 		if (!r)
-			r = payload((char *)plain, plainlen, end_of_log,
-				    log_pos);
+			r = payload((char *)plain, plainlen, &eol, &pos);
 	} else if (!r) {
-		r = payload((char *)raw, rawlen, end_of_log, log_pos);
+		r = payload((char *)raw, rawlen, &eol, &pos);
 	}
 	free(plain);
 	free(raw);
+	if (!r) {
+		*end_of_log = eol;
+		*log_pos = pos;
+	}
 	return r;
 }

@@ -24,14 +24,69 @@ Command line:
     /usr/bin/python3 tests/fake_airflow.py [--port 0] [--port-file PATH] [--data demo|PATH.json]
         [--auth basic|none] [--user admin] [--password admin] [--token TOKEN]
         [--latency-ms 0] [--version 2.10.5] [--secret-key KEY] [--no-sort-keys] [--verbose]
-        [--print-demo]
+        [--print-demo] [--big-log-mb N]
+--big-log-mb N adds the DAG big_logs (see big_logs_dag()): run manual__2024-01-04T00:00:00+00:00,
+task huge, a success with one try whose log is generated with N * 1,000,000 bytes (N may be
+fractional); its text and its full JSON and text/plain answers are built in the background at
+start (srv.warm_log), so only reads in the first seconds wait for them.
 It prints `fake-airflow listening on http://127.0.0.1:PORT` once listening, writes PORT to
 --port-file (atomically), and exits cleanly on SIGTERM/SIGINT.
 
 In-process:  srv = start(data="demo", auth="basic", ...); srv.url, srv.port, srv.requests(),
-srv.reset(), srv.set_data(d), srv.ti(dag, run, task, map_index=-1),
-srv.update_ti(dag, run, task, map_index=-1, **fields), srv.inject(method, path,
-status, body, delay, count) (fault injection), srv.clear_faults(), srv.stop().
+srv.reset(), srv.set_data(d) (also stops the growers), srv.add_dag(dag) (adds one DAG, in
+dataset format, to the current dataset; its dag_id must be new), srv.data(),
+srv.ti(dag, run, task, map_index=-1), srv.update_ti(dag, run, task, map_index=-1, **fields),
+srv.inject(method, path, status, body, delay, count) (fault injection), srv.clear_faults(),
+srv.grow(...), srv.growers(), srv.stop_growing(), srv.log_text(dag, run, task, try_number,
+map_index=-1), srv.warm_log(dag, run, task, try_number=1, map_index=-1), srv.stop() (stops
+the growers too). Module level: generated_log(nbytes, seed=0), served_text(file_text),
+token_payload(token), big_logs_dag(nbytes, seed=7).
+
+srv.log_text(dag, run, task, try_number, map_index=-1) is exactly the text a full read (no
+token) of that try serves now: the " INFO - ::group::Log message source details" header, then
+the reshaped file text (served_text(), or generated_log(...)[:-1] for a generated log). It is
+the text of the (host, text) tuple in the JSON `content`; the text/plain body is
+host + "\n" + log_text + "\n". KeyError if there is no such TI.
+
+Growing logs: g = srv.grow(dag, run, task, map_index=-1, lines=20, every=0.2,
+then_state="success", line_fmt=None) -> Grower. Under the store lock (a read never sees half a
+line) it sets the TI running (end_date null, try_number 0 -> 1, start_date now if null,
+hostname "worker-1" if empty), then a daemon thread appends line n (n = 1..lines) to the
+current try's log file at n * every seconds after the call (a file that does not end with "\n"
+gets one first). The default line n is
+    [<ts>] {logging_mixin.py:190} INFO - tick <n> of <lines>
+where <ts> = g.base + n seconds, formatted like 2024-01-03T10:16:41.500+0000 (milliseconds),
+and g.base = max(TI start_date, the latest [timestamp] already in that file), so the new lines
+always sort after the old ones and the served text only ever grows at its end (the resume
+property: a full read's text[:p1], then text[p1:p2] with its token, concatenate to a later full
+read). line_fmt: a str.format template or a callable, given the keywords ts, n and lines; each
+line must be one non-blank line, and should be unique (repeated timestamped lines are
+dropped when served). Growing stops early ("ti changed") if the TI is replaced or stops being
+running or changes try_number. Right after the last line (same lock hold) the state becomes
+then_state and end_date now (then_state=None: left running; lines=0: at once). While the TI
+is running, end_of_log is false for its current try; afterwards true (the real rule:
+end_of_log = try_number != requested try or state not in (running, deferred)).
+Grower: .done (threading.Event, set when the thread ends), .outcome (None, "finished",
+"stopped", "ti changed"), .written, .base, .try_number, .key, .lines, .every, .then_state,
+.expected_text(n=None) (the on-disk file text once n lines, default all, are written: the file
+as it was at grow(), plus line + "\n" for each line), .line(n), .stop(), .status().
+
+Generated logs: a log entry {"generate": {"bytes": N, "seed": S}} (seed defaults to 0,
+N >= GEN_MIN_BYTES = 79) is the file generated_log(N, S): ASCII, exactly N bytes, ending with
+"\n". Line i (1-based) starts with "[<GEN_BASE + (i-1) ms>] " (GEN_BASE = 2024-01-04T00:00:00
+UTC, e.g. "[2024-01-04T00:00:01.234+0000] "), then "{source.py:N} LEVEL - message" from a
+seeded pool of realistic INFO/WARNING lines; the lines whose number i is a multiple of 97
+(GEN_ERROR_EVERY), but the last, are "{...} ERROR - ..." lines, and no other line contains
+"ERROR" (so a file of L lines has (L - 1) // 97 of them). The last line is
+"[<ts>] {fake_airflow.py:1} INFO - end of generated log" followed by as many "." as make
+the size exact (the stream lines before it are as many as fit). The stream
+depends only on the seed, so a bigger N gives the same lines and more of them. Timestamps
+strictly increase and no line is blank, so the served text (and log_pos) is the file minus
+its final "\n": served_text(generated_log(N, S)) == generated_log(N, S)[:-1]; its length
+(log_pos of a full read) is N - 1. Texts are built lazily (about 1 s for 200 MB) and the 3
+most recently used are cached; the answers to reads of a generated log are made outside the
+store lock and the 4 most recent are cached (at most 800 MB), so a repeated full read of a
+200 MB log answers in about 0.2 s instead of 2-4 s (see srv.warm_log).
 
 Control endpoints (no auth, never recorded):
     GET  /_fake/requests        every other request as {"method", "path" (raw, still
@@ -43,6 +98,16 @@ Control endpoints (no auth, never recorded):
     POST /_fake/ti              {"dag", "run", "task", "map_index"?, <TI fields>...} updates a TI;
                                 "append_log": text appends to the log file of try
                                 "append_try" (default: try_number), e.g. to grow a running log.
+    POST /_fake/dag             adds one DAG (dataset format) to the current dataset
+    POST /_fake/grow            {"dag", "run", "task", "map_index"?, "lines"?, "every"?,
+                                "then_state"?, "line_fmt"? (a str.format template)} starts
+                                srv.grow(); answers its status plus "expected_text"
+    GET  /_fake/grow            the status of each grower since the last stop: {"id", "dag",
+                                "run", "task", "map_index", "try_number", "lines", "every",
+                                "then_state", "written", "done", "outcome", "base"}
+    POST /_fake/stop_growing    stops them all: {"stopped": how many were still running}
+    GET  /_fake/log_text?dag=&run=&task=&try=1&map_index=-1   srv.log_text() as
+                                text/plain; charset=utf-8 (404 if no such TI)
 
 Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 strings):
     {"dags": [{"dag_id": "etl_daily", "is_paused": false, "is_active": true,
@@ -60,12 +125,14 @@ Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 st
                   "rendered_fields": {}, "rendered_map_index": null, "trigger": null,
                   "triggerer_job": null, "executor": null,
                   "links": {"Docs": "https://...", "Missing": null},
-                  "logs": ["file of try 1", "file of try 2"]}]}]}]}
+                  "logs": ["file of try 1", null, {"generate": {"bytes": 20000000,
+                                                              "seed": 7}}]}]}]}]}
     A run's TIs are listed in the given order (Airflow 2.10 has no ORDER BY there); run ids
     (the `id` order_by key) follow the dataset order. `logs[i]` is the log file of try i+1
-    as written on disk (null: no file). A task is mapped when one of its TIs has
-    map_index >= 0 in any run. A task's link names are the union over its TIs; a TI without
-    a URL for one of them shows null. Unknown keys are rejected.
+    as written on disk (null: no file; {"generate": ...}: see Generated logs). A task is
+    mapped when one of its TIs has map_index >= 0 in any run. A task's link names are the
+    union over its TIs; a TI without a URL for one of them shows null. Unknown keys are
+    rejected.
 
 Demo dataset (--data demo; --print-demo prints it; R1/R2/R3 = scheduled__2024-01-01T00:00:00
 +00:00 / scheduled__2024-01-02T00:00:00+00:00 / manual__2024-01-03T10:15:00+00:00):
@@ -89,6 +156,7 @@ Demo dataset (--data demo; --print-demo prints it; R1/R2/R3 = scheduled__2024-01
 
 import argparse
 import base64
+import email.message
 import hashlib
 import hmac
 import json
@@ -316,31 +384,31 @@ GEN_BASE = datetime(2024, 1, 4, tzinfo=UTC)  # line i (0-based) is stamped GEN_B
 GEN_ERROR_EVERY = 97  # lines 97, 194, ... (1-based) are the ERROR lines
 GEN_END = "{fake_airflow.py:1} INFO - end of generated log"
 GEN_MIN_BYTES = len("[2024-01-04T00:00:00.000+0000] " + GEN_END + "\n")  # 79
-_GEN_SOURCES = ("{logging_mixin.py:190}", "{taskinstance.py:2888}", "{base.py:84}",
-                "{s3.py:135}", "{sql.py:470}", "{subprocess.py:93}", "{python.py:240}",
-                "{http.py:175}", "{batch.py:61}")
-_GEN_TEMPLATES = (
-    "INFO - Processed batch {a} of table orders_{b:03d}: {c} rows in {d}.{e:03d}s",
-    "INFO - Uploading s3://data-lake/raw/2024/01/04/part-{a:05d}.parquet ({c} bytes)",
-    "INFO - Retrieving connection 'postgres_{b:02d}'",
-    "INFO - Running statement: SELECT * FROM events WHERE shard = {b} AND id > {c}, "
-    "parameters: None",
-    "INFO - Rows affected: {c}",
-    "WARNING - Slow query on replica-{b:02d}: {d}.{e:03d}s (threshold 5s)",
-    "INFO - Poking for key : s3://landing/{a}/_SUCCESS",
-    "INFO - Checkpoint {a}: offset={c} lag={e}ms",
-    "INFO - HTTP GET https://api.example.com/v2/items?page={a} -> 200 ({e} ms)",
-    "INFO - Heartbeat: {a} records so far, memory {d}.{e:03d} MiB",
-    "WARNING - Retrying request to https://api.example.com/v2/items?page={a} "
-    "(attempt {f} of 5) after HTTP 503",
+_GEN_TEMPLATES = (  # (weight, line after the timestamp); no "ERROR" in any of them
+    (3, "{{batch.py:61}} INFO - Processed batch {a} of table orders_{b:03d}: {c} rows in "
+        "{d}.{e:03d}s"),
+    (2, "{{s3.py:1158}} INFO - Uploading s3://data-lake/raw/2024/01/04/part-{a:05d}.parquet "
+        "({c} bytes)"),
+    (1, "{{base.py:84}} INFO - Retrieving connection 'postgres_{b:02d}'"),
+    (2, "{{sql.py:470}} INFO - Running statement: SELECT * FROM events WHERE shard = {b} AND "
+        "id > {c}, parameters: None"),
+    (2, "{{sql.py:479}} INFO - Rows affected: {c}"),
+    (1, "{{sql.py:501}} WARNING - Slow query on replica-{b:02d}: {d}.{e:03d}s (threshold 5s)"),
+    (1, "{{s3.py:135}} INFO - Poking for key : s3://landing/{a}/_SUCCESS"),
+    (2, "{{logging_mixin.py:190}} INFO - Checkpoint {a}: offset={c} lag={e}ms"),
+    (2, "{{http.py:175}} INFO - HTTP GET https://api.example.com/v2/items?page={a} -> 200 "
+        "({e} ms)"),
+    (1, "{{logging_mixin.py:190}} INFO - Heartbeat: {a} records so far, memory {d}.{e:03d} MiB"),
+    (1, "{{http.py:201}} WARNING - Retrying request to https://api.example.com/v2/items?"
+        "page={a} (attempt {f} of 5) after HTTP 503"),
 )
-_GEN_ERRORS = (
-    "{{batch.py:88}} ERROR - Failed to parse record {c} of part-{a:05d}.parquet: ValueError: "
-    "could not convert string to float: 'N/A' (record skipped)",
-    "{{http.py:190}} ERROR - HTTP GET https://api.example.com/v2/items?page={a} failed: "
-    "ReadTimeout after {d}.{e:03d}s",
-    "{{sql.py:482}} ERROR - Statement on replica-{b:02d} cancelled: canceling statement due "
-    "to statement timeout (shard {b}, id > {c})",
+_GEN_ERRORS = (  # (weight, line) too
+    (1, "{{batch.py:88}} ERROR - Failed to parse record {c} of part-{a:05d}.parquet: "
+        "ValueError: could not convert string to float: 'N/A' (record skipped)"),
+    (1, "{{http.py:190}} ERROR - HTTP GET https://api.example.com/v2/items?page={a} failed: "
+        "ReadTimeout after {d}.{e:03d}s"),
+    (1, "{{sql.py:482}} ERROR - Statement on replica-{b:02d} cancelled: canceling statement due "
+        "to statement timeout (shard {b}, id > {c})"),
 )
 _MS = tuple(f".{j:03d}+0000] " for j in range(1000))
 _gen_lock = threading.Lock()
@@ -351,14 +419,11 @@ def _gen_pools(seed):
     rng = random.Random(seed)
 
     def fill(templates, n):
-        out = []
-        for _ in range(n):
-            tpl, src = templates[rng.randrange(len(templates))], rng.randrange(len(_GEN_SOURCES))
-            vals = dict(a=rng.randrange(100000), b=rng.randrange(256), c=rng.randrange(10 ** 7),
-                        d=rng.randrange(100), e=rng.randrange(1000), f=rng.randrange(1, 5))
-            text = tpl.format(**vals) + "\n"
-            out.append(text if text.startswith("{") else f"{_GEN_SOURCES[src]} {text}")
-        return out
+        choices = [tpl for weight, tpl in templates for _ in range(weight)]
+        return [choices[rng.randrange(len(choices))].format(
+            a=rng.randrange(100000), b=rng.randrange(256), c=rng.randrange(10 ** 7),
+            d=rng.randrange(100), e=rng.randrange(1000), f=rng.randrange(1, 5)) + "\n"
+            for _ in range(n)]
     return rng, fill(_GEN_TEMPLATES, 65536), fill(_GEN_ERRORS, 251)
 
 
@@ -1261,24 +1326,33 @@ class App:
         self.serializer = Serializer(secret_key)
         self.store = Store(self.serializer)
         self.store.load(data)
-        self._cache_lock, self._body_cache = threading.Lock(), {}
+        self._cache_lock, self._body_cache, self._building = threading.Lock(), {}, {}
 
     def cached_body(self, key, build, max_entries=4, max_bytes=800_000_000):
-        """build() -> bytes, memoized under key; the least recently used entries go first
-        when there are more than max_entries or max_bytes (the newest always stays)."""
+        """build() -> bytes, memoized under key (built once: concurrent callers wait); the
+        least recently used entries go first when there are more than max_entries or
+        max_bytes (the newest always stays)."""
         with self._cache_lock:
-            body = self._body_cache.pop(key, None)
-            if body is not None:
-                self._body_cache[key] = body
-                return body
-        body = build()
-        with self._cache_lock:
-            self._body_cache[key] = body
-            while len(self._body_cache) > 1 and (
-                    len(self._body_cache) > max_entries
-                    or sum(map(len, self._body_cache.values())) > max_bytes):
-                del self._body_cache[next(iter(self._body_cache))]
-        return body
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._cache_lock:
+                body = self._body_cache.pop(key, None)
+                if body is not None:
+                    self._body_cache[key] = body
+                    return body
+            body = None
+            try:
+                body = build()
+            finally:
+                with self._cache_lock:
+                    self._building.pop(key, None)
+                    if body is not None:
+                        self._body_cache[key] = body
+                    while len(self._body_cache) > 1 and (
+                            len(self._body_cache) > max_entries
+                            or sum(map(len, self._body_cache.values())) > max_bytes):
+                        del self._body_cache[next(iter(self._body_cache))]
+            return body
 
     def to_json(self, obj):
         return (json.dumps(obj, indent=2, sort_keys=self.sort_keys, ensure_ascii=True)
@@ -1582,8 +1656,8 @@ class FakeAirflow:
         self._server.fake = self
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="fake-airflow", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="fake-airflow", daemon=True)  # quick stop()
         self._thread.start()
 
     # -- the control surface, shared by /_fake/* and the Python API --
@@ -1628,6 +1702,21 @@ class FakeAirflow:
         for g in growers:
             g.stop()
         return len(running)
+
+    def warm_log(self, dag, run, task, try_number=1, map_index=-1):
+        """Makes and caches the full JSON and text/plain answers of a generated log now, so
+        that the first client read does not pay for them; returns the seconds spent."""
+        t0 = time.monotonic()
+        for accept in ("application/json", "text/plain"):
+            headers = email.message.Message()
+            headers["Accept"] = accept
+            params = {"dag": dag, "run": run, "task": task, "try": try_number}
+            with self.app.store.lock:
+                body = h_logs(self.app, params, {"map_index": map_index},
+                              Request("GET", "", "", headers, b""))[1]
+            if callable(body):
+                body()
+        return time.monotonic() - t0
 
     def log_text(self, dag, run, task, try_number, map_index=-1):
         """The text a full read (no token) of that try would serve now: the header and the
@@ -1718,7 +1807,7 @@ class FakeAirflow:
                 key = (src.pop("dag", None), src.pop("run", None), src.pop("task", None),
                        int(src.pop("map_index", -1)))
                 bad = set(src) - {"lines", "every", "then_state", "line_fmt"}
-                if bad or not isinstance(src.get("line_fmt", ""), str):
+                if bad or not isinstance(src.get("line_fmt") or "", str):
                     raise ValueError(f"bad grow field(s): {', '.join(sorted(bad)) or 'line_fmt'}")
                 g = self.grow(*key, **src)
                 return answer(200, {**g.status(), "expected_text": g.expected_text()})
@@ -2135,6 +2224,23 @@ def _fanout():
             "runs": runs}
 
 
+BIG_LOGS_RUN = "manual__2024-01-04T00:00:00+00:00"
+
+
+def big_logs_dag(nbytes, seed=7):
+    """The --big-log-mb DAG: big_logs / BIG_LOGS_RUN / huge, a success with one try whose
+    log is {"generate": {"bytes": nbytes, "seed": seed}}."""
+    lines = max(0, nbytes - GEN_MIN_BYTES) // 100  # about 100 bytes a line, 1 ms apart
+    end = iso(GEN_BASE + timedelta(milliseconds=lines + 1))
+    return {"dag_id": "big_logs", "description": "A task with a huge generated log",
+            "tags": ["test"], "runs": [{
+                "dag_run_id": BIG_LOGS_RUN, "state": "success",
+                "start_date": "2024-01-03T23:59:59+00:00", "end_date": end,
+                "tis": [{"task_id": "huge", "state": "success", "try_number": 1,
+                         "start_date": iso(GEN_BASE), "end_date": end, "pid": 4343,
+                         "logs": [{"generate": {"bytes": nbytes, "seed": seed}}]}]}]}
+
+
 def demo_dataset():
     legacy = {"dag_id": "legacy_import", "is_active": False, "is_paused": True,
               "description": "Deleted DAG file: inactive, hidden from /dags by default",
@@ -2165,6 +2271,9 @@ def main(argv=None):
     ap.add_argument("--no-sort-keys", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
     ap.add_argument("--print-demo", action="store_true", help="print the demo dataset, exit")
+    ap.add_argument("--big-log-mb", type=float, metavar="N",
+                    help="add the DAG big_logs whose task huge has an N MB (N * 10^6 bytes) "
+                         "generated log, made and cached in the background at start")
     args = ap.parse_args(argv)
     if args.print_demo:
         print(json.dumps(demo_dataset(), indent=2, ensure_ascii=False))
@@ -2177,6 +2286,10 @@ def main(argv=None):
                     token=args.token, latency_ms=args.latency_ms, version=args.version,
                     port=args.port, secret_key=args.secret_key,
                     sort_keys=not args.no_sort_keys, verbose=args.verbose)
+        if args.big_log_mb is not None:
+            srv.add_dag(big_logs_dag(int(args.big_log_mb * 1_000_000)))
+            threading.Thread(target=srv.warm_log, args=("big_logs", BIG_LOGS_RUN, "huge"),
+                             daemon=True, name="fake-airflow-warm").start()
     except (OSError, ValueError) as e:
         print(f"fake-airflow: {e}", file=sys.stderr)
         return 1

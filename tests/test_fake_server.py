@@ -578,3 +578,239 @@ def test_cli(tmp_path):
     finally:
         proc.kill()
         proc.stdout.close()
+
+
+# --- growing logs ---------------------------------------------------------------------------
+
+GROW_RUN = "manual__2024-01-05T00:00:00+00:00"
+
+
+@pytest.fixture
+def own():
+    """A server of its own (demo data plus the DAG `growing`), stopped at the end."""
+    s = fa.start()
+    s.add_dag({"dag_id": "growing", "runs": [{"dag_run_id": GROW_RUN, "state": "running", "tis": [
+        {"task_id": "t", "state": "queued", "try_number": 1,
+         "start_date": "2024-01-05T00:00:01.250000+00:00"},
+        {"task_id": "u", "state": "queued", "try_number": 1}]}]})
+    yield s
+    s.stop()
+
+
+def test_add_dag(own):
+    dags = call(own, "GET", "/api/v1/dags?limit=100").json["dags"]
+    assert [d["dag_id"] for d in dags][-3:] == ["growing", "ml_training", "reporting"]
+    runs = call(own, "GET", "/api/v1/dags/~/dagRuns?order_by=-id&limit=1").json["dag_runs"]
+    assert runs[0]["dag_run_id"] == GROW_RUN and runs[0]["dag_id"] == "growing"
+    with pytest.raises(ValueError, match="duplicate dag_id"):
+        own.add_dag({"dag_id": "growing"})
+    r = call(own, "POST", "/_fake/dag", {"dag_id": "more", "tasks": ["x"]}, auth=None)
+    assert r.status == 200 and call(own, "GET", "/api/v1/dags/more").status == 200
+    assert call(own, "POST", "/_fake/dag", {"dag_id": "more"}, auth=None).status == 400
+
+
+def test_grow_rate_lines_and_final_state(own):
+    t0 = time.monotonic()
+    g = own.grow("growing", GROW_RUN, "t", lines=6, every=0.1)
+    ti = own.ti("growing", GROW_RUN, "t")
+    assert ti["state"] == "running" and ti["end_date"] is None and ti["logs"] == [""]
+    assert g.base == fa.parse_dt("2024-01-05T00:00:01.250000+00:00") and g.try_number == 1
+    assert g.line(1) == "[2024-01-05T00:00:02.250+0000] {logging_mixin.py:190} INFO - tick 1 of 6"
+    time.sleep(0.35)
+    assert 1 <= g.written <= 5 and not g.done.is_set()
+    assert own.ti("growing", GROW_RUN, "t")["logs"] == [g.expected_text(g.written)]
+    assert g.done.wait(3) and g.outcome == "finished" and g.written == 6
+    assert 0.55 <= time.monotonic() - t0 < 3
+    ti = own.ti("growing", GROW_RUN, "t")
+    assert ti["state"] == "success" and ti["end_date"] is not None
+    text = g.expected_text()
+    assert ti["logs"] == [text] and text == "".join(
+        f"[2024-01-05T00:00:0{1 + n}.250+0000] {{logging_mixin.py:190}} INFO - tick {n} of 6\n"
+        for n in range(1, 7))
+    served = own.log_text("growing", GROW_RUN, "t", 1)
+    assert served.endswith(" INFO - ::endgroup::\n" + text[:-1])
+    assert served == log_json(own, ti_path("growing", GROW_RUN, "t", "logs", 1))[1]
+
+
+def test_grow_token_resume_and_end_of_log(own):
+    # a running TI with a log already: new lines are stamped after its last line
+    path = ti_path("etl_daily", R3, "process", "logs", 1)
+    before = own.ti("etl_daily", R3, "process", 1)["logs"][0]
+    g = own.grow("etl_daily", R3, "process", map_index=1, lines=8, every=0.08)
+    assert g.expected_text(0) == before and fa.served_text(g.expected_text()).startswith(
+        fa.served_text(before))
+    _, text, tok, raw = log_json(own, path, map_index=1)
+    assert tok["end_of_log"] is False
+    seen, token, reads = text, raw["continuation_token"], 0
+    while True:
+        _, tail, tok, raw = log_json(own, path, map_index=1, token=token)
+        seen += tail
+        token, reads = raw["continuation_token"], reads + 1
+        _, full, _, _ = log_json(own, path, map_index=1)
+        assert full.startswith(seen)  # the resume property, at every step
+        if tok["end_of_log"]:
+            break
+        time.sleep(0.03)
+    assert reads > 3 and g.done.is_set() and g.outcome == "finished"
+    assert seen == own.log_text("etl_daily", R3, "process", 1, map_index=1)
+    header = text[:text.index(" INFO - ::endgroup::\n") + len(" INFO - ::endgroup::\n")]
+    assert seen == header + fa.served_text(g.expected_text())
+    assert tok["log_pos"] == len(seen) - len(header)
+    assert own.ti("etl_daily", R3, "process", 1)["state"] == "success"
+
+
+def test_grow_stops(own):
+    g = own.grow("growing", GROW_RUN, "t", lines=100, every=0.05, then_state="failed",
+                 line_fmt="[{ts}] {{worker.py:7}} INFO - step {n}/{lines}")
+    h = own.grow("growing", GROW_RUN, "u", lines=100, every=0.05,
+                 line_fmt=lambda ts, n, lines: f"custom {n}")
+    time.sleep(0.2)
+    assert own.stop_growing() == 2
+    assert g.done.is_set() and g.outcome == "stopped" and 1 <= g.written < 100
+    assert own.ti("growing", GROW_RUN, "t")["state"] == "running"  # left as it was
+    assert own.ti("growing", GROW_RUN, "t")["logs"] == [g.expected_text(g.written)]
+    assert g.line(2) == "[2024-01-05T00:00:03.250+0000] {worker.py:7} INFO - step 2/100"
+    assert h.line(3) == "custom 3" and h.outcome == "stopped"
+    # a TI that stops running (here: marked failed) ends its grower
+    old, g = g, own.grow("growing", GROW_RUN, "t", lines=100, every=0.05)
+    assert g.base == old.base + fa.timedelta(seconds=old.written)  # the last line's stamp
+    time.sleep(0.12)
+    call(own, "PATCH", ti_path("growing", GROW_RUN, "t"), {"dry_run": False, "new_state": "failed"})
+    assert g.done.wait(1) and g.outcome == "ti changed"
+    # so does a new dataset
+    g = own.grow("growing", GROW_RUN, "t", lines=100, every=0.05)
+    own.set_data("demo")
+    assert g.done.is_set() and g.outcome == "stopped"
+    with pytest.raises(KeyError):
+        own.grow("growing", GROW_RUN, "t")
+    with pytest.raises(ValueError):
+        own.grow("etl_daily", R3, "process", map_index=1, line_fmt="two\nlines")
+    assert own.ti("etl_daily", R3, "process", 1)["logs"][0].endswith("Batch 2/4 written\n")
+
+
+def test_grow_control_endpoints(own):
+    r = call(own, "POST", "/_fake/grow", {"dag": "growing", "run": GROW_RUN, "task": "t",
+                                          "lines": 3, "every": 0.05}, auth=None)
+    assert r.status == 200 and r.json["lines"] == 3 and r.json["try_number"] == 1
+    assert r.json["expected_text"].endswith("INFO - tick 3 of 3\n")
+    [g] = own.growers()
+    assert g.done.wait(2)
+    [st] = call(own, "GET", "/_fake/grow", auth=None).json
+    assert st["id"] == r.json["id"] and st["written"] == 3 and st["outcome"] == "finished"
+    q = f"?dag=growing&run={seg(GROW_RUN)}&task=t&try=1"
+    r2 = call(own, "GET", "/_fake/log_text" + q, auth=None)
+    assert r2.body == own.log_text("growing", GROW_RUN, "t", 1)
+    assert r2.body.endswith(r.json["expected_text"][:-1])
+    assert call(own, "GET", "/_fake/log_text?dag=x&run=y&task=z", auth=None).status == 404
+    assert call(own, "POST", "/_fake/grow", {"dag": "growing", "run": GROW_RUN, "task": "t",
+                                             "line": 3}, auth=None).status == 400
+    assert call(own, "POST", "/_fake/stop_growing", b"", auth=None).json == {"stopped": 0}
+
+
+# --- generated logs -------------------------------------------------------------------------
+
+def test_generated_log_rules():
+    for size in (fa.GEN_MIN_BYTES, 80, 333, 200_000):
+        text = fa.generated_log(size, 7)
+        assert len(text) == size and text.isascii() and text.endswith("\n")
+        lines = text.splitlines()
+        assert all(line.strip() for line in lines)
+        assert [i for i, line in enumerate(lines, 1) if "ERROR" in line] == list(
+            range(97, len(lines), 97))
+        assert fa.served_text(text) == text[:-1]  # no blank line, no reordering, no dedup
+        last = lines[-1]
+        stamp = fa._logts(fa.GEN_BASE + fa.timedelta(milliseconds=len(lines) - 1))
+        assert last.startswith(f"[{stamp}] {{fake_airflow.py:1}} INFO - end of generated log")
+        assert set(last.split("end of generated log", 1)[1]) <= {"."}
+    lines = text.splitlines()
+    assert len(lines) > 1000 and lines[96].startswith("[2024-01-04T00:00:00.096+0000] {")
+    assert " ERROR - " in lines[96] and " ERROR - " in lines[193]
+    assert lines[1000].startswith("[2024-01-04T00:00:01.000+0000] ")
+    assert len(set(lines)) == len(lines)
+    fa._gen_cache.clear()
+    assert fa.generated_log(200_000, 7) == text  # deterministic
+    assert fa.generated_log(200_000, 8) != text
+    assert fa.generated_log(500_000, 7).splitlines()[:len(lines) - 1] == lines[:-1]  # a prefix
+    with pytest.raises(ValueError):
+        fa.generated_log(fa.GEN_MIN_BYTES - 1, 7)
+    for bad in ({"generate": {"bytes": 10}}, {"generate": {"bytes": 100, "x": 1}},
+                {"generate": {"seed": 1}}, {"gen": {"bytes": 100}}, 5):
+        with pytest.raises(fa.DatasetError):
+            fa.normalize_ti({"task_id": "t", "logs": [bad]})
+    assert fa.normalize_ti({"task_id": "t", "logs": [{"generate": {"bytes": 100}}]})["logs"] \
+        == [{"generate": {"bytes": 100, "seed": 0}}]
+
+
+def test_generated_log_is_served(own):
+    size = 300_000
+    own.add_dag({"dag_id": "gen", "runs": [{"dag_run_id": GROW_RUN, "tis": [
+        {"task_id": "g", "state": "success", "try_number": 2,
+         "logs": ["try one\n", {"generate": {"bytes": size, "seed": 3}}]}]}]})
+    path = ti_path("gen", GROW_RUN, "g", "logs", 2)
+    expected = own.log_text("gen", GROW_RUN, "g", 2)
+    assert expected == (HEADER + "*** Found local files:\n***   * /opt/airflow/logs/dag_id=gen/"
+                        f"run_id={GROW_RUN}/task_id=g/attempt=2.log\n INFO - ::endgroup::\n"
+                        + fa.generated_log(size, 3)[:-1])
+    host, text, tok, raw = log_json(own, path)
+    assert raw["content"].startswith("[('worker-1', \" INFO")  # the text has ' and no "
+    assert text == expected and tok == {"end_of_log": True, "log_pos": size - 1}
+    for _ in range(2):  # the second answer comes from the cache
+        r = call(own, "GET", path, headers={"Accept": "text/plain"})
+        assert r.body == "worker-1\n" + expected + "\n"
+    _, rest, tok2, _ = log_json(own, path, token=raw["continuation_token"])
+    assert rest == "" and tok2 == tok
+    mid = fa.Serializer("fake-airflow-secret-key").dumps({"end_of_log": False, "log_pos": 1000})
+    assert log_json(own, path, token=mid)[1] == fa.generated_log(size, 3)[1000:-1]
+    assert own.log_text("gen", GROW_RUN, "g", 1).endswith(" INFO - ::endgroup::\ntry one")
+    assert own.data()["dags"][-1]["runs"][0]["tis"][0]["logs"][1] == {
+        "generate": {"bytes": size, "seed": 3}}
+    # appending to a generated log makes it a plain one
+    own.update_ti("gen", GROW_RUN, "g", append_log="[2024-01-04T01:00:00.000+0000] more\n")
+    assert own.log_text("gen", GROW_RUN, "g", 2) == (
+        expected + "\n[2024-01-04T01:00:00.000+0000] more")
+
+
+def test_generated_log_20mb_json(own):
+    size = 20_000_000
+    own.add_dag(fa.big_logs_dag(size))
+    path = ti_path("big_logs", fa.BIG_LOGS_RUN, "huge", "logs", 1)
+    t0 = time.monotonic()
+    fa.generated_log(size, 7)
+    t1 = time.monotonic()
+    r = call(own, "GET", path, headers={"Accept": "application/json"})
+    t2 = time.monotonic()
+    [(host, text)] = ast.literal_eval(r.json["content"])
+    t3 = time.monotonic()
+    assert r.status == 200 and text == own.log_text("big_logs", fa.BIG_LOGS_RUN, "huge", 1)
+    assert fa.token_payload(r.json["continuation_token"])["log_pos"] == size - 1
+    t4 = time.monotonic()
+    call(own, "GET", path, headers={"Accept": "application/json"})
+    t5 = time.monotonic()
+    print(f"\n20 MB generated log: generate {t1 - t0:.2f} s, first JSON answer "
+          f"({len(r.body) / 1e6:.1f} MB) {t2 - t1:.2f} s, literal_eval {t3 - t2:.2f} s, "
+          f"cached JSON answer {t5 - t4:.2f} s")
+    lines = text.count("\n") - 3  # 4 header lines, and no final newline
+    assert text.count("ERROR") == (lines - 1) // 97  # not the last line
+
+
+def test_cli_big_log(tmp_path):
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                          "fake_airflow.py"),
+                             "--port-file", str(port_file), "--auth", "none",
+                             "--big-log-mb", "0.5"], stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        port = int(port_file.read_text())
+        url = (f"http://127.0.0.1:{port}" + ti_path("big_logs", fa.BIG_LOGS_RUN, "huge", "logs", 1))
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "*/*"})) as r:
+            assert r.read().decode() == "worker-1\n" + fa.served_log(
+                {"generate": {"bytes": 500_000, "seed": 7}}).join([
+                    HEADER + "*** Found local files:\n***   * /opt/airflow/logs/dag_id=big_logs/"
+                    f"run_id={fa.BIG_LOGS_RUN}/task_id=huge/attempt=1.log\n"
+                    " INFO - ::endgroup::\n", "\n"])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.stdout.close()
