@@ -89,3 +89,107 @@ def test_latest_follows_a_retry(mount, fake):
     assert sorted(os.listdir(logs)) == ["1", "2", "latest"]
     assert b"Starting attempt 2 of 3" in read(os.path.join(logs, "latest"))
     assert read(os.path.join(logs, "1")) == first
+
+
+def test_tail_f_follows_a_running_log(mount, fake):
+    m = mount()                                          # log_ttl 1 s
+    path = m.p(E, R3, "process", "1", "logs", "1")       # running
+    assert read(path) == fake.log_text(E, R3, "process", 1, map_index=1).encode()
+    lines, every = 8, 0.5
+    proc = subprocess.Popen(["tail", "-f", "-n", "+1", path], stdout=subprocess.PIPE)
+    out, arrived = [b""], {}
+
+    def reader():
+        # the server's text has no final newline: watch bytes, not lines
+        while True:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                return
+            out[0] += chunk
+            for n in range(1, lines + 1):
+                if b"tick %d of %d" % (n, lines) in out[0]:
+                    arrived.setdefault(n, time.monotonic())
+    threading.Thread(target=reader, daemon=True).start()
+    t0 = time.monotonic()
+    g = fake.grow(E, R3, "process", 1, lines=lines, every=every)
+    try:
+        assert g.done.wait(lines * every + 5)
+        assert wait_for(lambda: lines in arrived, 4)
+    finally:
+        proc.kill()
+    for n in range(1, lines + 1):
+        # within log_ttl + 1 s of the server adding it (and a little slack)
+        assert arrived[n] - (t0 + n * every) < 1 + 1 + 0.6, n
+    assert out[0] == fake.log_text(E, R3, "process", 1, map_index=1).encode()
+    want = fake.log_text(E, R3, "process", 1, map_index=1).encode()
+    assert wait_for(lambda: read(path) == want, 4)
+    size = os.stat(path).st_size
+    assert size == len(want)
+    # the try is over: its size is frozen, and the log is not asked for again
+    time.sleep(2.2)
+    fake.reset()
+    assert os.stat(path).st_size == size and read(path) == want
+    assert log_requests(fake) == []
+
+
+def test_running_log_is_resumed_with_tokens(mount, fake):
+    m = mount()
+    path = m.p("ml_training", R3, "train_model", "logs", "1")   # running
+    read(path)
+    g = fake.grow("ml_training", R3, "train_model", lines=3, every=0.3)
+    assert g.done.wait(5)
+    time.sleep(1.1)
+    want = fake.log_text("ml_training", R3, "train_model", 1).encode()
+    assert wait_for(lambda: read(path) == want, 4)
+    queries = [r["query"] for r in log_requests(fake)]
+    assert "token=" not in queries[0]
+    assert all("token=" in q for q in queries[1:]) and len(queries) >= 2
+
+
+def test_less_follows_a_running_log(mount, fake, tmp_path):
+    m = mount()
+    path = m.p(E, R3, "process", "1", "logs", "1")
+
+    def tmux(*args):
+        return subprocess.run(["tmux", "-L", "afs-less"] + list(args),
+                              capture_output=True, text=True)
+    tmux("kill-server")
+    tmux("new-session", "-d", "-s", "less", "-x", "150", "-y", "20",
+         "env LESSHISTFILE=- less +F '%s'" % path)
+    try:
+        assert wait_for(lambda: "Waiting for data" in tmux("capture-pane", "-p", "-t",
+                                                           "less").stdout)
+        g = fake.grow(E, R3, "process", 1, lines=3, every=0.3)
+        assert g.done.wait(5)
+        # (less holds back the last line until its newline: the server's
+        # text has none, so "tick 3" shows once a line follows it)
+        assert wait_for(lambda: "tick 2 of 3" in tmux("capture-pane", "-p", "-t",
+                                                      "less").stdout, 5)
+    finally:
+        tmux("kill-server")
+
+
+def test_a_200_mb_log(mount, fake):
+    import fake_airflow
+    nbytes = 200_000_000
+    m = mount()
+    fake.add_dag(fake_airflow.big_logs_dag(nbytes, seed=7))
+    run = fake_airflow.BIG_LOGS_RUN
+    fake.warm_log("big_logs", run, "huge")
+    want = fake.log_text("big_logs", run, "huge", 1).encode()
+    path = m.p("big_logs", run, "huge", "logs", "1")
+    fake.reset()
+    assert os.stat(path).st_size == len(want)
+    out = subprocess.run("cat '%s' | sha256sum" % path, shell=True, capture_output=True,
+                         text=True)
+    assert out.stdout.split()[0] == hashlib.sha256(want).hexdigest()
+    out = subprocess.run(["grep", "-c", "ERROR", path], capture_output=True, text=True)
+    assert int(out.stdout) == want.count(b"ERROR")
+    out = subprocess.run(["tail", "-n", "3", path], capture_output=True)
+    assert out.stdout == b"\n".join(want.split(b"\n")[-3:])
+    assert len(log_requests(fake)) == 1
+    with open("/proc/%d/status" % m.proc.pid) as f:
+        status = dict(ln.split(":", 1) for ln in f)
+    peak_kb = int(status["VmHWM"].split()[0])
+    print("daemon peak resident memory after a 200 MB log: %d KiB" % peak_kb)
+    assert peak_kb < 64 * 1024
