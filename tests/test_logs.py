@@ -193,3 +193,64 @@ def test_a_200_mb_log(mount, fake):
     peak_kb = int(status["VmHWM"].split()[0])
     print("daemon peak resident memory after a 200 MB log: %d KiB" % peak_kb)
     assert peak_kb < 64 * 1024
+
+
+def test_refused_token_falls_back_to_a_full_fetch(mount, fake):
+    m = mount()
+    path = m.p("ml_training", R3, "train_model", "logs", "1")   # running
+    read(path)
+    g = fake.grow("ml_training", R3, "train_model", lines=2, every=0.2,
+                  then_state=None)
+    assert g.done.wait(5)
+    # the server no longer takes the token (as after a secret_key change)
+    fake.inject(method="GET", path=api.ti_path("ml_training", R3, "train_model") + "/logs/1",
+                status=400, count=1)
+    time.sleep(1.1)
+    want = fake.log_text("ml_training", R3, "train_model", 1).encode()
+    assert wait_for(lambda: read(path) == want, 4)
+    reqs = log_requests(fake)
+    refused = [i for i, r in enumerate(reqs) if r["status"] == 400]
+    assert len(refused) == 1 and "token=" in reqs[refused[0]]["query"]
+    assert "token=" not in reqs[refused[0] + 1]["query"]   # then all of it
+    assert read(path) == want
+
+
+def test_large_logs_live_in_unlinked_files_removed_at_unmount(mount, fake, tmp_path):
+    import fake_airflow
+    from conftest import creds_env
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    m = mount(env=creds_env(TMPDIR=str(tmp)))
+    fake.add_dag(fake_airflow.big_logs_dag(3_000_000, seed=3))
+    path = m.p("big_logs", fake_airflow.BIG_LOGS_RUN, "huge", "logs", "1")
+    assert read(path) == fake.log_text("big_logs", fake_airflow.BIG_LOGS_RUN, "huge",
+                                       1).encode()
+    dirs = os.listdir(tmp)
+    assert len(dirs) == 1 and dirs[0].startswith("airflowfs.")
+    assert os.listdir(tmp / dirs[0]) == []          # the files have no name
+    fds = os.listdir("/proc/%d/fd" % m.proc.pid)
+    assert any("(deleted)" in os.readlink("/proc/%d/fd/%s" % (m.proc.pid, fd)) or
+               "#" in os.readlink("/proc/%d/fd/%s" % (m.proc.pid, fd)) for fd in fds)
+    assert m.unmount() == 0
+    assert os.listdir(tmp) == []
+
+
+def test_cp_wc_and_grep_r_give_what_a_local_copy_gives(mount, fake, tmp_path):
+    m = mount()
+    src = m.p(E, R2)
+    dst = tmp_path / "copy"
+    subprocess.run(["cp", "-r", src, str(dst)], check=True)
+    for dirpath, _dirs, files in os.walk(src):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            q = os.path.join(str(dst), os.path.relpath(p, src))
+            assert read(p) == read(q), p
+    for cmd in (["wc", "-lc"], ["grep", "-rc", "ERROR"], ["grep", "-rn", "Traceback"]):
+        a = subprocess.run(cmd + ["."], cwd=src, capture_output=True, text=True)
+        b = subprocess.run(cmd + ["."], cwd=str(dst), capture_output=True, text=True)
+        if cmd[0] == "wc":
+            files = sorted(os.path.relpath(os.path.join(d, f), src)
+                           for d, _, fs in os.walk(src) for f in fs)
+            a = subprocess.run(cmd + files, cwd=src, capture_output=True, text=True)
+            b = subprocess.run(cmd + files, cwd=str(dst), capture_output=True, text=True)
+        assert sorted(a.stdout.splitlines()) == sorted(b.stdout.splitlines()), cmd
