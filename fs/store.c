@@ -710,6 +710,28 @@ static int log_sink_take(void *arg, const char *text, size_t len)
 	return len ? logbuf_append(k->buf, text, len) : 0;
 }
 
+/*
+ * The server says the log of the current try is complete, though the task
+ * instance was running when last asked: ask again, so that the log of a try
+ * that just finished is final at once (the record is kept, too).
+ */
+static int ended_now(struct store *s, const struct ids *id)
+{
+	struct af_ti fresh;
+	struct s_ti *t;
+	int over;
+
+	if (airflow_ti(s->af, id->dag, id->run, id->ti->task_id,
+		       id->ti->map_index, &fresh))
+		return 0;
+	over = fresh.try_number == id->try_number && try_over(fresh.state);
+	t = ti_val(&fresh);
+	if (t)
+		put_ti(s, id->dag, id->run, t, cache_gen(s->cache));
+	store_put(t);
+	return over;
+}
+
 struct log_arg {
 	struct ids id;
 	const struct s_log *prev;
@@ -772,6 +794,9 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	}
 	l->final = !err && (a->id.try_number < ti->try_number ||
 			    (try_over(ti->state) && end_of_log != 0));
+	if (!err && !l->final && end_of_log == 1 && ti->state &&
+	    (!strcmp(ti->state, "running") || !strcmp(ti->state, "deferred")))
+		l->final = ended_now(s, &a->id);
 	if (!err && k->holding) {
 		if (l->final || head_has_log(k->head, k->head_len, 1)) {
 			err = sink_release(k);
