@@ -44,8 +44,12 @@ $(B)/%.o: %.c $(wildcard fs/*.h cache/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/test_%: tests/unit/test_%.c $(B)/libairflowfs.a tests/unit/check.h
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libairflowfs.a $(LDLIBS)
+# tests/unit/pyrepr.c: a plain decoder of v1 log content, the oracle that
+# the streaming one (fs/logstream.c) is checked against
+$(B)/test_%: tests/unit/test_%.c tests/unit/pyrepr.c $(B)/libairflowfs.a \
+		tests/unit/check.h tests/unit/pyrepr.h
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< tests/unit/pyrepr.c \
+		$(B)/libairflowfs.a $(LDLIBS)
 
 # Installs the Debian packages that building and testing need, if missing.
 deps:

@@ -25,7 +25,6 @@
 #include <json-c/json_tokener.h>
 
 #include "json.h"
-#include "pyrepr.h"
 
 /* nesting limit for parsing, so printing recurses at most this deep */
 #define JSON_MAX_DEPTH 64
@@ -910,37 +909,6 @@ int json_links(const char *body, size_t len, char **out, size_t *out_len)
 	json_object_put(made);
 	json_object_put(o);
 	return e;
-}
-
-int json_log_v1(const char *body, size_t len, char **text, size_t *text_len,
-		char **token)
-{
-	struct json_object *o, *content;
-	char *t = NULL, *tk = NULL;
-	size_t tlen = 0;
-	int e;
-
-	e = parse_object(body, len, &o);
-	if (e)
-		return e;
-	content = member(o, "content");
-	if (!json_object_is_type(content, json_type_string))
-		e = -EIO;
-	if (!e)
-		e = get_opt_str(o, "continuation_token", &tk);
-	if (!e)
-		e = pyrepr_log(json_object_get_string(content),
-			       (size_t)json_object_get_string_len(content), &t,
-			       &tlen);
-	json_object_put(o);
-	if (e) {
-		free(tk);
-		return e;
-	}
-	*text = t;
-	*text_len = tlen;
-	*token = tk;
-	return 0;
 }
 
 int json_version(const char *body, size_t len, char **version)

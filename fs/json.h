@@ -31,13 +31,6 @@ int json_ti(const char *body, size_t len, struct af_ti *ti);
  * as a pretty object of name -> url|null, final newline.
  */
 int json_links(const char *body, size_t len, char **out, size_t *out_len);
-/*
- * A v1 JSON log answer {"content": str, "continuation_token": str}:
- * *text is the decoded content (Python-repr list of (host, text) tuples,
- * see pyrepr.h), *token the token or NULL.
- */
-int json_log_v1(const char *body, size_t len, char **text, size_t *text_len,
-		char **token);
 /* {"version": "2.10.5", ...} -> "2.10.5" */
 int json_version(const char *body, size_t len, char **version);
 /*

@@ -767,49 +767,6 @@ static void test_links(void)
 	CHECK(out == (char *)1);
 }
 
-static void test_log_v1(void)
-{
-	static const char body[] =
-		"{\"content\": \"[('worker-1', ' INFO - start\\\\n\\\\ttab "
-		"\\\\'q\\\\'\\\\n')]\", \"continuation_token\": \"eyJ.abc\"}";
-	char *text = NULL, *token = NULL;
-	size_t len = 0;
-
-	CHECK(json_log_v1(body, slen(body), &text, &len, &token) == 0);
-	CHECK_STR(text, " INFO - start\n\ttab 'q'\n");
-	CHECK(len == 23);
-	CHECK_STR(token, "eyJ.abc");
-	free(text);
-	free(token);
-
-	CHECK(json_log_v1(LIT("{\"content\": \"[]\", \"continuation_token\": "
-			      "null}"),
-			  &text, &len, &token) == 0);
-	CHECK_STR(text, "");
-	CHECK(len == 0 && token == NULL);
-	free(text);
-
-	CHECK(json_log_v1(
-		      LIT("{\"content\": \"Error fetching the logs. Try number "
-			  "0 is invalid.\"}"),
-		      &text, &len, &token) == 0);
-	CHECK_STR(text, "Error fetching the logs. Try number 0 is invalid.");
-	CHECK(token == NULL);
-	free(text);
-
-	token = (char *)1;
-	CHECK(json_log_v1(LIT("{\"content\": \"[('h', 'x')\"}"), &text, &len,
-			  &token) == -EIO);
-	CHECK(json_log_v1(LIT("{\"content\": null}"), &text, &len, &token) ==
-	      -EIO);
-	CHECK(json_log_v1(
-		      LIT("{\"content\": \"x\", \"continuation_token\": 5}"),
-		      &text, &len, &token) == -EIO);
-	CHECK(json_log_v1(LIT("{\"continuation_token\": \"t\"}"), &text, &len,
-			  &token) == -EIO);
-	CHECK(token == (char *)1);
-}
-
 static void check_msg(const char *body, const char *want)
 {
 	char *msg = NULL;
@@ -923,7 +880,6 @@ int main(void)
 	test_tis();
 	test_pretty();
 	test_links();
-	test_log_v1();
 	test_error_message();
 	test_version();
 	return CHECK_DONE();
