@@ -355,6 +355,13 @@ int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
 	return err;
 }
 
+int node_listing_has_attr(const struct node *n, const char *name)
+{
+	if (n->kind == N_LOGS)
+		return !strcmp(name, "latest");
+	return n->kind != N_TI || path_ti_file(name) != TI_LINKS;
+}
+
 static int add_entry(struct dir_list *l, size_t *cap, const char *name,
 		     mode_t type)
 {

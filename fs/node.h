@@ -55,6 +55,12 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
  */
 int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
 	      double *timeout);
+/*
+ * Whether the attributes of name in directory n come without a request of
+ * their own once n is listed: not for links.json and log files, whose size
+ * needs their content.
+ */
+int node_listing_has_attr(const struct node *n, const char *name);
 /* The names in directory n ("." and ".." not included). */
 int node_list(struct fs *fs, const struct node *n, struct dir_list *out);
 void dir_list_free(struct dir_list *l);

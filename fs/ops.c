@@ -48,6 +48,12 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	err = node_child(fs, p, name, &tmpl);
+	if (err == -ENOENT) {
+		/* the kernel may remember the absence as long as we do */
+		e.entry_timeout = fs->store.ttl;
+		fuse_reply_entry(req, &e);
+		return;
+	}
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
@@ -330,6 +336,61 @@ static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/*
+ * READDIRPLUS: entries come with their attributes where the listing has
+ * them (so ls -l costs no LOOKUP each), and without where that would cost
+ * a request (links.json, log files), so that ls -R stays at list requests.
+ */
+static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			    off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct dir_list *l = &handle_of(fi)->dir;
+	struct node *dir = node_of(req, ino), tmpl, *n;
+	char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf || !dir) {
+		free(buf);
+		fuse_reply_err(req, buf ? ESTALE : ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; i < l->n + 2; i++) {
+		struct fuse_entry_param e = {0};
+		const char *name = i == 0   ? "."
+				   : i == 1 ? ".."
+					    : l->v[i - 2].name;
+		double timeout;
+		size_t need;
+
+		e.attr.st_mode = i < 2 ? S_IFDIR : l->v[i - 2].type;
+		e.attr.st_ino = 0xffffffff; /* unknown: 0 would hide it */
+		n = NULL;
+		if (i >= 2 && node_listing_has_attr(dir, name) &&
+		    node_child(fs, dir, name, &tmpl) == 0)
+			n = inodes_add(fs->inodes, dir, name, &tmpl);
+		if (n && node_attr(fs, n, 0, &e.attr, &timeout) == 0) {
+			e.ino = n->ino;
+			e.attr_timeout = e.entry_timeout = timeout;
+		} else if (n) {
+			inodes_forget(fs->inodes, n->ino, 1);
+			memset(&e.attr, 0, sizeof(e.attr));
+			e.attr.st_mode = l->v[i - 2].type;
+			e.attr.st_ino = 0xffffffff;
+		}
+		need = fuse_add_direntry_plus(req, buf + used, size - used, name,
+					      &e, (off_t)i + 1);
+		if (need > size - used) {
+			if (e.ino)
+				inodes_forget(fs->inodes, e.ino, 1);
+			break;
+		}
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
 static void afs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
@@ -451,6 +512,7 @@ const struct fuse_lowlevel_ops afs_ops = {
 	.release = afs_release,
 	.opendir = afs_opendir,
 	.readdir = afs_readdir,
+	.readdirplus = afs_readdirplus,
 	.releasedir = afs_releasedir,
 	.statfs = afs_statfs,
 };

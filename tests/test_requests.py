@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What common commands cost in requests (SPEC.md "The tree", issue 10):
+pinned here so that a regression in request economy fails make check."""
+import os
+import subprocess
+
+import airflow_api as api
+
+E = "etl_daily"
+R3 = "manual__2024-01-03T10:15:00+00:00"
+
+
+def paths(fake):
+    return [r["path"] + ("?" + r["query"] if r["query"] else "") for r in fake.requests()]
+
+
+def run(cmd, cwd=None):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_cold_ls_R_of_a_run_sends_list_requests_only(mount, fake):
+    m = mount()
+    out = run(["ls", "-R", m.p(E, R3)])
+    assert "latest" in out and "links.json" in out
+    base = "/api/v1/dags/etl_daily/dagRuns/manual__2024-01-03T10%3A15%3A00%2B00%3A00"
+    assert sorted(paths(fake)) == [base, base + "/taskInstances?limit=100&offset=0"]
+
+
+def test_ls_l_of_a_run_costs_no_lookup_request(mount, fake):
+    m = mount()
+    out = run(["ls", "-l", m.p(E, R3)])
+    assert len(out.splitlines()) == 6            # total + 5 tasks
+    assert len(fake.requests()) <= 2             # the run and its list
+    fake.reset()
+    run(["ls", "-l", m.p(E, R3, "process")])
+    assert fake.requests() == []
+    # in a task instance, only links.json's size needs a request of its own
+    run(["ls", "-lR", m.p(E, R3, "load")])       # never ran: no logs
+    assert paths(fake) == [api.ti_path(E, R3, "load") + "/links"]
+
+
+def test_find_and_cat_every_state_after_one_listing(mount, fake):
+    m = mount()
+    out = run(["sh", "-c", "find . -name state | xargs cat"], cwd=m.p(E, R3))
+    assert sorted(out.split()) == sorted(
+        ["success", "success", "success", "running", "up_for_retry", "queued", "failed",
+         "none", "none"])
+    lists = [p for p in paths(fake) if "/taskInstances?" in p]
+    assert len(lists) == 1 and len(fake.requests()) <= 2
+
+
+def test_a_missing_name_is_asked_once_within_the_ttl(mount, fake):
+    m = mount()
+    os.listdir(m.p(E, R3))
+    fake.reset()
+    for _ in range(3):
+        assert not os.path.exists(m.p(E, R3, "no_such_task"))
+    assert paths(fake) == [api.ti_path(E, R3, "no_such_task")]
+
+
+def test_ls_of_root_then_dags_then_runs(mount, fake):
+    m = mount()
+    run(["ls", "-l", m.path])
+    assert [p.split("?")[0] for p in paths(fake)] == ["/api/v1/dags"]
+    fake.reset()
+    run(["ls", "-lt", m.p(E)])
+    assert [p.split("?")[0] for p in paths(fake)] == ["/api/v1/dags/etl_daily/dagRuns"]
