@@ -36,7 +36,30 @@ static const struct api api_v1 = {
 	.note_path = "/setNote",
 };
 
+/* What a request asks for, counted by kind in .stats. */
+enum req_kind {
+	REQ_DAGS,
+	REQ_DAG,
+	REQ_RUNS,
+	REQ_RUN,
+	REQ_TIS,
+	REQ_MAPPED,
+	REQ_TI,
+	REQ_LINKS,
+	REQ_LOG,
+	REQ_STATE,
+	REQ_NOTE,
+	REQ_KINDS
+};
+
+static const char *const req_names[REQ_KINDS] = {
+	"dags",	    "dag",	     "runs",  "run", "task_instances",
+	"mapped",   "task_instance", "links", "log", "set_state",
+	"set_note",
+};
+
 struct airflow {
+	uint64_t counts[REQ_KINDS]; /* changed atomically */
 	struct http *http;
 	const struct api *api;
 	char *server_version;
@@ -49,6 +72,7 @@ struct url {
 	char s[8192];
 	size_t len;
 	int bad;
+	enum req_kind kind;
 };
 
 static void url_fmt(struct url *u, const char *fmt, ...)
@@ -98,10 +122,9 @@ static void url_ti(struct url *u, const struct airflow *a, const char *dag,
 }
 
 /* A request whose 2xx body goes to sink (if set); see call(). */
-static int call_to(struct airflow *a, const char *method,
-		   const struct url *u, const char *accept, const char *body,
-		   size_t max, http_sink sink, void *arg,
-		   struct http_resp *resp)
+static int call_to(struct airflow *a, const char *method, const struct url *u,
+		   const char *accept, const char *body, size_t max,
+		   http_sink sink, void *arg, struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
 	char *msg = NULL;
@@ -112,6 +135,7 @@ static int call_to(struct airflow *a, const char *method,
 		memset(resp, 0, sizeof(*resp));
 		return -ENAMETOOLONG;
 	}
+	__atomic_add_fetch(&a->counts[u->kind], 1, __ATOMIC_RELAXED);
 	err = http_request_to(a->http, method, u->s, accept, body, max, sink,
 			      arg, resp);
 	if (err) {
@@ -238,7 +262,7 @@ static int dags_page(void *ctx, const char *body, size_t len, size_t *got,
 int airflow_dags(struct airflow *a, struct af_names *out)
 {
 	struct acc acc = {0};
-	struct url u = {0};
+	struct url u = {.kind = REQ_DAGS};
 	int err;
 
 	url_fmt(&u, "%s/dags?", a->api->base);
@@ -253,7 +277,7 @@ int airflow_dags(struct airflow *a, struct af_names *out)
 int airflow_dag(struct airflow *a, const char *dag)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_DAG};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -286,7 +310,7 @@ int airflow_runs(struct airflow *a, const char *dag, long max,
 		 struct af_run **runs, size_t *n)
 {
 	struct acc acc = {0};
-	struct url u = {0};
+	struct url u = {.kind = REQ_RUNS};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -304,7 +328,7 @@ int airflow_run(struct airflow *a, const char *dag, const char *run,
 		struct af_run *out)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_RUN};
 	int err;
 
 	url_run(&u, a, dag, run);
@@ -395,7 +419,7 @@ static int list_tis(struct airflow *a, const struct url *u, struct af_ti **tis,
 int airflow_tis(struct airflow *a, const char *dag, const char *run,
 		struct af_ti **tis, size_t *n)
 {
-	struct url u = {0};
+	struct url u = {.kind = REQ_TIS};
 
 	url_run(&u, a, dag, run);
 	url_fmt(&u, "/taskInstances?");
@@ -405,7 +429,7 @@ int airflow_tis(struct airflow *a, const char *dag, const char *run,
 int airflow_mapped(struct airflow *a, const char *dag, const char *run,
 		   const char *task, struct af_ti **tis, size_t *n)
 {
-	struct url u = {0};
+	struct url u = {.kind = REQ_MAPPED};
 
 	url_ti(&u, a, dag, run, task, -1);
 	url_fmt(&u, "/listMapped?");
@@ -416,7 +440,7 @@ int airflow_ti(struct airflow *a, const char *dag, const char *run,
 	       const char *task, int map_index, struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_TI};
 	int err;
 
 	url_ti(&u, a, dag, run, task, map_index);
@@ -435,7 +459,7 @@ int airflow_links(struct airflow *a, const char *dag, const char *run,
 		  const char *task, int map_index, char **text, size_t *len)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_LINKS};
 	int err;
 
 	url_ti(&u, a, dag, run, task, -1);
@@ -461,7 +485,7 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 {
 	struct logstream *ls = logstream_new(sink, arg);
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_LOG};
 	long pos;
 	int err;
 
@@ -506,7 +530,7 @@ int airflow_set_state(struct airflow *a, const char *dag, const char *run,
 		      const char *task, int map_index, const char *state)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_STATE};
 	char *quoted, *body;
 	int err = json_quote(state, strlen(state), &quoted);
 
@@ -529,7 +553,7 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 		     size_t len, struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = {0};
+	struct url u = {.kind = REQ_NOTE};
 	char *quoted, *body;
 	int err = json_quote(note, len, &quoted);
 
@@ -701,4 +725,15 @@ const char *airflow_server_version(const struct airflow *a)
 void airflow_stats(struct airflow *a, struct http_stats *st)
 {
 	http_get_stats(a->http, st);
+}
+
+size_t airflow_request_kinds(struct airflow *a, const char *const **names,
+			     uint64_t *counts, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < REQ_KINDS && i < max; i++)
+		counts[i] = __atomic_load_n(&a->counts[i], __ATOMIC_RELAXED);
+	*names = req_names;
+	return i;
 }

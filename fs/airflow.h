@@ -83,5 +83,11 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 		     size_t len, struct af_ti *out);
 
 void airflow_stats(struct airflow *a, struct http_stats *st);
+/*
+ * The requests sent so far by kind: up to max counts, their names in
+ * *names (static); returns how many kinds.
+ */
+size_t airflow_request_kinds(struct airflow *a, const char *const **names,
+			     uint64_t *counts, size_t max);
 
 #endif

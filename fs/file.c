@@ -19,7 +19,7 @@ struct file {
 	enum file_kind kind;
 	struct node *node;	 /* held by the kernel while open */
 	struct cache_blob *blob; /* F_READ, F_STATE: what reads return */
-	struct s_log *log;       /* F_LOG: the latest snapshot read */
+	struct s_log *log;	 /* F_LOG: the latest snapshot read */
 	uint64_t sid;		 /* F_SCRATCH */
 
 	pthread_mutex_t lock; /* F_STATE, F_NOTE: protects below */

@@ -41,11 +41,11 @@ struct body_buf {
 	size_t len, cap, max;
 	int too_big;
 	CURL *curl;
-	http_sink sink;   /* takes a 2xx answer's body, when set */
+	http_sink sink; /* takes a 2xx answer's body, when set */
 	void *arg;
-	int status_seen;  /* the status was read: */
-	int to_sink;      /* ... and it is a 2xx */
-	size_t streamed;  /* bytes handed to the sink */
+	int status_seen; /* the status was read: */
+	int to_sink;	 /* ... and it is a 2xx */
+	size_t streamed; /* bytes handed to the sink */
 	int sink_err;
 };
 

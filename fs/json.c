@@ -728,9 +728,9 @@ typedef int (*record_fn)(struct json_object *o, void *out);
  * The records of the array under key, each decoded by fn into an array of
  * size-byte elements; on failure those already decoded are freed by clear.
  */
-static int records(const char *body, size_t len, const char *key,
-		   size_t size, record_fn fn, void (*clear)(void *), void **out,
-		   size_t *n, long *total)
+static int records(const char *body, size_t len, const char *key, size_t size,
+		   record_fn fn, void (*clear)(void *), void **out, size_t *n,
+		   long *total)
 {
 	struct json_object *o, *arr;
 	size_t i, cnt, done = 0;

@@ -14,9 +14,9 @@ struct logbuf {
 	unsigned refs;
 	int dirfd;
 	pthread_mutex_t lock; /* protects below */
-	char *mem;            /* the bytes while in memory */
+	char *mem;	      /* the bytes while in memory */
 	size_t len, cap;
-	int fd;               /* the file once spilled, else -1 */
+	int fd; /* the file once spilled, else -1 */
 };
 
 struct logbuf *logbuf_new(int dirfd)
@@ -95,8 +95,11 @@ static int unnamed_file(int dirfd)
 	char name[32];
 
 	/* where O_TMPFILE is not supported: create, then unlink */
-	for (int i = 0; fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
-				   errno == EEXIST) && i < 100; i++) {
+	for (int i = 0;
+	     fd < 0 &&
+	     (errno == EOPNOTSUPP || errno == EISDIR || errno == EEXIST) &&
+	     i < 100;
+	     i++) {
 		snprintf(name, sizeof(name), "log.%d.%ld", i, random());
 		fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
 			    0600);

@@ -46,11 +46,13 @@ static int make_log_dir(char *path, size_t size)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(path, size, "%s/airflowfs.XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+	snprintf(path, size, "%s/airflowfs.XXXXXX",
+		 tmp && *tmp ? tmp : "/var/tmp");
 	if (!mkdtemp(path)) {
-		fprintf(stderr, "airflowfs: cannot make a directory for logs in "
-				"%s: %s\n", tmp && *tmp ? tmp : "/var/tmp",
-			strerror(errno));
+		fprintf(stderr,
+			"airflowfs: cannot make a directory for logs in "
+			"%s: %s\n",
+			tmp && *tmp ? tmp : "/var/tmp", strerror(errno));
 		path[0] = '\0';
 		return -1;
 	}

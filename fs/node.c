@@ -105,29 +105,40 @@ static int blob_of(const char *s, size_t len, struct cache_blob **out)
 
 static int render_stats(struct fs *fs, struct cache_blob **out)
 {
+	const char *const *names;
 	struct http_stats hs;
 	struct cache_stats cs;
-	char buf[1024];
-	int n;
+	uint64_t counts[32];
+	size_t kinds, n;
+	char buf[2048];
 
 	airflow_stats(fs->store.af, &hs);
 	cache_get_stats(fs->store.cache, &cs);
-	n = snprintf(
+	kinds = airflow_request_kinds(fs->store.af, &names, counts, 32);
+	n = (size_t)snprintf(
 		buf, sizeof(buf),
 		"requests %llu\n"
 		"retries %llu\n"
 		"errors %llu\n"
-		"bytes_received %llu\n"
-		"cache_hits %llu\n"
-		"cache_misses %llu\n"
-		"cache_evictions %llu\n"
-		"cache_entries %zu\n"
-		"cache_bytes %zu\n",
+		"bytes_received %llu\n",
 		(unsigned long long)hs.requests, (unsigned long long)hs.retries,
-		(unsigned long long)hs.errors, (unsigned long long)hs.bytes,
-		(unsigned long long)cs.hits, (unsigned long long)cs.misses,
-		(unsigned long long)cs.evictions, cs.entries, cs.bytes);
-	return blob_of(buf, (size_t)n, out);
+		(unsigned long long)hs.errors, (unsigned long long)hs.bytes);
+	for (size_t i = 0; i < kinds && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "requests_%s %llu\n", names[i],
+				      (unsigned long long)counts[i]);
+	if (n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "cache_hits %llu\n"
+				      "cache_misses %llu\n"
+				      "cache_evictions %llu\n"
+				      "cache_entries %zu\n"
+				      "cache_bytes %zu\n",
+				      (unsigned long long)cs.hits,
+				      (unsigned long long)cs.misses,
+				      (unsigned long long)cs.evictions,
+				      cs.entries, cs.bytes);
+	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }
 
 /* The bytes of state, note or info.json. */
@@ -292,7 +303,8 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		err = node_content(fs, n, &b, &final);
 		if (err)
 			break;
-		set_file(st, n->file == TI_STATE || n->file == TI_NOTE ? rw : 0444,
+		set_file(st,
+			 n->file == TI_STATE || n->file == TI_NOTE ? rw : 0444,
 			 b->len, ti->mtime);
 		store_put(b);
 		break;

@@ -26,7 +26,7 @@ struct fs {
 	struct inodes *inodes;
 	struct scratch *scratch;
 	pthread_mutex_t handles_lock;
-	struct handle *handles;   /* ops.c's open files and directories */
+	struct handle *handles; /* ops.c's open files and directories */
 	uid_t uid;
 	gid_t gid;
 	time_t started;

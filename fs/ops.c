@@ -128,8 +128,8 @@ static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
  */
 struct handle {
 	struct handle *prev, *next;
-	struct file *file;     /* an open file, or */
-	struct dir_list dir;   /* an open directory's names */
+	struct file *file;   /* an open file, or */
+	struct dir_list dir; /* an open directory's names */
 };
 
 static struct handle *handle_new(struct fs *fs)
@@ -186,9 +186,9 @@ static void reply_open(fuse_req_t req, struct node *n,
 {
 	struct fs *fs = fs_of(req);
 	struct handle *h = handle_new(fs);
-	int cacheable, err = h ? file_open(fs, n, fi->flags, &h->file,
-					   &cacheable)
-			       : -ENOMEM;
+	int cacheable,
+		err = h ? file_open(fs, n, fi->flags, &h->file, &cacheable)
+			: -ENOMEM;
 
 	if (err) {
 		if (h)
@@ -378,8 +378,8 @@ static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			e.attr.st_mode = l->v[i - 2].type;
 			e.attr.st_ino = 0xffffffff;
 		}
-		need = fuse_add_direntry_plus(req, buf + used, size - used, name,
-					      &e, (off_t)i + 1);
+		need = fuse_add_direntry_plus(req, buf + used, size - used,
+					      name, &e, (off_t)i + 1);
 		if (need > size - used) {
 			if (e.ino)
 				inodes_forget(fs->inodes, e.ino, 1);

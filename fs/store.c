@@ -596,9 +596,9 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 /* States in which a task instance's current try has ended for good. */
 static int try_over(const char *state)
 {
-	static const char *const done[] = {"success", "failed", "skipped",
-					   "upstream_failed", "removed",
-					   "up_for_retry"};
+	static const char *const done[] = {"success", "failed",
+					   "skipped", "upstream_failed",
+					   "removed", "up_for_retry"};
 
 	for (size_t i = 0; state && i < sizeof(done) / sizeof(*done); i++)
 		if (!strcmp(state, done[i]))
@@ -640,9 +640,9 @@ long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf)
  */
 struct log_sink {
 	struct logbuf *buf;
-	size_t skip;        /* bytes already shown */
-	size_t seen;        /* bytes of text decoded */
-	int holding;        /* still holding the start back */
+	size_t skip; /* bytes already shown */
+	size_t seen; /* bytes of text decoded */
+	int holding; /* still holding the start back */
 	char head[HEAD_MAX];
 	size_t head_len;
 };
@@ -692,8 +692,9 @@ static int log_sink_take(void *arg, const char *text, size_t len)
 	}
 	k->seen += len;
 	if (k->holding) {
-		size_t n = len < HEAD_MAX - k->head_len ? len
-							 : HEAD_MAX - k->head_len;
+		size_t n = len < HEAD_MAX - k->head_len
+				   ? len
+				   : HEAD_MAX - k->head_len;
 		int err;
 
 		memcpy(k->head + k->head_len, text, n);
@@ -770,11 +771,12 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	if (prev && k->buf != prev->buf) {
 		err = 0; /* copy what prev shows into the new buffer */
 		for (size_t off = 0; !err && off < prev->len;) {
-			long n = store_log_read(prev, (off_t)off, sizeof(k->head),
-						k->head);
+			long n = store_log_read(prev, (off_t)off,
+						sizeof(k->head), k->head);
 
 			err = n <= 0 ? (n < 0 ? (int)n : -EIO)
-				     : logbuf_append(k->buf, k->head, (size_t)n);
+				     : logbuf_append(k->buf, k->head,
+						     (size_t)n);
 			off += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -832,7 +834,9 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, struct s_log **out)
 {
-	struct log_arg a = {.id = {.dag = dag, .run = run, .ti = ti,
+	struct log_arg a = {.id = {.dag = dag,
+				   .run = run,
+				   .ti = ti,
 				   .try_number = try_number}};
 	struct s_log *prev = NULL;
 	char key[KEY_MAX], mi[16], tn[16];

@@ -23,7 +23,7 @@ struct store {
 	struct cache *cache;
 	double ttl, log_ttl;
 	long max_runs;
-	int log_dirfd;     /* where large logs go (unlinked files) */
+	int log_dirfd; /* where large logs go (unlinked files) */
 };
 
 struct s_dags {
@@ -63,8 +63,8 @@ struct s_log {
 	struct cache_val hdr;
 	struct logbuf *buf;
 	size_t len;
-	char *token;   /* to fetch only what follows; NULL: fetch it all */
-	int final;     /* the try is over and its log complete */
+	char *token;	/* to fetch only what follows; NULL: fetch it all */
+	int final;	/* the try is over and its log complete */
 	double fetched; /* monotonic seconds */
 };
 

@@ -318,6 +318,14 @@ def test_stats(mount, fake):
     read(m.p(E, R1, "load", "state"))
     after = dict(ln.split() for ln in read(m.p(".stats")).decode().splitlines())
     assert int(after["requests"]) == int(before["requests"]) + 1
+    assert int(after["requests_task_instance"]) == \
+        int(before["requests_task_instance"]) + 1
+    for kind in ["dags", "dag", "runs", "run", "task_instances", "mapped", "links", "log",
+                 "set_state", "set_note", "cache_hits", "cache_misses", "retries",
+                 "errors", "bytes_received"]:
+        key = kind if kind.startswith(("cache", "retries", "errors", "bytes")) \
+            else "requests_" + kind
+        assert key in after, key
     assert os.stat(m.p(".stats")).st_size == len(read(m.p(".stats")))
 
 
