@@ -4,6 +4,7 @@
  * versions is gathered in struct api; everything else is shared.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,19 +180,99 @@ static int get(struct airflow *a, const struct url *u, size_t max,
 typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
 		       long *total);
 
+/* Pages fetched at once, once the first page told how many there are. */
+#define PARALLEL_PAGES 8
+
+struct page_job {
+	struct airflow *a;
+	const struct url *u;
+	long first, limit, end;  /* offsets first, first+limit, ... < end */
+	long next;               /* the next page to take, atomically */
+	long npages;
+	struct http_resp *resp;  /* one per page */
+	int *err;
+};
+
+static void *page_worker(void *arg)
+{
+	struct page_job *j = arg;
+	long i;
+
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) <
+	       j->npages) {
+		struct url p = *j->u;
+		long off = j->first + i * j->limit;
+		long limit = j->end - off < j->limit ? j->end - off : j->limit;
+
+		url_fmt(&p, "limit=%ld&offset=%ld", limit, off);
+		j->err[i] = get(j->a, &p, MAX_PAGE_BODY, &j->resp[i]);
+	}
+	return NULL;
+}
+
+/*
+ * Fetches the pages at offsets [first, end) in parallel and hands them to
+ * fn in order; returns how many items they held in *got.
+ */
+static int parallel_pages(struct airflow *a, const struct url *u, long first,
+			  long end, long limit, page_fn fn, void *ctx,
+			  long *got)
+{
+	struct page_job j = {.a = a, .u = u, .first = first, .limit = limit,
+			     .end = end};
+	pthread_t threads[PARALLEL_PAGES];
+	int nthreads = 0, err = 0;
+	long total;
+
+	j.npages = (end - first + limit - 1) / limit;
+	j.resp = calloc((size_t)j.npages, sizeof(*j.resp));
+	j.err = calloc((size_t)j.npages, sizeof(*j.err));
+	if (!j.resp || !j.err) {
+		free(j.resp);
+		free(j.err);
+		return -ENOMEM;
+	}
+	for (; nthreads < PARALLEL_PAGES && nthreads < j.npages; nthreads++)
+		if (pthread_create(&threads[nthreads], NULL, page_worker, &j))
+			break;
+	page_worker(&j); /* this thread takes pages too */
+	for (int t = 0; t < nthreads; t++)
+		pthread_join(threads[t], NULL);
+	*got = 0;
+	for (long i = 0; i < j.npages; i++) {
+		size_t n = 0;
+
+		if (!err)
+			err = j.err[i];
+		if (!err) {
+			err = fn(ctx, j.resp[i].body, j.resp[i].len, &n, &total);
+			if (err)
+				log_msg(LOG_ERR, "a page of %s: unexpected answer",
+					u->s);
+			*got += (long)n;
+		}
+		http_resp_free(&j.resp[i]);
+	}
+	free(j.resp);
+	free(j.err);
+	return err;
+}
+
 /*
  * Pages through a list: u is the path with its query so far (ending in
- * '?' or '&'); at most max items (0: all).
+ * '?' or '&'); at most max items (0: all). The first page says how many
+ * there are; the others are then fetched in parallel, and whatever they
+ * leave short is fetched page by page after them.
  */
 static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 		 void *ctx)
 {
 	long offset = 0, total = 0;
 
-	for (;;) {
+	for (int round = 0;; round++) {
 		struct url p = *u;
 		struct http_resp resp;
-		long limit = PAGE;
+		long limit = PAGE, end;
 		size_t got = 0;
 		int err;
 
@@ -211,6 +292,18 @@ static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 		offset += got;
 		if (got == 0 || offset >= total || (max > 0 && offset >= max))
 			return 0;
+		end = max > 0 && max < total ? max : total;
+		if (round == 0 && got == (size_t)limit && end - offset > limit) {
+			long more;
+
+			err = parallel_pages(a, u, offset, end, limit, fn, ctx,
+					     &more);
+			if (err)
+				return err;
+			offset += more;
+			if (offset >= end)
+				return 0;
+		}
 	}
 }
 

@@ -67,3 +67,17 @@ def test_ls_of_root_then_dags_then_runs(mount, fake):
     fake.reset()
     run(["ls", "-lt", m.p(E)])
     assert [p.split("?")[0] for p in paths(fake)] == ["/api/v1/dags/etl_daily/dagRuns"]
+
+
+def test_many_pages_are_complete_and_each_asked_once(mount, fake):
+    m = mount()
+    fake.add_dag({"dag_id": "wide", "runs": [{
+        "dag_run_id": "manual__wide", "state": "success",
+        "start_date": "2024-01-05T00:00:00+00:00",
+        "tis": [{"task_id": "t%04d" % i, "state": "success", "try_number": 1}
+                for i in range(1234)]}]})
+    names = os.listdir(m.p("wide", "manual__wide"))
+    assert sorted(names) == ["t%04d" % i for i in range(1234)]
+    lists = [p for p in paths(fake) if "/taskInstances?" in p]
+    offsets = sorted(int(p.split("offset=")[1]) for p in lists)
+    assert offsets == list(range(0, 1234, 100))
