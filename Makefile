@@ -29,7 +29,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 PYTEST = /usr/bin/python3 -m pytest
 
-.PHONY: all deps check unit mount-tests demo install uninstall clean format
+.PHONY: all deps check unit mount-tests demo bench install uninstall clean format
 
 all: airflowfs
 
@@ -65,6 +65,10 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) mount-tests
+
+bench: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/bench.py $(if $(LATENCY_MS),--latency-ms $(LATENCY_MS))
 
 demo: deps
 	$(MAKE) all

@@ -83,8 +83,11 @@ static int serve(struct fs *fs, struct fuse_args *args,
 		if (!loop)
 			goto out_unmount;
 		fuse_loop_cfg_set_clone_fd(loop, opts->clone_fd);
-		fuse_loop_cfg_set_idle_threads(loop, opts->max_idle_threads);
-		if (opts->max_threads != UINT_MAX) /* -o max_threads= given */
+		/* UINT_MAX: not given, libfuse's defaults hold */
+		if (opts->max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop,
+						       opts->max_idle_threads);
+		if (opts->max_threads != UINT_MAX)
 			fuse_loop_cfg_set_max_threads(loop, opts->max_threads);
 		ret = fuse_session_loop_mt(se, loop);
 		fuse_loop_cfg_destroy(loop);

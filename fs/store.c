@@ -108,13 +108,13 @@ static void plain_destroy(struct cache_val *v)
 
 /* Remembers that an object exists, for a listing's lifetime. */
 static void put_marker(struct store *s, uint64_t gen, const char *kind,
-		       const char *dag, const char *run)
+		       const char *dag, const char *run, double ttl)
 {
 	struct cache_val *v = val_new(sizeof(*v), plain_destroy);
 	char key[KEY_MAX];
 
 	if (v && !mkkey(key, kind, dag, run, NULL))
-		cache_put(s->cache, key, v, s->ttl, gen);
+		cache_put(s->cache, key, v, ttl, gen);
 	cache_unref(&v);
 }
 
@@ -170,7 +170,7 @@ static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 		return err;
 	}
 	for (size_t i = 0; i < d->names.n; i++) {
-		put_marker(s, gen, "dag", d->names.v[i], NULL);
+		put_marker(s, gen, "dag", d->names.v[i], NULL, s->ttl);
 		d->hdr.size += strlen(d->names.v[i]) + sizeof(char *);
 	}
 	*val = &d->hdr;
@@ -260,7 +260,7 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		return err;
 	}
 	if (rs->n > 0) /* a DAG with runs exists */
-		put_marker(s, gen, "dag", id->dag, NULL);
+		put_marker(s, gen, "dag", id->dag, NULL, s->ttl);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct af_run copy = rs->runs[i];
 		struct s_run *r;
@@ -429,6 +429,7 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	err = tis_val(s, id->dag, id->run, list, n, gen, &t);
 	if (err)
 		return err;
+	put_marker(s, gen, "listed", id->dag, id->run, CACHE_FOREVER);
 	/* the list is sorted: each task's instances are next to each other */
 	for (size_t i = 0, j; i < t->n; i = j) {
 		int mapped = 0;
@@ -443,6 +444,24 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	}
 	*val = &t->hdr;
 	return 0;
+}
+
+/*
+ * Before asking for one task instance of a run that was listed once, list
+ * the run again: what a listing filled expires at once, and a walk over a
+ * large run (find, grep -r) would otherwise cost a request per task.
+ */
+static void relist(struct store *s, const char *dag, const char *run,
+		   const char *key)
+{
+	char mark[KEY_MAX];
+	struct s_tis *t;
+
+	if (mkkey(mark, "listed", dag, run, NULL) || known(s, mark) != KNOWN ||
+	    known(s, key) != UNKNOWN)
+		return;
+	if (store_tis(s, dag, run, &t) == 0)
+		store_put(t);
 }
 
 int store_tis(struct store *s, const char *dag, const char *run,
@@ -521,8 +540,10 @@ int store_task(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX];
 	int err = mkkey(key, "task", dag, run, task, NULL);
 
-	if (!err)
+	if (!err) {
+		relist(s, dag, run, key);
 		err = cached(s, key, fetch_task, &id, (struct cache_val **)&t);
+	}
 	if (err)
 		return err;
 	*mapped = t->mapped;
@@ -558,8 +579,10 @@ int store_ti(struct store *s, const char *dag, const char *run,
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
 	err = mkkey(key, "ti", dag, run, task, mi, NULL);
-	return err ? err
-		   : cached(s, key, fetch_ti, &id, (struct cache_val **)out);
+	if (err)
+		return err;
+	relist(s, dag, run, key);
+	return cached(s, key, fetch_ti, &id, (struct cache_val **)out);
 }
 
 static int fetch_links(struct store *s, void *arg, uint64_t gen,

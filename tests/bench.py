@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""make bench: what a distant server costs, measured against baselines in the
+same run (issue 10). Prints figures and ratios; asserts nothing.
+
+The fake server answers every request after --latency-ms (default 20). The
+run measured has 200 task instances (150 tasks and one mapped over 50
+indexes), two tries each, logs of about 64 KiB with a known number of ERROR
+lines; a second run has 20,000 task instances.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from urllib.parse import quote
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import fake_airflow  # noqa: E402
+from conftest import PASSWORD, USER, creds_env, start_mount, wait_mounted  # noqa: E402
+
+RUN = "manual__bench"
+
+
+def ti(task, map_index=-1, seed=0, log_bytes=65536):
+    # made once here: the fake then serves them as stored files
+    logs = [fake_airflow.generated_log(log_bytes, seed * 2 + k) for k in range(2)]
+    return {"task_id": task, "map_index": map_index, "state": "failed", "try_number": 2,
+            "start_date": "2024-01-05T00:00:01+00:00",
+            "end_date": "2024-01-05T00:00:09+00:00", "logs": logs,
+            "links": {"Docs": "https://example.com/%s" % task}}
+
+
+def dataset():
+    tis = [ti("task_%03d" % i, seed=i) for i in range(150)]
+    tis += [ti("mapped", map_index=i, seed=1000 + i) for i in range(50)]
+    wide = [{"task_id": "t%05d" % i, "state": "success", "try_number": 1}
+            for i in range(20000)]
+    return {"dags": [
+        {"dag_id": "bench", "runs": [{"dag_run_id": RUN, "state": "failed",
+                                      "start_date": "2024-01-05T00:00:00+00:00",
+                                      "tis": tis}]},
+        {"dag_id": "wide", "runs": [{"dag_run_id": RUN, "state": "success",
+                                     "start_date": "2024-01-05T00:00:00+00:00",
+                                     "tis": wide}]}]}
+
+
+class Mounted:
+    def __init__(self, srv, opts=()):
+        self.srv = srv
+        self.path = tempfile.mkdtemp(prefix="afs-bench.")
+        self.proc, self.log = start_mount(srv.url, self.path, opts, creds_env())
+        wait_mounted(self.path, self.proc, self.log)
+        srv.reset()
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def peak_rss_mb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return 0
+
+    def close(self):
+        subprocess.run(["fusermount3", "-u", self.path])
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.unlink(self.log)
+
+
+def timed(fn):
+    t = time.monotonic()
+    out = fn()
+    return time.monotonic() - t, out
+
+
+def sh(cmd, cwd=None):
+    return subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def best(n, fn):
+    return min(timed(fn)[0] for _ in range(n))
+
+
+def curl_baseline(srv, logs):
+    """Each log of the run, one request at a time, as a script with curl does."""
+    def run():
+        for task, mi, k in logs:
+            url = "%s/api/v1/dags/bench/dagRuns/%s/taskInstances/%s/logs/%d" % (
+                srv.url, quote(RUN, safe=""), task, k)
+            if mi >= 0:
+                url += "?map_index=%d" % mi
+            subprocess.run(["curl", "-sf", "-u", "%s:%s" % (USER, PASSWORD), "-H",
+                            "Accept: application/json", "-o", "/dev/null", url],
+                           check=True)
+    return timed(run)[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency-ms", type=int, default=20)
+    args = ap.parse_args()
+    srv = fake_airflow.start(data=dataset(), auth="basic", user=USER, password=PASSWORD,
+                             latency_ms=args.latency_ms)
+    rows = []
+
+    def row(name, value, note=""):
+        rows.append((name, value, note))
+        print("%-44s %14s  %s" % (name, value, note), flush=True)
+
+    print("latency %d ms per request; times in seconds\n" % args.latency_ms)
+    logs = [("task_%03d" % i, -1, k) for i in range(150) for k in (1, 2)]
+    logs += [("mapped", i, k) for i in range(50) for k in (1, 2)]
+    want_errors = sum(
+        fake_airflow.generated_log(65536, s).count("ERROR")
+        for s in [i * 2 + k for i in list(range(150)) + list(range(1000, 1050))
+                  for k in range(2)])
+
+    m = Mounted(srv)
+    try:
+        t, _ = timed(lambda: sh("ls -R '%s' > /dev/null" % m.p("bench", RUN)))
+        row("cold ls -R of the run", "%.3f" % t, "%d requests" % len(srv.requests()))
+        srv.reset()
+        t, out = timed(lambda: sh("grep -r -c ERROR . || true", cwd=m.p("bench", RUN)))
+        got = sum(int(ln.rsplit(":", 1)[1]) for ln in out.splitlines())
+        n = len(srv.requests())
+        base = curl_baseline(srv, logs)
+        row("cold grep -r -c ERROR", "%.3f" % t,
+            "%d requests, %d ERROR lines (want %d)" % (n, got, want_errors))
+        row("  baseline: curl one log at a time", "%.3f" % base, "%d logs" % len(logs))
+        row("  ratio baseline / grep", "%.1fx" % (base / t), "target >= 10x")
+        shm = tempfile.mkdtemp(dir="/dev/shm")
+        sh("cp -r '%s' '%s/run'" % (m.p("bench", RUN), shm))
+        srv.reset()
+        warm = best(7, lambda: sh("grep -r -c ERROR . > /dev/null || true",
+                                  cwd=m.p("bench", RUN)))
+        tmpfs = best(7, lambda: sh("grep -r -c ERROR . > /dev/null || true",
+                                   cwd=shm + "/run"))
+        shutil.rmtree(shm)
+        row("warm grep -r -c ERROR (best of 7)", "%.4f" % warm,
+            "%d requests" % len(srv.requests()))
+        row("  tmpfs copy, same grep", "%.4f" % tmpfs)
+        row("  ratio mount / tmpfs", "%.1fx" % (warm / tmpfs), "kernel floor ~4x")
+    finally:
+        m.close()
+
+    m = Mounted(srv)
+    try:
+        state = m.p("bench", RUN, "task_007", "state")
+        t, _ = timed(lambda: open(state).read())
+        row("cat of one state, cold", "%.4f" % t, "%d requests" % len(srv.requests()))
+        srv.reset()
+        t, _ = timed(lambda: open(state).read())
+        row("cat of one state, warm", "%.5f" % t, "%d requests" % len(srv.requests()))
+    finally:
+        m.close()
+
+    m = Mounted(srv)
+    try:
+        wide = m.p("wide", RUN)
+        t, _ = timed(lambda: sh("ls '%s' | wc -l" % wide))
+        row("20,000 task instances: cold ls", "%.3f" % t,
+            "%d requests" % len(srv.requests()))
+        srv.reset()
+        t, out = timed(lambda: sh("find . -name state | xargs cat | sort | uniq -c",
+                                  cwd=wide))
+        row("  find -name state | xargs cat", "%.3f" % t,
+            "%d requests, target < 2 s (%s)" % (len(srv.requests()), out.strip()))
+        row("  daemon peak resident memory", "%.1f MB" % m.peak_rss_mb(),
+            "target < cache_size + 50 MB")
+    finally:
+        m.close()
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()
