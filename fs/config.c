@@ -331,7 +331,7 @@ out:
 	return ret;
 }
 
-static void wipe(char **s)
+void config_wipe(char **s)
 {
 	if (*s) {
 		explicit_bzero(*s, strlen(*s));
@@ -342,8 +342,8 @@ static void wipe(char **s)
 
 void config_free(struct config *cfg)
 {
-	wipe(&cfg->password);
-	wipe(&cfg->token);
+	config_wipe(&cfg->password);
+	config_wipe(&cfg->token);
 	free(cfg->url);
 	free(cfg->cacert);
 	free(cfg->username);

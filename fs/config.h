@@ -49,6 +49,8 @@ void config_usage(const char *prog);
  * may read it; one trailing newline stripped. *out is malloc'd.
  */
 int config_read_secret(const char *path, char **out, char *err, size_t errlen);
+/* Zeroes a secret string, frees it and sets *s to NULL; NULL is fine. */
+void config_wipe(char **s);
 /* Frees what cfg owns, wiping the secrets first. */
 void config_free(struct config *cfg);
 

@@ -120,15 +120,6 @@ struct http *http_new(const struct http_config *cfg)
 	return h;
 }
 
-static void wipe_free(char **s)
-{
-	if (*s) {
-		explicit_bzero(*s, strlen(*s));
-		free(*s);
-		*s = NULL;
-	}
-}
-
 void http_free(struct http **hp)
 {
 	struct http *h = *hp;
@@ -142,9 +133,9 @@ void http_free(struct http **hp)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_locks[i]);
 	pthread_mutex_destroy(&h->lock);
-	wipe_free(&h->password);
-	wipe_free(&h->token);
-	wipe_free(&h->file_token);
+	config_wipe(&h->password);
+	config_wipe(&h->token);
+	config_wipe(&h->file_token);
 	free(h->url);
 	free(h->cacert);
 	free(h->username);
@@ -241,7 +232,7 @@ static char *current_token(struct http *h)
 
 		if (config_read_secret(h->token_file, &fresh, err,
 				       sizeof(err)) == 0) {
-			wipe_free(&h->file_token);
+			config_wipe(&h->file_token);
 			h->file_token = fresh;
 			h->token_ino = st.st_ino;
 			h->token_size = st.st_size;

@@ -802,6 +802,12 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 						     (size_t)n);
 			off += n > 0 ? (size_t)n : 0;
 		}
+		if (err) {
+			logbuf_unref(&k->buf);
+			free(k);
+			free(l);
+			return err;
+		}
 	}
 	k->skip = prev && !prev->token ? prev->len : 0;
 	k->holding = !prev || prev->len == 0;
