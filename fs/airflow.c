@@ -186,10 +186,10 @@ typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
 struct page_job {
 	struct airflow *a;
 	const struct url *u;
-	long first, limit, end;  /* offsets first, first+limit, ... < end */
-	long next;               /* the next page to take, atomically */
+	long first, limit, end; /* offsets first, first+limit, ... < end */
+	long next;		/* the next page to take, atomically */
 	long npages;
-	struct http_resp *resp;  /* one per page */
+	struct http_resp *resp; /* one per page */
 	int *err;
 };
 
@@ -218,8 +218,8 @@ static int parallel_pages(struct airflow *a, const struct url *u, long first,
 			  long end, long limit, page_fn fn, void *ctx,
 			  long *got)
 {
-	struct page_job j = {.a = a, .u = u, .first = first, .limit = limit,
-			     .end = end};
+	struct page_job j = {
+		.a = a, .u = u, .first = first, .limit = limit, .end = end};
 	pthread_t threads[PARALLEL_PAGES];
 	int nthreads = 0, err = 0;
 	long total;
@@ -245,9 +245,11 @@ static int parallel_pages(struct airflow *a, const struct url *u, long first,
 		if (!err)
 			err = j.err[i];
 		if (!err) {
-			err = fn(ctx, j.resp[i].body, j.resp[i].len, &n, &total);
+			err = fn(ctx, j.resp[i].body, j.resp[i].len, &n,
+				 &total);
 			if (err)
-				log_msg(LOG_ERR, "a page of %s: unexpected answer",
+				log_msg(LOG_ERR,
+					"a page of %s: unexpected answer",
 					u->s);
 			*got += (long)n;
 		}
@@ -293,7 +295,8 @@ static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 		if (got == 0 || offset >= total || (max > 0 && offset >= max))
 			return 0;
 		end = max > 0 && max < total ? max : total;
-		if (round == 0 && got == (size_t)limit && end - offset > limit) {
+		if (round == 0 && got == (size_t)limit &&
+		    end - offset > limit) {
 			long more;
 
 			err = parallel_pages(a, u, offset, end, limit, fn, ctx,

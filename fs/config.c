@@ -21,6 +21,7 @@
 struct raw_opts {
 	struct config *cfg;
 	char *api, *ttl, *log_ttl, *timeout, *retries, *max_runs, *cache_size;
+	char *readahead;
 	int nonopts;
 };
 
@@ -38,6 +39,7 @@ static const struct fuse_opt raw_table[] = {
 	OPT("retries=%s", retries),
 	OPT("max_runs=%s", max_runs),
 	OPT("cache_size=%s", cache_size),
+	OPT("readahead=%s", readahead),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -108,6 +110,8 @@ void config_usage(const char *prog)
 	       "(default 1000)\n"
 	       "    -o cache_size=MB       memory bound of the cache "
 	       "(default 256)\n"
+	       "    -o readahead=N         connections fetching logs ahead "
+	       "(default 8, 0: off)\n"
 	       "    -o ro                  read-only mount\n"
 	       "    -o verbose             log every API request\n"
 	       "    -o insecure            do not verify TLS certificates\n"
@@ -274,6 +278,11 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 		}
 		cfg->cache_bytes = (size_t)v << 20;
 	}
+	if (raw->readahead) {
+		if (parse_num("readahead", raw->readahead, 64, 1, &v))
+			return -1;
+		cfg->readahead = (int)v;
+	}
 	if (!cfg->url) {
 		fprintf(stderr, "airflowfs: missing URL and MOUNTPOINT "
 				"(see --help)\n");
@@ -311,6 +320,7 @@ int config_parse(struct config *cfg, struct fuse_args *args)
 	cfg->retries = 3;
 	cfg->max_runs = 1000;
 	cfg->cache_bytes = (size_t)256 << 20;
+	cfg->readahead = 8;
 
 	if (fuse_opt_parse(args, &raw, raw_table, raw_proc) < 0 ||
 	    fuse_opt_parse(args, cfg, cfg_table, NULL) < 0)
@@ -328,6 +338,7 @@ out:
 	free(raw.retries);
 	free(raw.max_runs);
 	free(raw.cache_size);
+	free(raw.readahead);
 	return ret;
 }
 

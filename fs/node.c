@@ -108,7 +108,7 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 	const char *const *names;
 	struct http_stats hs;
 	struct cache_stats cs;
-	uint64_t counts[32];
+	uint64_t counts[32], ra_queued, ra_done;
 	size_t kinds, n;
 	char buf[2048];
 
@@ -127,6 +127,13 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "requests_%s %llu\n", names[i],
 				      (unsigned long long)counts[i]);
+	readahead_stats(fs->store.ra, &ra_queued, &ra_done);
+	if (n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "readahead_queued %llu\n"
+				      "readahead_done %llu\n",
+				      (unsigned long long)ra_queued,
+				      (unsigned long long)ra_done);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "cache_hits %llu\n"

@@ -25,6 +25,10 @@ static struct node *node_of(fuse_req_t req, fuse_ino_t ino)
 
 static void afs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct fs *fs = userdata;
+
+	/* threads start here, after the daemon has forked */
+	fs->store.ra = readahead_start(&fs->store, fs->cfg->readahead, 8);
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
@@ -176,6 +180,7 @@ static void afs_destroy(void *userdata)
 {
 	struct fs *fs = userdata;
 
+	readahead_stop(&fs->store.ra);
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 }

@@ -464,6 +464,20 @@ static void relist(struct store *s, const char *dag, const char *run,
 		store_put(t);
 }
 
+int store_listed(struct store *s, const char *dag, const char *run,
+		 struct s_tis **out)
+{
+	char key[KEY_MAX];
+	int err = mkkey(key, "tis", dag, run, NULL);
+
+	if (!err &&
+	    cache_get(s->cache, key, (struct cache_val **)out) != CACHE_HIT) {
+		store_put(*out);
+		err = -ENOENT;
+	}
+	return err;
+}
+
 int store_tis(struct store *s, const char *dag, const char *run,
 	      struct s_tis **out)
 {
@@ -612,8 +626,10 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	err = mkkey(key, "links", dag, run, ti->task_id, mi, NULL);
-	return err ? err
-		   : cached(s, key, fetch_links, &id, (struct cache_val **)out);
+	if (err)
+		return err;
+	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
+	return cached(s, key, fetch_links, &id, (struct cache_val **)out);
 }
 
 /* States in which a task instance's current try has ended for good. */
@@ -876,6 +892,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, NULL);
 	if (err)
 		return err;
+	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
 	    (prev->final || mono_now() - prev->fetched < s->log_ttl)) {
 		*out = prev;

@@ -16,6 +16,7 @@
 #include "../cache/cache.h"
 #include "airflow.h"
 #include "logbuf.h"
+#include "readahead.h"
 #include "model.h"
 
 struct store {
@@ -23,7 +24,8 @@ struct store {
 	struct cache *cache;
 	double ttl, log_ttl;
 	long max_runs;
-	int log_dirfd; /* where large logs go (unlinked files) */
+	int log_dirfd;	      /* where large logs go (unlinked files) */
+	struct readahead *ra; /* told of what readers fetch; may be NULL */
 };
 
 struct s_dags {
@@ -77,6 +79,9 @@ int store_runs(struct store *s, const char *dag, struct s_runs **out);
 /* All task instances of a run. */
 int store_tis(struct store *s, const char *dag, const char *run,
 	      struct s_tis **out);
+/* A run's task instances if the cache holds them (no request); -ENOENT. */
+int store_listed(struct store *s, const char *dag, const char *run,
+		 struct s_tis **out);
 /* The map indexes of a mapped task; -ENOENT when it is not mapped. */
 int store_mapped(struct store *s, const char *dag, const char *run,
 		 const char *task, struct s_tis **out);

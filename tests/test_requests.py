@@ -29,7 +29,7 @@ def test_cold_ls_R_of_a_run_sends_list_requests_only(mount, fake):
 
 
 def test_ls_l_of_a_run_costs_no_lookup_request(mount, fake):
-    m = mount()
+    m = mount(opts=["readahead=0"])
     out = run(["ls", "-l", m.p(E, R3)])
     assert len(out.splitlines()) == 6            # total + 5 tasks
     assert len(fake.requests()) <= 2             # the run and its list
@@ -81,3 +81,15 @@ def test_many_pages_are_complete_and_each_asked_once(mount, fake):
     lists = [p for p in paths(fake) if "/taskInstances?" in p]
     offsets = sorted(int(p.split("offset=")[1]) for p in lists)
     assert offsets == list(range(0, 1234, 100))
+
+
+def test_grep_r_reads_ahead_and_fetches_each_file_once(mount, fake):
+    m = mount()
+    out = run(["grep", "-r", "-c", "ERROR", "."], cwd=m.p(E, "scheduled__2024-01-02T00:00:00+00:00"))
+    assert "transform/logs/2" in out
+    logs = [p for p in paths(fake) if "/logs/" in p]
+    links = [p for p in paths(fake) if p.split("?")[0].endswith("/links")]
+    assert len(logs) == len(set(logs)) and len(links) == len(set(links))
+    stats = dict(ln.split() for ln in open(m.p(".stats")).read().splitlines())
+    assert int(stats["readahead_done"]) > 0
+    assert int(stats["requests_log"]) == len(logs)
