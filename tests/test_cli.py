@@ -110,7 +110,7 @@ def test_help_and_version():
     r = subprocess.run([BIN, "--help"], capture_output=True, text=True)
     assert r.returncode == 0
     for opt in ["api=", "ttl=", "log_ttl=", "timeout=", "retries=", "max_runs=",
-                "cache_size=", "ro", "verbose", "insecure", "cacert=", "username=",
+                "cache_size=", "readahead=", "ro", "verbose", "insecure", "cacert=", "username=",
                 "password_file=", "token_file=", "-f", "-d", "-s"]:
         assert opt in r.stdout, opt
     r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
