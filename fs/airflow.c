@@ -314,6 +314,8 @@ static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 static int append(void **v, size_t *n, size_t *cap, const void *el, size_t k,
 		  size_t sz)
 {
+	if (k == 0)
+		return 0;
 	if (*n + k > *cap) {
 		size_t c = *cap ? *cap : 16;
 		void *nv;

@@ -193,7 +193,9 @@ def test_a_200_mb_log(mount, fake):
         status = dict(ln.split(":", 1) for ln in f)
     peak_kb = int(status["VmHWM"].split()[0])
     print("daemon peak resident memory after a 200 MB log: %d KiB" % peak_kb)
-    assert peak_kb < 64 * 1024
+    # a sanitizer build's shadow memory says little about ours: make asan
+    # raises the bound through the environment
+    assert peak_kb < int(os.environ.get("AIRFLOWFS_RSS_LIMIT_MB", "64")) * 1024
 
 
 def test_refused_token_falls_back_to_a_full_fetch(mount, fake):
