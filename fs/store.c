@@ -12,6 +12,7 @@
 #include "store.h"
 
 #define KEY_MAX 4096
+#define END ((const char *)NULL) /* ends mkkey's list of ids */
 #define SEP	"\x1f"
 
 /* Builds "kind<SEP>id<SEP>id..." from a NULL-terminated list of ids. */
@@ -113,7 +114,7 @@ static void put_marker(struct store *s, uint64_t gen, const char *kind,
 	struct cache_val *v = val_new(sizeof(*v), plain_destroy);
 	char key[KEY_MAX];
 
-	if (v && !mkkey(key, kind, dag, run, NULL))
+	if (v && !mkkey(key, kind, dag, run, END))
 		cache_put(s->cache, key, v, ttl, gen);
 	cache_unref(&v);
 }
@@ -199,7 +200,7 @@ int store_dag(struct store *s, const char *dag)
 	struct ids id = {.dag = dag};
 	struct cache_val *v;
 	char key[KEY_MAX];
-	int err = mkkey(key, "dag", dag, NULL);
+	int err = mkkey(key, "dag", dag, END);
 
 	if (!err)
 		err = cached(s, key, fetch_dag, &id, &v);
@@ -221,14 +222,14 @@ enum known store_dag_known(struct store *s, const char *dag)
 {
 	char key[KEY_MAX];
 
-	return mkkey(key, "dag", dag, NULL) ? UNKNOWN : known(s, key);
+	return mkkey(key, "dag", dag, END) ? UNKNOWN : known(s, key);
 }
 
 enum known store_run_known(struct store *s, const char *dag, const char *run)
 {
 	char key[KEY_MAX];
 
-	return mkkey(key, "run", dag, run, NULL) ? UNKNOWN : known(s, key);
+	return mkkey(key, "run", dag, run, END) ? UNKNOWN : known(s, key);
 }
 
 static struct s_run *run_val(struct af_run *r)
@@ -267,7 +268,7 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 
 		copy.run_id = strdup(copy.run_id);
 		r = copy.run_id ? run_val(&copy) : NULL;
-		if (r && !mkkey(key, "run", id->dag, copy.run_id, NULL))
+		if (r && !mkkey(key, "run", id->dag, copy.run_id, END))
 			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
 		store_put(r);
 		rs->hdr.size +=
@@ -281,7 +282,7 @@ int store_runs(struct store *s, const char *dag, struct s_runs **out)
 {
 	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
-	int err = mkkey(key, "runs", dag, NULL);
+	int err = mkkey(key, "runs", dag, END);
 
 	return err ? err
 		   : cached(s, key, fetch_runs, &id, (struct cache_val **)out);
@@ -307,7 +308,7 @@ int store_run(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
-	int err = mkkey(key, "run", dag, run, NULL);
+	int err = mkkey(key, "run", dag, run, END);
 
 	return err ? err
 		   : cached(s, key, fetch_run, &id, (struct cache_val **)out);
@@ -334,7 +335,7 @@ static void put_ti(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX], mi[16];
 
 	snprintf(mi, sizeof(mi), "%d", t->ti.map_index);
-	if (!mkkey(key, "ti", dag, run, t->ti.task_id, mi, NULL))
+	if (!mkkey(key, "ti", dag, run, t->ti.task_id, mi, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 }
 
@@ -359,7 +360,7 @@ static void put_task(struct store *s, const char *dag, const char *run,
 	struct s_task *t = task_val(mapped);
 	char key[KEY_MAX];
 
-	if (t && !mkkey(key, "task", dag, run, task, NULL))
+	if (t && !mkkey(key, "task", dag, run, task, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 	store_put(t);
 }
@@ -410,7 +411,7 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 		t->v[t->n++] = all->v[i];
 	}
 	t->hdr.size += (to - from) * sizeof(*t->v);
-	if (!mkkey(key, "mapped", dag, run, all->v[from]->ti.task_id, NULL))
+	if (!mkkey(key, "mapped", dag, run, all->v[from]->ti.task_id, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 	store_put(t);
 }
@@ -457,7 +458,7 @@ static void relist(struct store *s, const char *dag, const char *run,
 	char mark[KEY_MAX];
 	struct s_tis *t;
 
-	if (mkkey(mark, "listed", dag, run, NULL) || known(s, mark) != KNOWN ||
+	if (mkkey(mark, "listed", dag, run, END) || known(s, mark) != KNOWN ||
 	    known(s, key) != UNKNOWN)
 		return;
 	if (store_tis(s, dag, run, &t) == 0)
@@ -468,7 +469,7 @@ int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "tis", dag, run, NULL);
+	int err = mkkey(key, "tis", dag, run, END);
 
 	if (!err &&
 	    cache_get(s->cache, key, (struct cache_val **)out) != CACHE_HIT) {
@@ -483,7 +484,7 @@ int store_tis(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
-	int err = mkkey(key, "tis", dag, run, NULL);
+	int err = mkkey(key, "tis", dag, run, END);
 
 	return err ? err
 		   : cached(s, key, fetch_tis, &id, (struct cache_val **)out);
@@ -512,7 +513,7 @@ int store_mapped(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	char key[KEY_MAX];
-	int err = mkkey(key, "mapped", dag, run, task, NULL);
+	int err = mkkey(key, "mapped", dag, run, task, END);
 
 	return err ? err
 		   : cached(s, key, fetch_mapped, &id,
@@ -552,7 +553,7 @@ int store_task(struct store *s, const char *dag, const char *run,
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	struct s_task *t;
 	char key[KEY_MAX];
-	int err = mkkey(key, "task", dag, run, task, NULL);
+	int err = mkkey(key, "task", dag, run, task, END);
 
 	if (!err) {
 		relist(s, dag, run, key);
@@ -592,7 +593,7 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
-	err = mkkey(key, "ti", dag, run, task, mi, NULL);
+	err = mkkey(key, "ti", dag, run, task, mi, END);
 	if (err)
 		return err;
 	relist(s, dag, run, key);
@@ -625,7 +626,7 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
-	err = mkkey(key, "links", dag, run, ti->task_id, mi, NULL);
+	err = mkkey(key, "links", dag, run, ti->task_id, mi, END);
 	if (err)
 		return err;
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
@@ -869,7 +870,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	l->hdr.size += logbuf_in_file(l->buf) ? 4096 : l->len;
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
-	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, NULL))
+	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, END))
 		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
 	*val = &l->hdr;
@@ -889,7 +890,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", try_number);
-	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, NULL);
+	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, END);
 	if (err)
 		return err;
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
@@ -900,7 +901,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	}
 	a.prev = prev;
 	/* one refresh at a time, under a key of its own */
-	err = mkkey(key, "log-fill", dag, run, ti->task_id, mi, tn, NULL);
+	err = mkkey(key, "log-fill", dag, run, ti->task_id, mi, tn, END);
 	if (!err)
 		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
 	if (err && prev) {
@@ -918,7 +919,7 @@ static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX], mi[16];
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
-	if (!mkkey(key, "ti", dag, run, task, mi, NULL))
+	if (!mkkey(key, "ti", dag, run, task, mi, END))
 		cache_invalidate(s->cache, key);
 	return cache_gen(s->cache);
 }
