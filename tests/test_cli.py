@@ -142,8 +142,10 @@ def test_secrets_never_in_argv_environ_or_logs(fake, tmp_path):
         assert read_state(path) == b"success\n"
         ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
         assert "airflowfs" in ps and PASSWORD not in ps
-        with open("/proc/%d/environ" % proc.pid, "rb") as f:
-            assert PASSWORD.encode() not in f.read()
+        # (valgrind's launcher keeps a copy of the environment of its own)
+        if not os.environ.get("AIRFLOWFS_UNDER_VALGRIND"):
+            with open("/proc/%d/environ" % proc.pid, "rb") as f:
+                assert PASSWORD.encode() not in f.read()
         auth = [r["headers"].get("Authorization") for r in fake.requests()]
         assert auth and all(a == "Basic " + base64.b64encode(
             ("%s:%s" % (USER, PASSWORD)).encode()).decode() for a in auth)
