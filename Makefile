@@ -89,7 +89,7 @@ VALGRIND = valgrind -q --leak-check=full --show-leak-kinds=definite \
 valgrind: deps all
 	@command -v valgrind >/dev/null || apt-get install -y -qq valgrind
 	@rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind
-	printf '#!/bin/sh\nexec %s --log-file=%s/vg.%%%%p.log %s "$$@"\n' \
+	printf '#!/bin/sh\nexec %s --log-file=%s/vg.%%p.log %s "$$@"\n' \
 		'$(VALGRIND)' '$(CURDIR)/$(B)/valgrind' '$(CURDIR)/airflowfs' \
 		> $(B)/valgrind/airflowfs
 	chmod +x $(B)/valgrind/airflowfs
