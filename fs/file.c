@@ -22,7 +22,7 @@ struct file {
 	struct s_log *log;	 /* F_LOG: the latest snapshot read */
 	uint64_t sid;		 /* F_SCRATCH */
 
-	pthread_mutex_t lock; /* F_STATE, F_NOTE: protects below */
+	pthread_mutex_t lock; /* protects log and what follows */
 	char *buf;	      /* what this open collected */
 	size_t len;
 	int dirty;     /* written since the last save */
