@@ -107,12 +107,16 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh
 
+DOCDIR = $(PREFIX)/share/doc/airflowfs
+
 install: airflowfs
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	install -m 755 airflowfs $(DESTDIR)$(BINDIR)/airflowfs
+	install -m 644 README.md contrib/fstab.example $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/airflowfs
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 format:
 	clang-format -i fs/*.[ch] cache/*.[ch] tests/unit/*.[ch]
