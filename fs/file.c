@@ -251,6 +251,12 @@ int file_flush(struct fs *fs, struct file *f)
 	return err;
 }
 
+/* Whether f holds a save not yet made: a write, or a note's truncation. */
+static int unsaved(const struct file *f)
+{
+	return (f->dirty || (f->kind == F_NOTE && f->truncated)) && !f->failed;
+}
+
 int file_fsync(struct fs *fs, struct file *f)
 {
 	int err = 0;
@@ -258,7 +264,7 @@ int file_fsync(struct fs *fs, struct file *f)
 	if (f->kind != F_STATE && f->kind != F_NOTE)
 		return 0;
 	pthread_mutex_lock(&f->lock);
-	if ((f->dirty || (f->kind == F_NOTE && f->truncated)) && !f->failed)
+	if (unsaved(f))
 		err = save(fs, f);
 	pthread_mutex_unlock(&f->lock);
 	return err;
@@ -270,8 +276,7 @@ void file_release(struct fs *fs, struct file **fp)
 
 	if (!f)
 		return;
-	if ((f->kind == F_STATE || f->kind == F_NOTE) && !f->failed &&
-	    (f->dirty || (f->kind == F_NOTE && f->truncated))) {
+	if (unsaved(f)) {
 		pthread_mutex_lock(&f->lock);
 		save(fs, f); /* a failure can only be logged here */
 		pthread_mutex_unlock(&f->lock);

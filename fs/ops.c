@@ -311,6 +311,12 @@ static void afs_opendir(fuse_req_t req, fuse_ino_t ino,
 		handle_free(fs, h);
 }
 
+/* Directory offsets: 1 and 2 are "." and "..", then one per entry. */
+static const char *entry_name(const struct dir_list *l, size_t i)
+{
+	return i == 0 ? "." : i == 1 ? ".." : l->v[i - 2].name;
+}
+
 static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -322,12 +328,9 @@ static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* offsets: 1 and 2 are "." and "..", then one per entry */
 	for (size_t i = (size_t)off; i < l->n + 2; i++) {
 		struct stat st = {.st_ino = 0xffffffff}; /* unknown */
-		const char *name = i == 0   ? "."
-				   : i == 1 ? ".."
-					    : l->v[i - 2].name;
+		const char *name = entry_name(l, i);
 		size_t need;
 
 		st.st_mode = i < 2 ? S_IFDIR : l->v[i - 2].type;
@@ -362,9 +365,7 @@ static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	for (size_t i = (size_t)off; i < l->n + 2; i++) {
 		struct fuse_entry_param e = {0};
-		const char *name = i == 0   ? "."
-				   : i == 1 ? ".."
-					    : l->v[i - 2].name;
+		const char *name = entry_name(l, i);
 		double timeout;
 		size_t need;
 

@@ -12,7 +12,7 @@
 #include "store.h"
 
 #define KEY_MAX 4096
-#define END ((const char *)NULL) /* ends mkkey's list of ids */
+#define END	((const char *)NULL) /* ends mkkey's list of ids */
 #define SEP	"\x1f"
 
 /* Builds "kind<SEP>id<SEP>id..." from a NULL-terminated list of ids. */

@@ -297,23 +297,16 @@ def check_one_note_patch(fake, d, task, text):
     assert read(os.path.join(d, "note")) == (text + "\n").encode()
 
 
-def test_sed_i(mount, fake):
+@pytest.mark.parametrize("cmd,old,new", [
+    (["sed", "-i", "s/ops/OPS/"], "ops", "OPS"),
+    (["perl", "-pi", "-e", "s/finance/FINANCE/"], "finance", "FINANCE"),
+])
+def test_in_place_editing_tools(mount, fake, cmd, old, new):
     m = mount()
     d = m.p(E, R1, "notify")
-    r = subprocess.run(["sed", "-i", "s/ops/OPS/", os.path.join(d, "note")],
-                       capture_output=True, text=True)
+    r = subprocess.run(cmd + [os.path.join(d, "note")], capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == ""
-    check_one_note_patch(fake, d, "notify", NOTIFY_NOTE.replace("ops", "OPS"))
-    assert sorted(os.listdir(d)) == TI_FILES
-
-
-def test_perl_pi(mount, fake):
-    m = mount()
-    d = m.p(E, R1, "notify")
-    r = subprocess.run(["perl", "-pi", "-e", "s/finance/FINANCE/", os.path.join(d, "note")],
-                       capture_output=True, text=True)
-    assert r.returncode == 0 and r.stderr == ""
-    check_one_note_patch(fake, d, "notify", NOTIFY_NOTE.replace("finance", "FINANCE"))
+    check_one_note_patch(fake, d, "notify", NOTIFY_NOTE.replace(old, new))
     assert sorted(os.listdir(d)) == TI_FILES
 
 
