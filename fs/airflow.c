@@ -17,8 +17,23 @@
 
 #define MAX_PAGE_BODY ((size_t)64 << 20)
 #define MAX_ONE_BODY  ((size_t)8 << 20)
-#define MAX_LOG_BODY  ((size_t)1 << 30)
+#define MAX_LOG_BODY  ((size_t)1 << 30) /* streamed */
+#define MAX_RECORDS   ((size_t)256 << 20) /* a v2 log, held whole */
 #define PAGE	      100
+
+struct airflow;
+struct url;
+
+/* Fetches a try's log at u; see airflow_log. */
+typedef int (*log_fn)(struct airflow *a, struct url *u, const char *token,
+		      logstream_sink sink, void *arg, char **next,
+		      int *end_of_log);
+static int log_repr(struct airflow *a, struct url *u, const char *token,
+		    logstream_sink sink, void *arg, char **next,
+		    int *end_of_log);
+static int log_records(struct airflow *a, struct url *u, const char *token,
+		       logstream_sink sink, void *arg, char **next,
+		       int *end_of_log);
 
 struct api {
 	const char *name;
@@ -26,6 +41,9 @@ struct api {
 	const char *runs_order; /* newest first */
 	const char *state_body; /* a state PATCH body, before the value */
 	const char *note_path;	/* appended to a task instance's path */
+	log_fn log;
+	int jwt;	     /* a username and password buy a JWT */
+	long same_state;     /* the status of a PATCH to the state it has */
 };
 
 static const struct api api_v1 = {
@@ -35,6 +53,21 @@ static const struct api api_v1 = {
 	/* without dry_run false a v1 server changes nothing, and says 200 */
 	.state_body = "{\"dry_run\": false, \"new_state\": ",
 	.note_path = "/setNote",
+	.log = log_repr,
+	.same_state = 200,
+};
+
+static const struct api api_v2 = {
+	.name = "v2",
+	.base = "/api/v2",
+	/* logical_date may be null in 3.x; run_after never is */
+	.runs_order = "-run_after",
+	/* dry_run is a field v2 refuses (422) */
+	.state_body = "{\"new_state\": ",
+	.note_path = "?update_mask=note",
+	.log = log_records,
+	.jwt = 1,
+	.same_state = 409,
 };
 
 /* What a request asks for, counted by kind in .stats. */
@@ -144,8 +177,9 @@ static int call_to(struct airflow *a, const char *method, const struct url *u,
 		return err;
 	}
 	err = http_status_errno(resp->status, write);
-	if (!err)
-		return 0;
+	if (!err || (u->kind == REQ_STATE &&
+		     resp->status == a->api->same_state))
+		return 0; /* the state it already has: done */
 	if (resp->status != 404 || a->verbose || write) {
 		json_error_message(resp->body, resp->len, &msg);
 		log_msg(resp->status == 404 ? LOG_INFO : LOG_ERR,
@@ -576,36 +610,29 @@ static int feed(void *arg, const char *data, size_t len)
 	return logstream_feed(arg, data, len);
 }
 
-int airflow_log(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, int try_number,
-		const char *token, logstream_sink sink, void *arg, char **next,
-		int *end_of_log)
+/* v1: Python-repr text streamed, resumed with continuation tokens. */
+static int log_repr(struct airflow *a, struct url *u, const char *token,
+		    logstream_sink sink, void *arg, char **next,
+		    int *end_of_log)
 {
 	struct logstream *ls = logstream_new(sink, arg);
 	struct http_resp resp;
-	struct url u = {.kind = REQ_LOG};
 	long pos;
 	int err;
 
-	*next = NULL;
-	*end_of_log = -1;
 	if (!ls)
 		return -ENOMEM;
-	url_ti(&u, a, dag, run, task, -1);
-	url_fmt(&u, "/logs/%d?full_content=true", try_number);
-	if (map_index >= 0)
-		url_fmt(&u, "&map_index=%d", map_index);
 	if (token) {
-		url_fmt(&u, "&token=");
-		url_id(&u, token);
+		url_fmt(u, "&token=");
+		url_id(u, token);
 	}
 	/* exactly JSON: to an Accept of any type, v1 answers text/plain */
-	err = call_to(a, "GET", &u, "application/json", NULL, MAX_ONE_BODY,
+	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY,
 		      feed, ls, &resp);
 	if (!err) {
 		err = logstream_end(ls, next);
 		if (err)
-			log_msg(LOG_ERR, "GET %s: not a log answer", u.s);
+			log_msg(LOG_ERR, "GET %s: not a log answer", u->s);
 	} else if (err == -EIO && token && resp.status == 400) {
 		err = -ESTALE;
 	}
@@ -614,6 +641,52 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 	logstream_free(&ls);
 	http_resp_free(&resp);
 	return err;
+}
+
+/*
+ * v2: structured records, rendered. Always the whole log: from 3.0.4 on a
+ * token gives the whole log again anyway (NOTES.md), so the caller keeps
+ * only what is new; no token is handed back.
+ */
+static int log_records(struct airflow *a, struct url *u, const char *token,
+		       logstream_sink sink, void *arg, char **next,
+		       int *end_of_log)
+{
+	struct http_resp resp;
+	char *text = NULL;
+	size_t len = 0;
+	int more = 0;
+	int err = get(a, u, MAX_RECORDS, &resp);
+
+	if (!err) {
+		err = json_log_records(resp.body, resp.len, &text, &len,
+				       &more);
+		if (err)
+			log_msg(LOG_ERR, "GET %s: not a log answer", u->s);
+	}
+	http_resp_free(&resp);
+	if (!err && len)
+		err = sink(arg, text, len);
+	free(text);
+	if (!err)
+		*end_of_log = !more;
+	return err;
+}
+
+int airflow_log(struct airflow *a, const char *dag, const char *run,
+		const char *task, int map_index, int try_number,
+		const char *token, logstream_sink sink, void *arg, char **next,
+		int *end_of_log)
+{
+	struct url u = {.kind = REQ_LOG};
+
+	*next = NULL;
+	*end_of_log = -1;
+	url_ti(&u, a, dag, run, task, -1);
+	url_fmt(&u, "/logs/%d?full_content=true", try_number);
+	if (map_index >= 0)
+		url_fmt(&u, "&map_index=%d", map_index);
+	return a->api->log(a, &u, token, sink, arg, next, end_of_log);
 }
 
 /* A PATCH with a JSON body; the answer is left in resp on 0. */
@@ -666,7 +739,7 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 	url_fmt(&u, "%s", a->api->note_path);
 	err = patch(a, &u, body, &resp);
 	/* the answer is the updated record; without one, the caller GETs */
-	if (!err && json_ti(resp.body, resp.len, out))
+	if (!err && json_patched_ti(resp.body, resp.len, out))
 		memset(out, 0, sizeof(*out));
 	free(body);
 	http_resp_free(&resp);
@@ -756,37 +829,17 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)))
 		goto fail;
 	a->verbose = cfg->verbose;
-	if (cfg->api == API_V2) {
-		snprintf(err, errlen,
-			 "%s: API v2 (Airflow 3) is not supported "
-			 "yet",
-			 cfg->url);
-		ret = -ENOTSUP;
-		goto fail;
-	}
-	if (cfg->api == API_AUTO) {
-		char *v2 = NULL;
-
-		/* an Airflow 3 server answers here; a 2.x one gives 404 */
-		if (probe(a, &(struct api){.base = "/api/v2"}, &v2, err,
-			  errlen) == 0) {
-			free(v2);
-			snprintf(err, errlen,
-				 "%s: API v2 (Airflow 3) is not "
-				 "supported yet",
-				 cfg->url);
-			ret = -ENOTSUP;
-			goto fail;
-		}
-		if (strstr(err, "not an Airflow API") == NULL) {
-			ret = -EIO; /* no answer, or a server error */
-			goto fail;
-		}
-	}
-	a->api = &api_v1;
+	a->api = cfg->api == API_V1 ? &api_v1 : &api_v2;
 	ret = probe(a, a->api, &a->server_version, err, errlen);
+	/* an Airflow 3 server answers there; a 2.x one gives 404 */
+	if (ret == -ENOENT && cfg->api == API_AUTO) {
+		a->api = &api_v1;
+		ret = probe(a, a->api, &a->server_version, err, errlen);
+	}
 	if (ret)
 		goto fail;
+	if (a->api->jwt)
+		http_use_jwt(a->http);
 	ret = check_auth(a, err, errlen);
 	if (ret)
 		goto fail;

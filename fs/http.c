@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 
 #define POOL_MAX 16
@@ -30,6 +32,10 @@ struct http {
 	CURL *pool[POOL_MAX];
 	int npool;
 	char *file_token; /* token_file's content */
+	int jwt_login;	  /* username and password buy a JWT (v2) */
+	char *jwt;	  /* the JWT bought, or NULL */
+	double jwt_renew; /* when to buy the next one (wall clock) */
+	pthread_mutex_t login_lock; /* one login at a time */
 	struct timespec token_mtime;
 	ino_t token_ino;
 	off_t token_size;
@@ -103,6 +109,7 @@ struct http *http_new(const struct http_config *cfg)
 	h->insecure = cfg->insecure;
 	h->verbose = cfg->verbose;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->login_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
 	h->share = curl_share_init();
@@ -133,7 +140,9 @@ void http_free(struct http **hp)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_locks[i]);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->login_lock);
 	config_wipe(&h->password);
+	config_wipe(&h->jwt);
 	config_wipe(&h->token);
 	config_wipe(&h->file_token);
 	free(h->url);
@@ -305,7 +314,7 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	}
 	if (h->cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
-	if (h->username && h->password) {
+	if (h->username && h->password && !h->jwt_login) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, h->username);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
@@ -338,12 +347,11 @@ static void describe(CURL *c, CURLcode rc, char *buf, size_t size)
 		snprintf(buf + n, size - n, " (%s)", strerror((int)os_errno));
 }
 
-static struct curl_slist *make_headers(struct http *h, const char *accept,
-				       int has_body)
+static struct curl_slist *make_headers(const char *accept, int has_body,
+				       const char *tok)
 {
 	struct curl_slist *l = NULL, *n;
 	char line[8192];
-	char *tok = current_token(h);
 
 	snprintf(line, sizeof(line), "Accept: %s", accept);
 	l = curl_slist_append(l, line);
@@ -356,10 +364,6 @@ static struct curl_slist *make_headers(struct http *h, const char *accept,
 		n = curl_slist_append(l, line);
 		l = n ? n : (curl_slist_free_all(l), NULL);
 		explicit_bzero(line, sizeof(line));
-	}
-	if (tok) {
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
 	}
 	return l;
 }
@@ -390,20 +394,23 @@ int http_request(struct http *h, const char *method, const char *path,
 			       resp);
 }
 
-int http_request_to(struct http *h, const char *method, const char *path,
-		    const char *accept, const char *body, size_t max,
-		    http_sink sink, void *arg, struct http_resp *resp)
+/*
+ * One call with retries until deadline, with the Bearer token tok (or
+ * none); see http_request_to.
+ */
+static int request(struct http *h, const char *method, const char *path,
+		   const char *accept, const char *body, size_t max,
+		   http_sink sink, void *arg, double deadline, const char *tok,
+		   struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
-	double start = now_s(), deadline = start + h->timeout;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = make_headers(accept, body != NULL, tok);
 	size_t urllen = strlen(h->url) + strlen(path) + 1;
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);
 	int ret = -EIO;
 
 	memset(resp, 0, sizeof(*resp));
-	hdrs = make_headers(h, accept, body != NULL);
 	if (!url || !c || !hdrs) {
 		ret = -ENOMEM;
 		goto out;
@@ -478,13 +485,128 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		sleep_s(wait);
 	}
 out:
-	if (ret < 0)
-		count(h, &h->stats.errors, 1);
 	wipe_headers(hdrs);
 	free(url);
 	if (c)
 		handle_put(h, c);
 	return ret;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Buys a JWT with the username and password (POST URL/auth/token), unless
+ * the one held is still good and not the stale one a 401 came with. On a
+ * refusal, resp holds the server's answer for the caller to return as its
+ * own; 0 with *tok set otherwise.
+ */
+static int jwt_get(struct http *h, const char *stale, double deadline,
+		   char **tok, struct http_resp *resp)
+{
+	char *user = NULL, *pass = NULL, *body = NULL, *fresh = NULL;
+	int64_t iat = 0, exp = 0;
+	int ret = 0;
+
+	*tok = NULL;
+	memset(resp, 0, sizeof(*resp));
+	pthread_mutex_lock(&h->login_lock);
+	if (h->jwt && wall_s() < h->jwt_renew &&
+	    (!stale || strcmp(stale, h->jwt) != 0))
+		goto done;
+	if (json_quote(h->username, strlen(h->username), &user) ||
+	    json_quote(h->password, strlen(h->password), &pass) ||
+	    asprintf(&body, "{\"username\": %s, \"password\": %s}", user,
+		     pass) < 0) {
+		body = NULL;
+		ret = -ENOMEM;
+		goto done;
+	}
+	ret = request(h, "POST", "/auth/token", "application/json", body,
+		      (size_t)1 << 20, NULL, NULL, deadline, NULL, resp);
+	if (ret || resp->status / 100 != 2)
+		goto done;
+	if (json_access_token(resp->body, resp->len, &fresh)) {
+		/* not a login answer: say so as the server's fault */
+		resp->status = 502;
+		goto done;
+	}
+	http_resp_free(resp);
+	config_wipe(&h->jwt);
+	h->jwt = fresh;
+	h->jwt_renew = INFINITY; /* without exp: only after a 401 */
+	if (json_jwt_times(fresh, &iat, &exp) == 0) {
+		double life = iat && exp > iat ? (double)(exp - iat) : 3600;
+
+		h->jwt_renew = (double)exp - (life / 4 < 60 ? life / 4 : 60);
+	}
+done:
+	if (!ret && !resp->status && h->jwt && !(*tok = strdup(h->jwt)))
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&h->login_lock);
+	config_wipe(&user);
+	config_wipe(&pass);
+	config_wipe(&body);
+	return ret;
+}
+
+/* The Bearer token for the next request, or NULL; see jwt_get. */
+static int bearer(struct http *h, const char *stale, double deadline,
+		  char **tok, struct http_resp *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	if (h->jwt_login)
+		return jwt_get(h, stale, deadline, tok, resp);
+	*tok = current_token(h);
+	return 0;
+}
+
+int http_request_to(struct http *h, const char *method, const char *path,
+		    const char *accept, const char *body, size_t max,
+		    http_sink sink, void *arg, struct http_resp *resp)
+{
+	double deadline = now_s() + h->timeout;
+	char *tok = NULL;
+	int ret, sent = 0;
+
+	ret = bearer(h, NULL, deadline, &tok, resp);
+	if (!ret && !resp->status) {
+		ret = request(h, method, path, accept, body, max, sink, arg,
+			      deadline, tok, resp);
+		sent = 1;
+	}
+	/* a JWT that expired (or a token file replaced): once more */
+	if (!ret && sent && resp->status == 401 &&
+	    (h->jwt_login || h->token_file)) {
+		char *again = NULL;
+		struct http_resp r2;
+
+		ret = bearer(h, tok, deadline, &again, &r2);
+		if (!ret && !r2.status && again &&
+		    (!tok || strcmp(again, tok) != 0)) {
+			http_resp_free(resp);
+			ret = request(h, method, path, accept, body, max, sink,
+				      arg, deadline, again, resp);
+		} else if (!ret && r2.status) {
+			http_resp_free(resp);
+			*resp = r2;
+		}
+		config_wipe(&again);
+	}
+	config_wipe(&tok);
+	if (ret < 0)
+		count(h, &h->stats.errors, 1);
+	return ret;
+}
+
+void http_use_jwt(struct http *h)
+{
+	h->jwt_login = h->username && h->password;
 }
 
 void http_resp_free(struct http_resp *r)

@@ -71,6 +71,13 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		    http_sink sink, void *arg, struct http_resp *resp);
 
 /*
+ * From now on the username and password (if any) buy a JWT with POST
+ * URL/auth/token instead of going as HTTP Basic (API v2). The JWT is
+ * bought again before its exp, and once after a 401.
+ */
+void http_use_jwt(struct http *h);
+
+/*
  * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;
  * EINVAL 400/422 on a write (EIO on a read); EIO otherwise.
  */

@@ -24,6 +24,7 @@
 #include <json-c/json_object_iterator.h>
 #include <json-c/json_tokener.h>
 
+#include "b64.h"
 #include "json.h"
 
 /* nesting limit for parsing, so printing recurses at most this deep */
@@ -336,8 +337,9 @@ static void put_double(struct sbuf *b, double d)
 }
 
 /*
- * level >= 0: indent=2 at that nesting level; level < 0: compact (",",
- * ":", no newlines). Recursion is bounded by JSON_MAX_DEPTH.
+ * level >= 0: indent=2 at that nesting level; level < 0: on one line, as
+ * json.dumps(v) without indent (", ", ": "). Recursion is bounded by
+ * JSON_MAX_DEPTH.
  */
 static void put_value(struct sbuf *b, struct json_object *o, int level)
 {
@@ -374,11 +376,11 @@ static void put_value(struct sbuf *b, struct json_object *o, int level)
 			const char *key = json_object_iter_peek_name(&it);
 
 			if (i)
-				sb_add(b, ",", 1);
+				sb_str(b, level >= 0 ? "," : ", ");
 			if (level >= 0)
 				put_indent(b, next);
 			put_string(b, key, strlen(key));
-			sb_str(b, level >= 0 ? ": " : ":");
+			sb_str(b, ": ");
 			put_value(b, json_object_iter_peek_value(&it), next);
 			json_object_iter_next(&it);
 		}
@@ -395,7 +397,7 @@ static void put_value(struct sbuf *b, struct json_object *o, int level)
 		sb_add(b, "[", 1);
 		for (i = 0; i < n; i++) {
 			if (i)
-				sb_add(b, ",", 1);
+				sb_str(b, level >= 0 ? "," : ", ");
 			if (level >= 0)
 				put_indent(b, next);
 			put_value(b, json_object_array_get_idx(o, i), next);
@@ -628,7 +630,8 @@ static int get_mtime(struct json_object *o, const char *const *keys, time_t *t)
 static int run_from(struct json_object *o, struct af_run *run)
 {
 	static const char *const dates[] = {"start_date", "logical_date",
-					    "execution_date", NULL};
+					    "execution_date", "run_after",
+					    NULL};
 	struct af_run r = {0};
 	int e;
 
@@ -833,8 +836,27 @@ int json_ti(const char *body, size_t len, struct af_ti *ti)
 	return e;
 }
 
+int json_patched_ti(const char *body, size_t len, struct af_ti *ti)
+{
+	struct json_object *o, *arr;
+	int e;
+
+	e = parse_object(body, len, &o);
+	if (e)
+		return e;
+	arr = member(o, "task_instances");
+	if (json_object_is_type(arr, json_type_array))
+		e = json_object_array_length(arr) == 1
+			    ? ti_from(json_object_array_get_idx(arr, 0), ti)
+			    : -EIO;
+	else
+		e = ti_from(o, ti);
+	json_object_put(o);
+	return e;
+}
+
 /* ------------------------------------------------------------------ */
-/* links.json, logs, version, errors */
+/* links.json, logs, version, errors, tokens */
 
 static int links_are_urls(struct json_object *o)
 {
@@ -1017,4 +1039,173 @@ int json_error_message(const char *body, size_t len, char **msg)
 		if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f)
 			b.p[i] = ' ';
 	return sb_take(&b, msg, NULL);
+}
+
+/* A string member's text, or NULL when absent, null or not a string. */
+static const char *str_member(struct json_object *o, const char *key,
+			      size_t *n)
+{
+	struct json_object *v = member(o, key);
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	*n = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+/* a value as text: a string as it is, anything else as JSON */
+static void put_text(struct sbuf *b, struct json_object *v)
+{
+	if (json_object_is_type(v, json_type_string))
+		sb_add(b, json_object_get_string(v),
+		       (size_t)json_object_get_string_len(v));
+	else
+		put_value(b, v, -1);
+}
+
+/*
+ * One structured record as SPEC.md says: "[timestamp] LEVEL logger -
+ * event", a missing field left out with its separator; without a
+ * timestamp the event alone; then the other keys as " key=value".
+ */
+static void put_record(struct sbuf *b, struct json_object *rec)
+{
+	static const char *const shown[] = {"event", "timestamp", "level",
+					    "logger"};
+	struct json_object_iterator it, end;
+	const char *ts, *level, *logger;
+	size_t tn = 0, ln = 0, gn = 0;
+
+	if (!json_object_is_type(rec, json_type_object)) {
+		if (rec)
+			put_text(b, rec);
+		sb_add(b, "\n", 1);
+		return;
+	}
+	ts = str_member(rec, "timestamp", &tn);
+	level = str_member(rec, "level", &ln);
+	logger = str_member(rec, "logger", &gn);
+	if (ts) {
+		sb_add(b, "[", 1);
+		sb_add(b, ts, tn);
+		sb_add(b, "] ", 2);
+		for (size_t i = 0; level && i < ln; i++) {
+			char c = level[i];
+
+			sb_add(b, &(char){c >= 'a' && c <= 'z' ? c - 32 : c},
+			       1);
+		}
+		if (level)
+			sb_add(b, " ", 1);
+		if (logger) {
+			sb_add(b, logger, gn);
+			sb_add(b, " ", 1);
+		}
+		sb_add(b, "- ", 2);
+	}
+	if (member(rec, "event"))
+		put_text(b, member(rec, "event"));
+	it = json_object_iter_begin(rec);
+	end = json_object_iter_end(rec);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *key = json_object_iter_peek_name(&it);
+		struct json_object *v = json_object_iter_peek_value(&it);
+		size_t i = 0;
+
+		while (i < 4 && strcmp(key, shown[i]))
+			i++;
+		if (i < 4)
+			continue;
+		sb_add(b, " ", 1);
+		sb_str(b, key);
+		sb_add(b, "=", 1);
+		if (v)
+			put_text(b, v);
+		else
+			sb_str(b, "null");
+	}
+	sb_add(b, "\n", 1);
+}
+
+int json_log_records(const char *body, size_t len, char **text,
+		     size_t *text_len, int *more)
+{
+	struct json_object *o, *content, *token;
+	struct sbuf b = {0};
+	int e;
+
+	e = parse_object(body, len, &o);
+	if (e)
+		return e;
+	content = member(o, "content");
+	token = member(o, "continuation_token");
+	if (!json_object_is_type(content, json_type_array) ||
+	    (token && !json_object_is_type(token, json_type_string))) {
+		json_object_put(o);
+		return -EIO;
+	}
+	for (size_t i = 0; i < json_object_array_length(content); i++)
+		put_record(&b, json_object_array_get_idx(content, i));
+	*more = token != NULL;
+	json_object_put(o);
+	return sb_take(&b, text, text_len);
+}
+
+int json_access_token(const char *body, size_t len, char **token)
+{
+	struct json_object *o;
+	const char *t;
+	size_t n = 0;
+	int e;
+
+	e = parse_object(body, len, &o);
+	if (e)
+		return e;
+	t = str_member(o, "access_token", &n);
+	e = !t || n == 0 || memchr(t, '\0', n) || strpbrk(t, "\r\n")
+		    ? -EIO
+		    : dup_mem(t, n, token);
+	json_object_put(o);
+	return e;
+}
+
+/* a whole number of seconds, as a JWT's claims give them */
+static int get_seconds(struct json_object *o, const char *key, int64_t *out)
+{
+	struct json_object *v = member(o, key);
+
+	if (json_object_is_type(v, json_type_int))
+		*out = json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_double))
+		*out = (int64_t)json_object_get_double(v);
+	else
+		return -EIO;
+	return 0;
+}
+
+int json_jwt_times(const char *jwt, int64_t *iat, int64_t *exp)
+{
+	const char *p = strchr(jwt, '.'), *q = p ? strchr(p + 1, '.') : NULL;
+	struct json_object *o;
+	unsigned char *raw;
+	size_t n, rawlen;
+	int e;
+
+	if (!q || q - p - 1 > 65536)
+		return -EIO;
+	n = (size_t)(q - p - 1);
+	raw = malloc(n / 4 * 3 + 3);
+	if (!raw)
+		return -ENOMEM;
+	e = b64url_decode(p + 1, n, raw, &rawlen);
+	if (!e)
+		e = parse_object((char *)raw, rawlen, &o);
+	free(raw);
+	if (e)
+		return e;
+	e = get_seconds(o, "exp", exp);
+	if (e || get_seconds(o, "iat", iat))
+		*iat = 0;
+	json_object_put(o);
+	return e;
 }

@@ -11,6 +11,7 @@
 #define AFS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 
@@ -27,10 +28,22 @@ int json_tis(const char *body, size_t len, struct af_ti **tis, size_t *n,
 /* one TaskInstance record */
 int json_ti(const char *body, size_t len, struct af_ti *ti);
 /*
+ * The answer to a PATCH of a task instance: the record (v1, v2 before
+ * 3.0.2) or a collection of exactly that one record (v2 3.0.2+).
+ */
+int json_patched_ti(const char *body, size_t len, struct af_ti *ti);
+/*
  * links.json: a flat object (v1) or {"extra_links": {...}} (v2) rendered
  * as a pretty object of name -> url|null, final newline.
  */
 int json_links(const char *body, size_t len, char **out, size_t *out_len);
+/*
+ * A v2 log answer {"content": [record | string, ...], "continuation_token":
+ * str | null} rendered as text, one line a record (see SPEC.md "logs");
+ * *more is 1 when there is a continuation token (the log goes on).
+ */
+int json_log_records(const char *body, size_t len, char **text,
+		     size_t *text_len, int *more);
 /* {"version": "2.10.5", ...} -> "2.10.5" */
 int json_version(const char *body, size_t len, char **version);
 /*
@@ -39,6 +52,11 @@ int json_version(const char *body, size_t len, char **version);
  * -EIO when nothing usable is there.
  */
 int json_error_message(const char *body, size_t len, char **msg);
+
+/* {"access_token": "..."}: the token of a v2 login. */
+int json_access_token(const char *body, size_t len, char **token);
+/* The iat and exp claims of a JWT (iat 0 when absent); -EIO without exp. */
+int json_jwt_times(const char *jwt, int64_t *iat, int64_t *exp);
 
 /*
  * A JSON string literal, quotes included, for len bytes of s (escaped as

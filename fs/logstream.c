@@ -23,6 +23,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "b64.h"
 #include "logstream.h"
 
 #define OUT_CAP	    (64 * 1024) /* decoded text held before the sink */
@@ -958,50 +959,6 @@ void logstream_free(struct logstream **ls)
 /* ------------------------------------------------------------------ */
 /* Continuation tokens */
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* base64url, padding optional; out holds at least n * 3 / 4 bytes */
-static int b64url(const char *s, size_t n, unsigned char *out, size_t *len)
-{
-	size_t i, pad = 0, o = 0;
-	uint32_t acc = 0;
-	int bits = 0, v;
-
-	while (n && s[n - 1] == '=') {
-		n--;
-		pad++;
-	}
-	if (pad > 2 || (pad && (n + pad) % 4) || n % 4 == 1)
-		return -EIO;
-	for (i = 0; i < n; i++) {
-		v = b64val(s[i]);
-		if (v < 0)
-			return -EIO;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	*len = o;
-	return 0;
-}
-
 struct scan {
 	const char *p;
 	const char *end;
@@ -1192,7 +1149,7 @@ int logstream_token(const char *token, int *end_of_log, long *log_pos)
 	if (n > TOKEN_CAP || !dot || !dot[1])
 		return -EIO;
 	for (sig = dot + 1; *sig; sig++)
-		if (b64val(*sig) < 0)
+		if (b64url_value(*sig) < 0)
 			return -EIO;
 	n = (size_t)(dot - token);
 	packed = n && *token == '.';
@@ -1203,7 +1160,7 @@ int logstream_token(const char *token, int *end_of_log, long *log_pos)
 	raw = malloc(n / 4 * 3 + 3);
 	if (!raw)
 		return -ENOMEM;
-	r = b64url(token, n, raw, &rawlen);
+	r = b64url_decode(token, n, raw, &rawlen);
 	if (!r && packed) {
 		plainlen = PAYLOAD_CAP;
 		srclen = (uLong)rawlen;

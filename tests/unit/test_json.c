@@ -824,9 +824,10 @@ static void test_error_message(void)
 		  "are not permitted");
 	check_msg("{\"detail\": {\"reason\": \"not_found\", \"message\": "
 		  "\"a/b\", \"n\": [1, 2.5, null]}}",
-		  "{\"reason\":\"not_found\",\"message\":\"a/b\",\"n\":[1,2.5,"
-		  "null]}");
-	check_msg("{\"detail\": [{\"loc\": [\"q\"]}]}", "[{\"loc\":[\"q\"]}]");
+		  "{\"reason\": \"not_found\", \"message\": \"a/b\", \"n\": "
+		  "[1, 2.5, null]}");
+	check_msg("{\"detail\": [{\"loc\": [\"q\"]}]}",
+		  "[{\"loc\": [\"q\"]}]");
 	check_msg("{\"detail\": \"line 1\\nline 2\\ttab\\u0000nul\\u007f\"}",
 		  "line 1 line 2 tab nul ");
 
@@ -868,6 +869,120 @@ static void test_version(void)
 	CHECK(v == (char *)1);
 }
 
+static void check_log(const char *body, const char *want, int want_more)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int more = -1;
+
+	CHECK(json_log_records(body, slen(body), &text, &len, &more) == 0);
+	CHECK_STR(text, want);
+	CHECK(text != NULL && len == strlen(want));
+	CHECK(more == want_more);
+	if (text && strcmp(text, want) != 0)
+		fprintf(stderr, "got: [%s]\n", text);
+	free(text);
+}
+
+static void test_log_records(void)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{\"content\": \"text\"}",
+		"{\"continuation_token\": null}",
+		"{\"content\": [], \"continuation_token\": 5}",
+		"{\"content\": [{\"event\": \"x\"}",
+	};
+	char *text = (char *)1;
+	size_t len;
+	int more;
+
+	check_log("{\"content\": [], \"continuation_token\": null}", "", 0);
+	check_log("{\"content\": [{\"event\": \"::group::Log message source "
+		  "details\", \"sources\": [\"/a/1.log\", \"/b\"]}, {\"event\": "
+		  "\"::endgroup::\"}], \"continuation_token\": \"eyJ4\"}",
+		  "::group::Log message source details sources=[\"/a/1.log\", "
+		  "\"/b\"]\n::endgroup::\n",
+		  1);
+	/* the full form; the level upper-cased; other keys in order */
+	check_log("{\"content\": [{\"timestamp\": \"2024-01-01T00:00:01Z\", "
+		  "\"event\": \"Task started\", \"level\": \"info\", "
+		  "\"logger\": \"airflow.task\", \"chan\": \"stdout\", "
+		  "\"n\": 3, \"ok\": true, \"x\": null, \"d\": {\"k\": "
+		  "[1, 2.5]}}], \"continuation_token\": null}",
+		  "[2024-01-01T00:00:01Z] INFO airflow.task - Task started "
+		  "chan=stdout n=3 ok=true x=null d={\"k\": [1, 2.5]}\n",
+		  0);
+	/* missing fields go with their separators; newlines are kept */
+	check_log("{\"content\": [{\"timestamp\": \"T\", \"event\": \"a\"}, "
+		  "{\"timestamp\": \"T\", \"level\": \"error\", \"event\": "
+		  "\"Traceback:\\n  line 1\\nValueError: é\"}, {\"timestamp\": "
+		  "\"T\", \"logger\": \"l\", \"level\": null, \"event\": \"b\"}, "
+		  "{\"event\": \"plain\", \"timestamp\": null, \"level\": "
+		  "\"info\"}, {\"timestamp\": \"T\"}], "
+		  "\"continuation_token\": null}",
+		  "[T] - a\n[T] ERROR - Traceback:\n  line 1\nValueError: é\n"
+		  "[T] l - b\nplain\n[T] - \n",
+		  0);
+	/* a log of plain strings */
+	check_log("{\"content\": [\"one\", \"two\"]}", "one\ntwo\n", 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		CHECK(json_log_records(bad[i], slen(bad[i]), &text, &len,
+				       &more) == -EIO);
+	CHECK(text == (char *)1);
+}
+
+static void test_patched_ti(void)
+{
+	struct af_ti ti;
+
+	CHECK(json_patched_ti(LIT("{\"task_id\": \"t\", \"map_index\": 2, "
+				  "\"note\": \"n\"}"),
+			      &ti) == 0);
+	CHECK_STR(ti.task_id, "t");
+	CHECK(ti.map_index == 2);
+	af_ti_clear(&ti);
+	CHECK(json_patched_ti(LIT("{\"task_instances\": [{\"task_id\": "
+				  "\"u\", \"note\": null}], "
+				  "\"total_entries\": 1}"),
+			      &ti) == 0);
+	CHECK_STR(ti.task_id, "u");
+	CHECK(ti.map_index == -1 && ti.note == NULL);
+	af_ti_clear(&ti);
+	CHECK(json_patched_ti(LIT("{\"task_instances\": [], "
+				  "\"total_entries\": 0}"),
+			      &ti) == -EIO);
+	CHECK(json_patched_ti(LIT("{}"), &ti) == -EIO);
+}
+
+static void test_tokens(void)
+{
+	/* {"sub":"1","iat":1700000000,"exp":1700086400} */
+	const char *jwt = "eyJhbGciOiJIUzUxMiJ9."
+			  "eyJzdWIiOiIxIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDA"
+			  "wODY0MDB9.c2ln";
+	int64_t iat = -1, exp = -1;
+	char *tok = NULL;
+
+	CHECK(json_jwt_times(jwt, &iat, &exp) == 0);
+	CHECK(iat == 1700000000 && exp == 1700086400);
+	/* {"sub":"1"} */
+	CHECK(json_jwt_times("x.eyJzdWIiOiIxIn0.y", &iat, &exp) == -EIO);
+	CHECK(json_jwt_times("opaque-token", &iat, &exp) == -EIO);
+	CHECK(json_jwt_times("a.!!.b", &iat, &exp) == -EIO);
+	CHECK(json_access_token(LIT("{\"access_token\": \"abc.def\"}"),
+				&tok) == 0);
+	CHECK_STR(tok, "abc.def");
+	free(tok);
+	tok = (char *)1;
+	CHECK(json_access_token(LIT("{\"access_token\": \"\"}"), &tok) ==
+	      -EIO);
+	CHECK(json_access_token(LIT("{\"access_token\": \"a\\nb\"}"), &tok) ==
+	      -EIO);
+	CHECK(json_access_token(LIT("{\"token\": \"a\"}"), &tok) == -EIO);
+	CHECK(tok == (char *)1);
+}
+
 int main(void)
 {
 	test_dags();
@@ -882,5 +997,8 @@ int main(void)
 	test_links();
 	test_error_message();
 	test_version();
+	test_log_records();
+	test_patched_ti();
+	test_tokens();
 	return CHECK_DONE();
 }
