@@ -14,11 +14,11 @@
 #include "json.h"
 #include "log.h"
 #include "path.h"
+#include "records.h"
 
 #define MAX_PAGE_BODY ((size_t)64 << 20)
 #define MAX_ONE_BODY  ((size_t)8 << 20)
 #define MAX_LOG_BODY  ((size_t)1 << 30) /* streamed */
-#define MAX_RECORDS   ((size_t)256 << 20) /* a v2 log, held whole */
 #define PAGE	      100
 
 struct airflow;
@@ -643,33 +643,37 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 	return err;
 }
 
+static int feed_records(void *arg, const char *data, size_t len)
+{
+	return records_feed(arg, data, len);
+}
+
 /*
- * v2: structured records, rendered. Always the whole log: from 3.0.4 on a
- * token gives the whole log again anyway (NOTES.md), so the caller keeps
- * only what is new; no token is handed back.
+ * v2: structured records, rendered as they stream in. Always the whole
+ * log: from 3.0.4 on a token gives the whole log again anyway (NOTES.md),
+ * so the caller keeps only what is new; no token is handed back.
  */
 static int log_records(struct airflow *a, struct url *u, const char *token,
 		       logstream_sink sink, void *arg, char **next,
 		       int *end_of_log)
 {
+	struct records *r = records_new(sink, arg);
 	struct http_resp resp;
-	char *text = NULL;
-	size_t len = 0;
-	int more = 0;
-	int err = get(a, u, MAX_RECORDS, &resp);
+	int more = 0, err;
 
+	if (!r)
+		return -ENOMEM;
+	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY,
+		      feed_records, r, &resp);
 	if (!err) {
-		err = json_log_records(resp.body, resp.len, &text, &len,
-				       &more);
+		err = records_end(r, &more);
 		if (err)
 			log_msg(LOG_ERR, "GET %s: not a log answer", u->s);
 	}
-	http_resp_free(&resp);
-	if (!err && len)
-		err = sink(arg, text, len);
-	free(text);
 	if (!err)
 		*end_of_log = !more;
+	records_free(&r);
+	http_resp_free(&resp);
 	return err;
 }
 

@@ -394,6 +394,66 @@ int http_request(struct http *h, const char *method, const char *path,
 			       resp);
 }
 
+#define MAX_REDIRECTS 5
+
+/* scheme://host:port of a URL, lower-cased by curl; NULL if none */
+static char *origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+		    CURLUE_OK &&
+	    asprintf(&o, "%s://%s:%s", scheme, host, port) < 0)
+		o = NULL;
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/*
+ * Whether to follow the redirect answer of c: only to the origin of url
+ * (credentials go nowhere else), a write only where it keeps its method
+ * (307, 308). Sets *next to the new URL then; logs a refusal.
+ */
+static int follow(CURL *c, const char *method, long status, const char *url,
+		  char **next, const char *path)
+{
+	int keeps = status == 307 || status == 308;
+	char *to = NULL, *from, *there, *copy = NULL;
+	int ok;
+
+	if (!keeps && status != 301 && status != 302 && status != 303)
+		return 0;
+	curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &to);
+	if (!to)
+		return 0;
+	from = origin(url);
+	there = origin(to);
+	ok = from && there && !strcmp(from, there) &&
+	     (keeps || !strcmp(method, "GET"));
+	if (ok)
+		copy = strdup(to);
+	else
+		log_msg(LOG_ERR, "%s %s: %ld redirect to %s not followed%s",
+			method, path, status, there ? there : "a bad URL",
+			from && there && strcmp(from, there)
+				? " (another origin)"
+				: "");
+	free(from);
+	free(there);
+	if (!copy)
+		return 0;
+	free(*next);
+	*next = copy;
+	return 1;
+}
+
 /*
  * One call with retries until deadline, with the Bearer token tok (or
  * none); see http_request_to.
@@ -408,7 +468,7 @@ static int request(struct http *h, const char *method, const char *path,
 	size_t urllen = strlen(h->url) + strlen(path) + 1;
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);
-	int ret = -EIO;
+	int ret = -EIO, redirects = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	if (!url || !c || !hdrs) {
@@ -431,6 +491,13 @@ static int request(struct http *h, const char *method, const char *path,
 			log_msg(LOG_INFO, "%s %s %ld %.0f ms", method, path,
 				rc == CURLE_OK ? status : 0,
 				(now_s() - t0) * 1000);
+		if (rc == CURLE_OK && redirects < MAX_REDIRECTS &&
+		    follow(c, method, status, url, &url, path)) {
+			free(b.data);
+			redirects++;
+			try--;
+			continue;
+		}
 		if (rc == CURLE_OK) {
 			count(h, &h->stats.bytes, b.len);
 			if (!retryable_status(status, write) ||
@@ -580,8 +647,9 @@ int http_request_to(struct http *h, const char *method, const char *path,
 			      deadline, tok, resp);
 		sent = 1;
 	}
-	/* a JWT that expired (or a token file replaced): once more */
-	if (!ret && sent && resp->status == 401 &&
+	/* a JWT that expired or lost its key, a token file replaced: the
+	 * token is bought or read again, and the call sent once more */
+	if (!ret && sent && (resp->status == 401 || resp->status == 403) &&
 	    (h->jwt_login || h->token_file)) {
 		char *again = NULL;
 		struct http_resp r2;

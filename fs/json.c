@@ -1065,8 +1065,9 @@ static void put_text(struct sbuf *b, struct json_object *v)
 
 /*
  * One structured record as SPEC.md says: "[timestamp] LEVEL logger -
- * event", a missing field left out with its separator; without a
- * timestamp the event alone; then the other keys as " key=value".
+ * event", a missing field left out with the separator after it ("] ",
+ * " ", " - "); without a timestamp the event alone; then the other keys as
+ * " key=value".
  */
 static void put_record(struct sbuf *b, struct json_object *rec)
 {
@@ -1099,9 +1100,8 @@ static void put_record(struct sbuf *b, struct json_object *rec)
 			sb_add(b, " ", 1);
 		if (logger) {
 			sb_add(b, logger, gn);
-			sb_add(b, " ", 1);
+			sb_add(b, " - ", 3);
 		}
-		sb_add(b, "- ", 2);
 	}
 	if (member(rec, "event"))
 		put_text(b, member(rec, "event"));
@@ -1127,26 +1127,16 @@ static void put_record(struct sbuf *b, struct json_object *rec)
 	sb_add(b, "\n", 1);
 }
 
-int json_log_records(const char *body, size_t len, char **text,
-		     size_t *text_len, int *more)
+int json_record_text(const char *rec, size_t len, char **text,
+		     size_t *text_len)
 {
-	struct json_object *o, *content, *token;
+	struct json_object *o;
 	struct sbuf b = {0};
-	int e;
+	int e = parse(rec, len, &o);
 
-	e = parse_object(body, len, &o);
 	if (e)
 		return e;
-	content = member(o, "content");
-	token = member(o, "continuation_token");
-	if (!json_object_is_type(content, json_type_array) ||
-	    (token && !json_object_is_type(token, json_type_string))) {
-		json_object_put(o);
-		return -EIO;
-	}
-	for (size_t i = 0; i < json_object_array_length(content); i++)
-		put_record(&b, json_object_array_get_idx(content, i));
-	*more = token != NULL;
+	put_record(&b, o);
 	json_object_put(o);
 	return sb_take(&b, text, text_len);
 }

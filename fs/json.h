@@ -38,12 +38,11 @@ int json_patched_ti(const char *body, size_t len, struct af_ti *ti);
  */
 int json_links(const char *body, size_t len, char **out, size_t *out_len);
 /*
- * A v2 log answer {"content": [record | string, ...], "continuation_token":
- * str | null} rendered as text, one line a record (see SPEC.md "logs");
- * *more is 1 when there is a continuation token (the log goes on).
+ * One record of a v2 log answer (an object, or a plain string) rendered as
+ * text, one line, as SPEC.md "logs" says.
  */
-int json_log_records(const char *body, size_t len, char **text,
-		     size_t *text_len, int *more);
+int json_record_text(const char *rec, size_t len, char **text,
+		     size_t *text_len);
 /* {"version": "2.10.5", ...} -> "2.10.5" */
 int json_version(const char *body, size_t len, char **version);
 /*

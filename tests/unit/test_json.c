@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "json.h"
+#include "records.h"
 #include "model.h"
 
 /* a string literal and its length */
@@ -869,19 +870,54 @@ static void test_version(void)
 	CHECK(v == (char *)1);
 }
 
+struct text {
+	char buf[4096];
+	size_t len;
+};
+
+static int take(void *arg, const char *data, size_t len)
+{
+	struct text *t = arg;
+
+	if (t->len + len >= sizeof(t->buf))
+		return -ENOSPC;
+	memcpy(t->buf + t->len, data, len);
+	t->len += len;
+	t->buf[t->len] = '\0';
+	return 0;
+}
+
+/* Feeds body in pieces of every size from 1 to 7 bytes, and whole. */
+static int stream_log(const char *body, struct text *t, int *more)
+{
+	int err = 0;
+
+	for (size_t piece = 1; piece <= 8 && !err; piece++) {
+		struct records *r = records_new(take, t);
+		size_t n = slen(body), step = piece == 8 ? n : piece;
+
+		t->len = 0;
+		t->buf[0] = '\0';
+		for (size_t off = 0; !err && off < n; off += step)
+			err = records_feed(r, body + off,
+					   n - off < step ? n - off : step);
+		if (!err)
+			err = records_end(r, more);
+		records_free(&r);
+	}
+	return err;
+}
+
 static void check_log(const char *body, const char *want, int want_more)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct text t;
 	int more = -1;
 
-	CHECK(json_log_records(body, slen(body), &text, &len, &more) == 0);
-	CHECK_STR(text, want);
-	CHECK(text != NULL && len == strlen(want));
+	CHECK(stream_log(body, &t, &more) == 0);
+	CHECK_STR(t.buf, want);
 	CHECK(more == want_more);
-	if (text && strcmp(text, want) != 0)
-		fprintf(stderr, "got: [%s]\n", text);
-	free(text);
+	if (strcmp(t.buf, want) != 0)
+		fprintf(stderr, "got: [%s]\n", t.buf);
 }
 
 static void test_log_records(void)
@@ -892,11 +928,11 @@ static void test_log_records(void)
 		"{\"continuation_token\": null}",
 		"{\"content\": [], \"continuation_token\": 5}",
 		"{\"content\": [{\"event\": \"x\"}",
+		"{\"content\": [{\"event\": \"x\"}]",
+		"{\"content\": [], \"content\": []}",
+		"{\"content\": [{\"event\": \"x\",}]}",
+		"{\"content\": [1], \"x\": 1} 2",
 	};
-	char *text = (char *)1;
-	size_t len;
-	int more;
-
 	check_log("{\"content\": [], \"continuation_token\": null}", "", 0);
 	check_log("{\"content\": [{\"event\": \"::group::Log message source "
 		  "details\", \"sources\": [\"/a/1.log\", \"/b\"]}, {\"event\": "
@@ -921,15 +957,22 @@ static void test_log_records(void)
 		  "{\"event\": \"plain\", \"timestamp\": null, \"level\": "
 		  "\"info\"}, {\"timestamp\": \"T\"}], "
 		  "\"continuation_token\": null}",
-		  "[T] - a\n[T] ERROR - Traceback:\n  line 1\nValueError: é\n"
-		  "[T] l - b\nplain\n[T] - \n",
+		  "[T] a\n[T] ERROR Traceback:\n  line 1\nValueError: é\n"
+		  "[T] l - b\nplain\n[T] \n",
 		  0);
 	/* a log of plain strings */
 	check_log("{\"content\": [\"one\", \"two\"]}", "one\ntwo\n", 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		CHECK(json_log_records(bad[i], slen(bad[i]), &text, &len,
-				       &more) == -EIO);
-	CHECK(text == (char *)1);
+	check_log(" { \"x\" : {\"content\": [1, {\"a\": \"]\"}]} , \"content\" "
+		  ": [ \"a\\\"]\" , 2 , null , [1, {\"k\": [ ]}] ] , "
+		  "\"continuation_token\" : \"t\" } ",
+		  "a\"]\n2\n\n[1, {\"k\": []}]\n", 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct text t;
+		int more = -1;
+
+		CHECK(stream_log(bad[i], &t, &more) == -EIO);
+		CHECK(more == -1);
+	}
 }
 
 static void test_patched_ti(void)
