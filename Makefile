@@ -107,15 +107,27 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh
 
+# The layout of a Debian package with PREFIX=/usr (which may set UNITDIR to
+# /lib/systemd/system). mount.fuse3 finds the binary in /usr/local/bin or
+# /usr/bin (airflowfs(1), FSTAB); the unit gets the path of BINDIR.
 DOCDIR = $(PREFIX)/share/doc/airflowfs
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNIT = airflowfs@.service
 
 install: airflowfs
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(UNITDIR)
 	install -m 755 airflowfs $(DESTDIR)$(BINDIR)/airflowfs
-	install -m 644 README.md contrib/fstab.example $(DESTDIR)$(DOCDIR)/
+	install -m 644 contrib/airflowfs.1 $(DESTDIR)$(MANDIR)/airflowfs.1
+	install -m 644 README.md contrib/fstab.example \
+		contrib/airflowfs.conf.example $(DESTDIR)$(DOCDIR)/
+	sed 's|/usr/local/bin/airflowfs|$(BINDIR)/airflowfs|' contrib/$(UNIT) \
+		> $(DESTDIR)$(UNITDIR)/$(UNIT)
+	chmod 644 $(DESTDIR)$(UNITDIR)/$(UNIT)
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/airflowfs
+	rm -f $(DESTDIR)$(BINDIR)/airflowfs $(DESTDIR)$(MANDIR)/airflowfs.1 \
+		$(DESTDIR)$(UNITDIR)/$(UNIT)
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 format:

@@ -892,3 +892,8 @@ size_t airflow_request_kinds(struct airflow *a, const char *const **names,
 	*names = req_names;
 	return i;
 }
+
+void airflow_reload_credentials(struct airflow *a, const char *password)
+{
+	http_reload_credentials(a->http, password);
+}

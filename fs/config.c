@@ -2,7 +2,8 @@
 /*
  * Option table, defaults, --help text and credentials (see config.h).
  * Credential precedence: -o token_file, then -o username + password_file,
- * then AIRFLOW_TOKEN, then AIRFLOW_USERNAME + AIRFLOW_PASSWORD.
+ * then AIRFLOW_TOKEN, then AIRFLOW_PASSWORD with -o username or else
+ * AIRFLOW_USERNAME.
  */
 #define FUSE_USE_VERSION 314
 #include <errno.h>
@@ -60,6 +61,23 @@ static const struct fuse_opt cfg_table[] = {
 	COPT("token_file=%s", token_file, 0),
 	FUSE_OPT_END};
 
+/*
+ * Options of fstab and mount(8) that mean nothing to a FUSE mount.
+ * mount.fuse3 drops most of them itself, mount(8) the x-* ones; they are
+ * accepted here too, for other helpers and for direct callers.
+ */
+static int mount_only(const char *opt)
+{
+	static const char *const names[] = {"defaults", "_netdev", "auto",
+					    "noauto",	"user",	   "nouser",
+					    "users",	"nofail"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(opt, names[i]))
+			return 1;
+	return !strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8);
+}
+
 static int raw_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
@@ -76,6 +94,8 @@ static int raw_proc(void *data, const char *arg, int key,
 		/* ours, and also the kernel's read-only mount flag */
 		raw->cfg->ro = 1;
 		return 1;
+	case FUSE_OPT_KEY_OPT:
+		return !mount_only(arg); /* 0: dropped */
 	case FUSE_OPT_KEY_NONOPT:
 		if (raw->nonopts++ == 0) {
 			raw->cfg->url = strdup(arg);
@@ -195,6 +215,26 @@ static char *take_env(const char *name)
 	return copy;
 }
 
+/*
+ * Makes a relative path absolute: files are read again after the daemon
+ * has moved to / (a token file when it changes, SIGHUP, curl's CA file).
+ */
+static int absolute(char **path)
+{
+	char cwd[4096], *abs;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)) ||
+	    asprintf(&abs, "%s/%s", cwd, *path) < 0) {
+		fprintf(stderr, "airflowfs: %s: %s\n", *path, strerror(errno));
+		return -1;
+	}
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
 static int load_credentials(struct config *cfg)
 {
 	char err[512];
@@ -214,9 +254,11 @@ static int load_credentials(struct config *cfg)
 			goto fail;
 	} else if (getenv("AIRFLOW_TOKEN")) {
 		cfg->token = take_env("AIRFLOW_TOKEN");
-	} else if (getenv("AIRFLOW_USERNAME") && getenv("AIRFLOW_PASSWORD")) {
-		free(cfg->username);
-		cfg->username = strdup(getenv("AIRFLOW_USERNAME"));
+	} else if (getenv("AIRFLOW_PASSWORD") &&
+		   (cfg->username || getenv("AIRFLOW_USERNAME"))) {
+		/* -o username wins over AIRFLOW_USERNAME */
+		if (!cfg->username)
+			cfg->username = strdup(getenv("AIRFLOW_USERNAME"));
 		cfg->password = take_env("AIRFLOW_PASSWORD");
 	} else if (cfg->username) {
 		fprintf(stderr, "airflowfs: -o username needs "
@@ -305,6 +347,9 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 	n = strlen(cfg->url);
 	while (n > 0 && cfg->url[n - 1] == '/')
 		cfg->url[--n] = '\0';
+	if (absolute(&cfg->password_file) || absolute(&cfg->token_file) ||
+	    absolute(&cfg->cacert))
+		return -1;
 	return load_credentials(cfg);
 }
 

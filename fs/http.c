@@ -22,7 +22,8 @@
 #define POOL_MAX 16
 
 struct http {
-	char *url, *cacert, *username, *password, *token, *token_file;
+	char *url, *cacert, *username, *token, *token_file;
+	char *password; /* protected by lock and login_lock (both to change) */
 	double timeout;
 	int retries, insecure, verbose;
 	CURLSH *share;
@@ -314,11 +315,13 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	}
 	if (h->cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+	pthread_mutex_lock(&h->lock); /* the password may be replaced */
 	if (h->username && h->password && !h->jwt_login) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, h->username);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
 	}
+	pthread_mutex_unlock(&h->lock);
 	if (strcmp(method, "GET"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -706,4 +709,21 @@ void http_get_stats(struct http *h, struct http_stats *st)
 	pthread_mutex_lock(&h->lock);
 	*st = h->stats;
 	pthread_mutex_unlock(&h->lock);
+}
+
+void http_reload_credentials(struct http *h, const char *password)
+{
+	char *fresh = password ? strdup(password) : NULL;
+
+	pthread_mutex_lock(&h->login_lock);
+	pthread_mutex_lock(&h->lock);
+	if (fresh) {
+		config_wipe(&h->password);
+		h->password = fresh;
+	}
+	/* the next request logs in again, or reads the token file again */
+	config_wipe(&h->jwt);
+	h->token_size = -1;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->login_lock);
 }

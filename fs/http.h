@@ -78,6 +78,13 @@ int http_request_to(struct http *h, const char *method, const char *path,
 void http_use_jwt(struct http *h);
 
 /*
+ * After SIGHUP: password (when not NULL) replaces the one given to
+ * http_new; the JWT held is dropped (the next request logs in again) and
+ * the token file is read again at the next request, changed or not.
+ */
+void http_reload_credentials(struct http *h, const char *password);
+
+/*
  * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;
  * EINVAL 400/422 on a write (EIO on a read); EIO otherwise.
  */

@@ -336,3 +336,20 @@ void inodes_forget(struct inodes *t, uint64_t ino, uint64_t count)
 	}
 	pthread_mutex_unlock(&t->lock);
 }
+
+int inodes_list(struct inodes *t, uint64_t **out, size_t *n)
+{
+	uint64_t *v;
+	size_t k = 0;
+
+	pthread_mutex_lock(&t->lock);
+	v = malloc(t->count * sizeof(*v));
+	for (size_t i = 0; v && i < t->nbuckets; i++)
+		for (struct node *p = t->by_ino[i]; p && k < t->count;
+		     p = p->next_ino)
+			v[k++] = p->ino;
+	pthread_mutex_unlock(&t->lock);
+	*out = v;
+	*n = k;
+	return v ? 0 : -ENOMEM;
+}

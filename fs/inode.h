@@ -72,5 +72,10 @@ int inodes_move(struct inodes *t, struct node *parent, const char *from,
 		const char *to, const struct node *tmpl);
 /* Drops n lookups; the node goes once nothing refers to it. */
 void inodes_forget(struct inodes *t, uint64_t ino, uint64_t n);
+/*
+ * The inode numbers the table holds now, root included: *out (malloc'd,
+ * the caller frees it) gets *n of them. 0 or -ENOMEM.
+ */
+int inodes_list(struct inodes *t, uint64_t **out, size_t *n);
 
 #endif

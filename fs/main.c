@@ -17,7 +17,9 @@
 #include "http.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
 #include "ops.h"
+#include "reload.h"
 
 /* Memory for editors' scratch files, all task instances together. */
 #define SCRATCH_BYTES ((size_t)64 << 20)
@@ -59,23 +61,76 @@ static int make_log_dir(char *path, size_t size)
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* What a SIGHUP's reload works on. */
+struct session {
+	struct fs *fs;
+	struct fuse_session *se;
+};
+
+/*
+ * SIGHUP, in reload.c's thread: the password file is read again (and a
+ * token file at the next request), the daemon's cache is emptied, and the
+ * kernel forgets the attributes it keeps of every inode we know, so that
+ * sizes and times are asked again. The names it keeps, found or missing,
+ * follow their timeouts; the pages of a finished log stay (they cannot
+ * change).
+ */
+static void reload(void *arg)
+{
+	struct session *s = arg;
+	const struct config *cfg = s->fs->cfg;
+	char *password = NULL, err[512];
+	uint64_t *inos;
+	size_t n;
+
+	/* the token file wins over the password file (config.c) */
+	if (cfg->password_file && !cfg->token_file &&
+	    config_read_secret(cfg->password_file, &password, err,
+			       sizeof(err)) != 0)
+		log_msg(LOG_WARNING,
+			"SIGHUP: %s; the password read before stays", err);
+	airflow_reload_credentials(s->fs->store.af, password);
+	config_wipe(&password);
+	cache_invalidate_prefix(s->fs->store.cache, "");
+	if (inodes_list(s->fs->inodes, &inos, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			fuse_lowlevel_notify_inval_inode(s->se, inos[i], -1, 0);
+		free(inos);
+	}
+	log_msg(LOG_INFO,
+		"SIGHUP: caches dropped, credential files read again");
+}
+
 static int serve(struct fs *fs, struct fuse_args *args,
 		 struct fuse_cmdline_opts *opts)
 {
 	struct fuse_loop_config *loop = NULL;
 	struct fuse_session *se;
-	int ret = 1;
+	struct reload *hup = NULL;
+	struct session s = {.fs = fs};
+	int ret = 1, err;
 
 	se = fuse_session_new(args, &afs_ops, sizeof(afs_ops), fs);
 	if (!se)
 		return 1;
-	if (fuse_set_signal_handlers(se) != 0)
+	s.se = se;
+	/* ours first: libfuse leaves SIGHUP alone then (reload.h) */
+	if (reload_new(&hup) != 0 || fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
 		goto out_signals;
 	if (fuse_daemonize(opts->foreground) != 0)
 		goto out_unmount;
 	log_set_syslog(!opts->foreground);
+	if (reload_run(hup, reload, &s) != 0)
+		goto out_unmount;
+	/* mounted: requests wait in the kernel until the loop takes them */
+	err = notify_service("READY=1");
+	if (err)
+		log_msg(LOG_WARNING,
+			"cannot tell the service manager that "
+			"the mount is ready: %s",
+			strerror(-err));
 	if (opts->singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -92,12 +147,15 @@ static int serve(struct fs *fs, struct fuse_args *args,
 		ret = fuse_session_loop_mt(se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
-	ret = ret != 0;
+	notify_service("STOPPING=1");
+	/* SIGTERM or SIGINT ends the loop with its number: a clean exit */
+	ret = ret < 0;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
+	reload_free(&hup);
 	fuse_session_destroy(se);
 	return ret;
 }

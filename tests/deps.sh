@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs what building, testing and the demo need on Debian 12, if missing.
 set -e
-pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev python3 python3-pytest openssl vim tmux nano perl curl"
+# groff-base and man-db: the man page's checks; systemd: systemd-analyze verify
+# of the unit (systemd need not run)
+pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev python3 python3-pytest openssl vim tmux nano perl curl groff-base man-db systemd"
 missing=""
 for p in $pkgs; do
 	# a removed package can leave "deinstall ok config-files" behind

@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The daemon as a service manager and an operator see it: SIGTERM and SIGINT,
+SIGHUP (caches dropped, credential files read again), readiness on
+$NOTIFY_SOCKET, and where the log lines go (stderr in the foreground, syslog
+in the background)."""
+import base64
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+from urllib.parse import quote
+
+import pytest
+
+from conftest import BAD_LOG, BIN, PASSWORD, USER, creds_env, start_mount, wait_mounted
+from private_dev import PRIVATE_DEV
+
+E, R1 = "etl_daily", "scheduled__2024-01-01T00:00:00+00:00"
+LOAD = (E, R1, "load")
+
+NO_CREDS = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def wait_for(cond, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("no %s after %ss" % (what, timeout))
+
+
+def hup(m, count=1):
+    """Sends SIGHUP and waits until the daemon says it reloaded."""
+    before = m.log().count("SIGHUP:")
+    m.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: m.log().count("SIGHUP:") >= before + count, "reload in the log")
+    assert m.proc.poll() is None
+
+
+def secret_file(path, text):
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("args", [(), ("-s",)], ids=["threads", "single"])
+def test_sigterm_and_sigint_unmount_and_exit_0(fake, tmp_path, sig, args):
+    fake.set_data("demo")
+    path = str(tmp_path / "mnt")
+    proc, log = start_mount(fake.url, path, args=args)
+    try:
+        wait_mounted(path, proc, log)
+        assert read(os.path.join(path, *LOAD, "state")) == b"success\n"
+        proc.send_signal(sig)
+        assert proc.wait(timeout=20) == 0, read(log)
+        assert not [b for b in BAD_LOG if b.encode() in read(log)], read(log)
+        assert not os.path.ismount(path)
+        assert os.listdir(path) == []  # the empty directory underneath
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            subprocess.run(["fusermount3", "-uz", path], stderr=subprocess.DEVNULL)
+
+
+def test_sighup_drops_the_caches_without_remounting(mount, fake):
+    m = mount(["ttl=3600"])
+    state = m.p(*LOAD, "state")
+    assert read(state) == b"success\n" and os.stat(state).st_size == 8
+    fake.update_ti(*LOAD, state="failed")
+    fake.reset()
+    # within ttl, the daemon and the kernel answer from their caches
+    assert read(state) == b"success\n" and os.stat(state).st_size == 8
+    assert fake.requests() == []
+    hup(m)
+    assert os.stat(state).st_size == len(b"failed\n")  # the kernel asked again
+    assert read(state) == b"failed\n"
+    assert [r["path"] for r in fake.requests()] == [
+        "/api/v1/dags/%s/dagRuns/%s/taskInstances/load" % (E, quote(R1, safe=""))]
+    # still the same mount and the same daemon, and again and again
+    hup(m)
+    hup(m)
+    assert read(m.p(".stats")).startswith(b"requests ")
+    assert m.proc.poll() is None and os.path.ismount(m.path)
+
+
+def test_sighup_reads_the_password_file_again(mount, fake, tmp_path):
+    pw = tmp_path / "password"
+    opts = ["ttl=3600", "username=" + USER, "password_file=" + secret_file(pw, PASSWORD)]
+    m = mount(opts, env=NO_CREDS)
+    assert read(m.p(*LOAD, "state")) == b"success\n"
+    try:
+        fake.app.password = "n3w-pa55word"
+        secret_file(pw, "n3w-pa55word")
+        # read at start only: the old password goes until SIGHUP
+        with pytest.raises(PermissionError):
+            read(m.p(E, R1, "notify", "state"))
+        fake.reset()
+        hup(m)
+        assert read(m.p(E, R1, "notify", "state")) == b"success\n"
+        basic = "Basic " + base64.b64encode(("%s:n3w-pa55word" % USER).encode()).decode()
+        assert {r["headers"].get("Authorization") for r in fake.requests()} == {basic}
+        # a password file that became unreadable: the password read before stays
+        pw.chmod(0o644)
+        hup(m)
+        assert "the password read before stays" in m.log()
+        assert read(m.p(E, R1, "transform", "state")) == b"success\n"
+    finally:
+        fake.app.password = PASSWORD
+    assert "n3w-pa55word" not in m.log() and PASSWORD not in m.log()
+
+
+def test_sighup_reads_the_token_file_again(mount, fake, tmp_path):
+    tok = tmp_path / "token"
+    fake.app.token = "tok-AAAA"
+    try:
+        m = mount(["ttl=3600", "token_file=" + secret_file(tok, "tok-AAAA")], env=NO_CREDS)
+        assert read(m.p(*LOAD, "state")) == b"success\n"
+        # the same inode, size and time: nothing says that the file changed
+        st = os.stat(tok)
+        with open(tok, "r+") as f:
+            f.write("tok-BBBB\n")
+        os.utime(tok, ns=(st.st_atime_ns, st.st_mtime_ns))
+        fake.app.token = "tok-BBBB"
+        with pytest.raises(PermissionError):
+            read(m.p(E, R1, "notify", "state"))
+        fake.reset()
+        hup(m)
+        assert read(m.p(E, R1, "notify", "state")) == b"success\n"
+        assert {r["headers"].get("Authorization") for r in fake.requests()} == {
+            "Bearer tok-BBBB"}
+    finally:
+        fake.app.token = None
+
+
+def notify_socket(tmp_path, abstract):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    if abstract:
+        name = "airflowfs-test-%d-%d" % (os.getpid(), time.monotonic_ns())
+        s.bind("\0" + name)
+        return s, "@" + name
+    path = str(tmp_path / "notify.sock")
+    s.bind(path)
+    return s, path
+
+
+def receive(s, timeout=20):
+    """One datagram: (text, sender pid)."""
+    s.settimeout(timeout)
+    data, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
+    pid = None
+    for level, kind, value in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = struct.unpack("iII", value[:12])[0]
+    return data.decode(), pid
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_ready_on_notify_socket_once_mounted(fake, tmp_path, abstract):
+    fake.set_data("demo")
+    s, name = notify_socket(tmp_path, abstract)
+    path = str(tmp_path / "mnt")
+    os.mkdir(path)
+    proc = subprocess.Popen([BIN, "-f", fake.url, path], env=creds_env(NOTIFY_SOCKET=name),
+                            stderr=subprocess.PIPE)
+    try:
+        text, pid = receive(s)
+        # the mount is there when READY=1 is, and it comes from the main process
+        mounted = os.path.ismount(path)
+        assert (text, pid, mounted) == ("READY=1", proc.pid, True)
+        assert read(os.path.join(path, *LOAD, "state")) == b"success\n"
+        subprocess.run(["fusermount3", "-u", path], check=True)
+        assert receive(s) == ("STOPPING=1", proc.pid)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            subprocess.run(["fusermount3", "-uz", path], stderr=subprocess.DEVNULL)
+        proc.wait()
+        s.close()
+    assert proc.stderr.read() == b""
+
+
+def test_no_notify_socket_is_fine_and_a_bad_one_is_said(mount):
+    m = mount(env=creds_env(NOTIFY_SOCKET="/nonexistent/notify.sock"))
+    assert read(m.p(*LOAD, "state")) == b"success\n"
+    assert "cannot tell the service manager" in m.log()
+
+
+def test_verbose_lines_in_the_foreground(mount):
+    m = mount(["verbose"])
+    read(m.p(*LOAD, "state"))
+    line = r"^airflowfs: GET /api/v1/dags/%s/dagRuns/%s/taskInstances/load 200 \d+ ms$" % (
+        E, re.escape(quote(R1, safe="")))
+    assert re.search(line, m.log(), re.M), m.log()
+
+
+# A background daemon's lines go to syslog, i.e. to the datagram socket
+# /dev/log. Whether a syslog daemon listens there or not, the test gets them
+# in a mount namespace of its own, where /dev/log is the test's socket.
+SYSLOG_SCRIPT = PRIVATE_DEV + r"""
+touch /dev/log
+mount --bind "$T/log.sock" /dev/log
+"$BIN" -o verbose "$URL" "$T/mnt"
+cat "$T/mnt/$STATE"
+umount "$T/mnt"
+"""
+
+
+def test_background_logs_go_to_syslog(fake, tmp_path):
+    fake.set_data("demo")
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind(str(tmp_path / "log.sock"))
+    os.mkdir(str(tmp_path / "mnt"))
+    env = creds_env(T=str(tmp_path), BIN=BIN, URL=fake.url, STATE="/".join(LOAD) + "/state")
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        SYSLOG_SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "success\n"
+    # stderr until the daemon detaches (the check of the server), syslog then
+    assert "GET /api/v1/version 200" in r.stderr and "taskInstances" not in r.stderr
+    lines = []
+    log.settimeout(5)
+    want = "GET /api/v1/dags/%s/dagRuns/" % E
+    while not any(want in ln for ln in lines):
+        lines.append(log.recv(4096).decode())
+    # <30>: facility daemon (3 * 8), priority info (6); the tag and the pid
+    line = [ln for ln in lines if want in ln][0]
+    assert re.match(r"<30>\w{3} [ \d]\d \d\d:\d\d:\d\d airflowfs\[\d+\]: GET /api/v1/dags/"
+                    r"\S+ 200 \d+ ms$", line), line
+    assert PASSWORD not in "".join(lines)
