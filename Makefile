@@ -29,7 +29,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 PYTEST = /usr/bin/python3 -m pytest
 
-.PHONY: all deps check unit mount-tests demo bench asan valgrind install \
+.PHONY: all deps check unit mount-tests demo bench soak asan valgrind install \
 	uninstall clean format
 
 BIN = airflowfs
@@ -98,6 +98,12 @@ valgrind: deps all
 	@# daemons in the background exit unseen: their reports are in the logs
 	@! find $(B)/valgrind -name 'vg.*.log' -size +0 | grep .
 	@echo "valgrind: no leaks or errors reported"
+
+# tests/test_soak.py for ten minutes (a few seconds in make check)
+SOAK_SECONDS ?= 600
+soak: deps
+	$(MAKE) all
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PYTEST) -q tests/test_soak.py
 
 bench: deps
 	$(MAKE) all

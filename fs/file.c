@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,13 +145,14 @@ static int save(struct fs *fs, struct file *f)
 {
 	enum ti_file what = f->kind == F_STATE ? TI_STATE : TI_NOTE;
 	int err = node_save(fs, f->node, what, f->buf, f->len);
+	char mi[16] = "";
 
+	if (f->node->map_index >= 0)
+		snprintf(mi, sizeof(mi), "/%d", f->node->map_index);
 	if (err)
-		log_msg(LOG_ERR, "saving %s of %s/%s/%s%s%.0d: %s",
+		log_msg(LOG_ERR, "saving %s of %s/%s/%s%s: %s",
 			path_ti_file_name(what), f->node->dag, f->node->run,
-			f->node->task, f->node->map_index >= 0 ? "/" : "",
-			f->node->map_index >= 0 ? f->node->map_index : 0,
-			strerror(-err));
+			f->node->task, mi, strerror(-err));
 	f->dirty = f->truncated = 0;
 	if (f->kind == F_STATE)
 		f->len = 0; /* the next value is collected from empty */
