@@ -222,6 +222,7 @@ struct page_job {
 	const struct url *u;
 	long first, limit, end; /* offsets first, first+limit, ... < end */
 	long next;		/* the next page to take, atomically */
+	double deadline;	/* the system call's, for the helpers */
 	long npages;
 	struct http_resp *resp; /* one per page */
 	int *err;
@@ -232,6 +233,7 @@ static void *page_worker(void *arg)
 	struct page_job *j = arg;
 	long i;
 
+	http_call_join(j->deadline);
 	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) <
 	       j->npages) {
 		struct url p = *j->u;
@@ -253,7 +255,13 @@ static int parallel_pages(struct airflow *a, const struct url *u, long first,
 			  long *got)
 {
 	struct page_job j = {
-		.a = a, .u = u, .first = first, .limit = limit, .end = end};
+		.a = a,
+		.u = u,
+		.first = first,
+		.limit = limit,
+		.end = end,
+		.deadline = http_call_deadline(),
+	};
 	pthread_t threads[PARALLEL_PAGES];
 	int nthreads = 0, err = 0;
 	long total;

@@ -636,11 +636,32 @@ static int bearer(struct http *h, const char *stale, double deadline,
 	return 0;
 }
 
+/* the end of the system call this thread serves, 0 when none */
+static __thread double call_deadline;
+
+void http_call_begin(double timeout)
+{
+	call_deadline = now_s() + timeout;
+}
+
+double http_call_deadline(void)
+{
+	return call_deadline;
+}
+
+void http_call_join(double deadline)
+{
+	call_deadline = deadline;
+}
+
 int http_request_to(struct http *h, const char *method, const char *path,
 		    const char *accept, const char *body, size_t max,
 		    http_sink sink, void *arg, struct http_resp *resp)
 {
 	double deadline = now_s() + h->timeout;
+
+	if (call_deadline > 0 && call_deadline < deadline)
+		deadline = call_deadline;
 	char *tok = NULL;
 	int ret, sent = 0;
 

@@ -71,6 +71,16 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		    http_sink sink, void *arg, struct http_resp *resp);
 
 /*
+ * Starts the system call that this thread serves: every request it sends
+ * until the next begin ends within timeout seconds from now, retries and
+ * every request of the call included (one `ls` may need several).
+ */
+void http_call_begin(double timeout);
+/* A helper thread of that call takes its deadline (0: none). */
+double http_call_deadline(void);
+void http_call_join(double deadline);
+
+/*
  * From now on the username and password (if any) buy a JWT with POST
  * URL/auth/token instead of going as HTTP Basic (API v2). The JWT is
  * bought again before its exp, and once after a 401.
