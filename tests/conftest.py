@@ -1,10 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fixtures for tests that mount airflowfs for real against the fake server.
 
-`fake` is one fake Airflow server per test module; `mount(...)` mounts the
-airflowfs binary on a fresh directory (in the foreground, its log captured)
-and unmounts it at the end of the test, failing the test if the daemon did
-not exit cleanly or printed a sanitizer report.
+`fake` is one fake Airflow server per test module and API version: every test
+that uses it (directly or through `mount`) runs twice, against API v1 (an
+Airflow 2.10.5, HTTP Basic) and API v2 (an Airflow 3.0.6, JWT from POST
+/auth/token), with ids [v1] and [v2]. `@pytest.mark.api("v1")` restricts a
+test to the versions it names (it is then not collected for the others, so
+nothing is reported as skipped); `--api v1` (or v2) runs only that version's
+tests, deselecting the others. tests/airflow_api.py says what each version's
+requests and files look like.
+
+`mount(...)` mounts the airflowfs binary on a fresh directory (in the
+foreground, its log captured) and unmounts it at the end of the test, failing
+the test if the daemon did not exit cleanly or printed a sanitizer report.
 """
 import os
 import subprocess
@@ -21,6 +29,38 @@ sys.path.insert(0, HERE)
 import fake_airflow  # noqa: E402
 
 USER, PASSWORD = "admin", "s3cret-pa55"
+APIS = ("v1", "v2")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--api", choices=APIS + ("both",), default="both",
+                     help="run the mount tests against this API version of the fake only")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "api(*versions): run this test against these API "
+                                       "versions of the fake only (default: all)")
+
+
+def pytest_generate_tests(metafunc):
+    if "fake" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("api")
+        versions = list(marker.args) if marker else list(APIS)
+        assert versions and set(versions) <= set(APIS), versions
+        metafunc.parametrize("fake", versions, indirect=True, ids=versions, scope="module")
+
+
+def pytest_collection_modifyitems(config, items):
+    want = config.getoption("--api")
+    if want == "both":
+        return
+    keep, drop = [], []
+    for item in items:
+        version = getattr(item, "callspec", None) and item.callspec.params.get("fake")
+        (drop if version and version != want else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def creds_env(**extra):
@@ -90,11 +130,26 @@ BAD_LOG = ("AddressSanitizer", "runtime error:", "LeakSanitizer",
            "Segmentation", "Assertion", "double free")
 
 
+def start_fake(api, **kw):
+    """A fake server of that API version with the test credentials (v1: HTTP Basic, v2:
+    JWTs from POST /auth/token)."""
+    return fake_airflow.start(api=api, user=USER, password=PASSWORD, **kw)
+
+
 @pytest.fixture(scope="module")
-def fake():
-    srv = fake_airflow.start(auth="basic", user=USER, password=PASSWORD)
+def fake(request):
+    srv = start_fake(request.param)
     yield srv
     srv.stop()
+
+
+def fresh(fake, data="demo"):
+    """The fake as each test wants it: its dataset, no faults, the settings it started
+    with (credentials, tokens, JWT lifetime), and an empty record."""
+    fake.set_data(data)
+    fake.clear_faults()
+    fake.reset_config()
+    fake.reset()
 
 
 @pytest.fixture
@@ -104,8 +159,7 @@ def mount(fake, tmp_path):
 
     def do(opts=(), env=None, url=None, data=None):
         if not mounts:
-            fake.set_data(data if data is not None else "demo")
-            fake.clear_faults()
+            fresh(fake, data if data is not None else "demo")
         path = str(tmp_path / ("mnt%d" % len(mounts)))
         proc, log_path = start_mount(url or fake.url, path, opts, env)
         wait_mounted(path, proc, log_path)

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""A fake Airflow 2.10.5 webserver (REST API v1) for the airflowfs tests.
+"""A fake Airflow server for the airflowfs tests: a 2.10.5 webserver (REST API v1, the
+default) or, with api="v2" (--api v2), a 3.0.6 api-server (REST API v2), over one dataset.
 
-Standard library only. It reproduces the quirks of a real 2.x server that a client can
-trip over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bug:
+Standard library only. It reproduces the quirks of a real server that a client can trip
+over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bug. API v1:
 
 * connexion's strict validation: a query parameter the spec does not list, a badly typed
   parameter or body -> 400 problem+json; it runs before the authentication check.
@@ -20,10 +21,71 @@ trip over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bu
 * JSON bodies are indented, keys sorted and non-ASCII escaped, as Airflow's JSON provider does
   (--no-sort-keys keeps the spec order in which records are built).
 
+API v2 (start(api="v2"); version 3.0.6 unless version= says otherwise, changeable at run
+time with srv.configure(version=...)):
+* /api/v2/version needs no auth; /api/v1/... and any other unknown /api, /auth path answer
+  404 {"detail": "Not Found"}; other paths are the UI (200 text/html). Errors are FastAPI's:
+  application/json {"detail": str}, or 422 {"detail": [{"type", "loc", "msg", "input",
+  "ctx"?}, ...]} listing every invalid path/query/body field. Unknown query parameters are
+  ignored. A scalar query parameter takes the last of repeated values; lists take them all
+  (no comma splitting). Starlette routing: the first route matching path and method wins
+  (so PATCH .../T/setNote is a PATCH of map_index "setNote": 422); a path matching with
+  another method: 405 (HEAD included); a trailing slash: 307 to the URL without it.
+* auth (auth="jwt", the default; "none" turns it off): POST /auth/token (outside /api/v2,
+  under the URL prefix if any) with JSON or form {"username", "password"} -> 201
+  {"access_token": JWT}; missing or empty fields 400 "Username and password must be
+  provided"; wrong ones 401 "Invalid credentials". /auth/token/cli: the same, valid 1 h.
+  JWTs are HS512 (hmac, stdlib) with claims jti, sub, role, iat, nbf, exp; lifetime
+  jwt_expiry (default 86400 s), checked with jwt_leeway (default 10 s) like PyJWT. On
+  /api/v2 (but /version and /monitor/health): no bearer token (nor _token cookie) -> 401
+  "Not authenticated"; exp passed -> 401 "Token Expired"; anything else wrong (signature,
+  garbage, alg, missing claim) -> 403 "Invalid JWT token". static_tokens=[...] are taken
+  as they are (Astronomer-style deployment tokens). No WWW-Authenticate header.
+* FastAPI's order: a body that is not JSON -> 422 before auth; then auth; then the log
+  endpoint's Accept check (406); then parameters (422); then the handler.
+* records in the v2.yaml shapes (TaskInstanceResponse, DAGRunResponse, DAGResponse), every
+  field present, null where null, compact JSON in model order, UTF-8 as is, dates ISO 8601
+  with "Z" (microseconds only when not zero). A run whose dataset logical_date is null
+  shows null (and run_after); TI ids are uuid5s of (dag, run, task, map_index).
+* lists: limit default 50, capped at 100, 0 -> an empty page, < 0 -> 422; order_by is
+  repeated ("-" descending), NULLs last, the primary key last (a TI list: map_index, then
+  the TI's uuid: stable pages); an attribute not allowed -> 400 "Ordering with 'x' is
+  disallowed or the attribute does not exist on the model". GET /dags honours exclude_stale
+  (default true). An unknown DAG or run in a list path -> 404 (the TI list finds the run by
+  run_id alone, as 3.0 does). listMapped and the unmapped-path rule as in v1.
+* links: {"extra_links": {name: url | null}, "total_entries": n}; ?map_index=, default -1.
+* logs: Accept prefix-matched on the raw header (default */*): */* or application/json ->
+  JSON, application/x-ndjson -> NDJSON, else 406 "Only application/json or
+  application/x-ndjson is supported". JSON {"content": [records] (or [strings]),
+  "continuation_token": str | null}; null once end_of_log (the try is not the TI's current
+  one, or the TI is not running/deferred). See "Structured logs" below for the records.
+  log_pos counts records. 3.0.4 and later (the resume bug) answer a read with a token with
+  the whole log again, without the header; 3.0.0-3.0.3 with the records after log_pos.
+  NDJSON: one record a line; header Airflow-Continuation-Token unless end_of_log (3.0.4+:
+  its payload has no log_pos). Try 0: [{"event": "Error fetching the logs. Try number 0 is
+  invalid.", "level": "error"}].
+* PATCH .../taskInstances/T[/M] (PatchTaskInstanceBody, extra fields forbidden: dry_run ->
+  422 extra_forbidden): new_state case-insensitive success|failed|skipped, else 422 "Value
+  error, 'x' is not one of [...]"; null -> 422 "Value error, 'new_state' should not be
+  empty"; a non-string -> 500 text/plain (the validator's AttributeError); note up to 1000
+  characters (422 string_too_long). update_mask (repeated) selects among the fields sent; a
+  null note clears only with update_mask. A state the TIs all have already -> 409 "Task id
+  T is already in S state". Without /M (and without ?map_index=) every map index of T is
+  patched (3.0.2+; before: map_index -1). Answer: 3.0.2+ {"task_instances": [...],
+  "total_entries": n}, before a single TaskInstanceResponse. PATCH .../dry_run: what would
+  change. No setNote.
+* uvicorn's Server header and reason phrases; fault injection answers {"detail": "injected
+  fault"} by default.
+
+Either API, prefix="/astro/deployment1" (--prefix) serves everything under that path (srv.url
+includes it, srv.origin does not); any other path answers a proxy's 404 text/plain. The
+control endpoints stay at the root.
+
 Command line:
     /usr/bin/python3 tests/fake_airflow.py [--port 0] [--port-file PATH] [--data demo|PATH.json]
-        [--auth basic|none] [--user admin] [--password admin] [--token TOKEN]
-        [--latency-ms 0] [--version 2.10.5] [--secret-key KEY] [--no-sort-keys] [--verbose]
+        [--api v1|v2] [--auth basic|jwt|none] [--user admin] [--password admin]
+        [--token TOKEN]... [--prefix /PATH] [--jwt-expiry 86400] [--latency-ms 0]
+        [--version 2.10.5|3.0.6] [--secret-key KEY] [--no-sort-keys] [--verbose]
         [--print-demo] [--big-log-mb N]
 --big-log-mb N adds the DAG big_logs (see big_logs_dag()): run manual__2024-01-04T00:00:00+00:00,
 task huge, a success with one try whose log is generated with N * 1,000,000 bytes (N may be
@@ -32,21 +94,50 @@ start (srv.warm_log), so only reads in the first seconds wait for them.
 It prints `fake-airflow listening on http://127.0.0.1:PORT` once listening, writes PORT to
 --port-file (atomically), and exits cleanly on SIGTERM/SIGINT.
 
-In-process:  srv = start(data="demo", auth="basic", ...); srv.url, srv.port, srv.requests(),
-srv.reset(), srv.set_data(d) (also stops the growers), srv.add_dag(dag) (adds one DAG, in
-dataset format, to the current dataset; its dag_id must be new), srv.data(),
+In-process:  srv = start(data="demo", api="v1", auth="basic", ...); srv.url, srv.origin,
+srv.port, srv.api, srv.prefix, srv.version, srv.requests(auth=True) (auth=False leaves out
+the logins, POST /auth/token), srv.logins(), srv.reset(), srv.set_data(d) (also stops the
+growers), srv.add_dag(dag) (adds one DAG, in dataset format, to the current dataset; its
+dag_id must be new), srv.data(),
 srv.ti(dag, run, task, map_index=-1), srv.update_ti(dag, run, task, map_index=-1, **fields),
 srv.inject(method, path, status, body, delay, count) (fault injection), srv.clear_faults(),
 srv.grow(...), srv.growers(), srv.stop_growing(), srv.log_text(dag, run, task, try_number,
 map_index=-1), srv.warm_log(dag, run, task, try_number=1, map_index=-1), srv.stop() (stops
-the growers too). Module level: generated_log(nbytes, seed=0), served_text(file_text),
-token_payload(token), big_logs_dag(nbytes, seed=7).
+the growers too); and for v2: srv.configure(**settings) (version, user, password,
+static_tokens (replaces the list: a rotation), jwt_expiry, jwt_leeway, jwt_secret,
+clock_skew (seconds the server's clock is ahead when it issues and checks JWTs),
+rotate_jwt_secret=True (every JWT issued so far is then "Invalid JWT token")),
+srv.config(), srv.reset_config() (back to the start settings), srv.issue_token(sub=None,
+expires_in=None) (a JWT as a login would give, nothing recorded), srv.token_error(token)
+(None if accepted now, else the detail), srv.log_records(dag, run, task, try_number,
+map_index=-1) (the content of a full v2 JSON read). Module level: generated_log(nbytes,
+seed=0), served_text(file_text), token_payload(token), big_logs_dag(nbytes, seed=7),
+render_log(content) (the v2 rendering SPEC.md defines: what a mount shows), jwt_claims(token),
+text_records(served_text) (the records of a log text).
 
-srv.log_text(dag, run, task, try_number, map_index=-1) is exactly the text a full read (no
-token) of that try serves now: the " INFO - ::group::Log message source details" header, then
-the reshaped file text (served_text(), or generated_log(...)[:-1] for a generated log). It is
-the text of the (host, text) tuple in the JSON `content`; the text/plain body is
-host + "\n" + log_text + "\n". KeyError if there is no such TI.
+srv.log_text(dag, run, task, try_number, map_index=-1) is exactly the text a mount shows for
+a full read (no token) of that try now. v1: the " INFO - ::group::Log message source details"
+header, then the reshaped file text (served_text(), or generated_log(...)[:-1] for a generated
+log); the text of the (host, text) tuple in the JSON `content`; the text/plain body is
+host + "\n" + log_text + "\n". v2: render_log() of a full JSON read's content (header
+records, then the records; it ends with "\n"). KeyError if there is no such TI.
+
+Structured logs (v2): each try's log is the same file as in v1, served as records, one per
+line of the text v1 serves (served_text(): blank lines dropped, lines ordered by timestamp):
+    [TS] {FILE.py:N} LEVEL - MSG -> {"timestamp": TS, "event": MSG, "level": "level",
+                                     "logger": "airflow.task.FILE"}
+        (FILE logging_mixin, a task's print(): "logger": "task", "chan": "stdout")
+    [TS] ANYTHING ELSE           -> {"timestamp": TS, "event": ANYTHING ELSE}
+    a line without a timestamp   -> appended to the record before it: its event + "\n" +
+        line; but the traceback after an ERROR "Task failed with exception" record becomes
+        its "error_detail" (structlog's list: the exception raised last first, is_cause on
+        its causes, frames); with no record before it: {"timestamp": null, "event": line}
+TS is shown as pydantic shows dates ("2024-01-02T00:00:12.012000Z"). A full read starts with
+{"event": "::group::Log message source details", "sources": [the file's path, or why the
+worker could not serve it]} and {"event": "::endgroup::"}. Two more kinds of log entries
+(any API): {"records": [{"event": str, ...}, ...]} is served to v2 as these records (and to
+v1 as their render_log() text), {"lines": [str, ...]} to v2 as a content of strings, with
+no header (to v1 as the lines).
 
 Growing logs: g = srv.grow(dag, run, task, map_index=-1, lines=20, every=0.2,
 then_state="success", line_fmt=None) -> Grower. Under the store lock (a read never sees half a
@@ -108,6 +199,12 @@ Control endpoints (no auth, never recorded):
     POST /_fake/stop_growing    stops them all: {"stopped": how many were still running}
     GET  /_fake/log_text?dag=&run=&task=&try=1&map_index=-1   srv.log_text() as
                                 text/plain; charset=utf-8 (404 if no such TI)
+    GET  /_fake/log_records?dag=&run=&task=&try=1&map_index=-1   srv.log_records()
+    GET  /_fake/requests?auth=0 the record without the logins (POST /auth/token)
+    GET  /_fake/config          the settings srv.configure() changes
+    POST /_fake/config          {setting: value, ..., "rotate_jwt_secret"?: true, "reset"?:
+                                true (first back to the start settings)}: srv.configure()
+    POST /_fake/token           {"sub"?, "expires_in"?} -> {"access_token": srv.issue_token()}
 
 Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 strings):
     {"dags": [{"dag_id": "etl_daily", "is_paused": false, "is_active": true,
@@ -115,7 +212,9 @@ Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 st
                "schedule": "0 0 * * *", "timetable_description": "At 00:00",
                "tasks": ["extra_task_without_tis"],   (plus any other DAG schema field)
        "runs": [{"dag_run_id": "scheduled__2024-01-01T00:00:00+00:00",
-                 "logical_date": "2024-01-01T00:00:00+00:00", "start_date": ..., "end_date": ...,
+                 "logical_date": "2024-01-01T00:00:00+00:00" (null: an Airflow 3 run without
+                 one; v1 shows run_after instead), "run_after": (default: data_interval_end
+                 for scheduled runs, else the logical date), "start_date": ..., "end_date": ...,
                  "data_interval_start": ..., "data_interval_end": ..., "state": "success",
                  "run_type": "scheduled", "external_trigger": false, "conf": {}, "note": null,
          "tis": [{"task_id": "extract", "map_index": -1, "state": "success", "try_number": 1,
@@ -126,10 +225,12 @@ Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 st
                   "triggerer_job": null, "executor": null,
                   "links": {"Docs": "https://...", "Missing": null},
                   "logs": ["file of try 1", null, {"generate": {"bytes": 20000000,
-                                                              "seed": 7}}]}]}]}]}
+                                                              "seed": 7}},
+                           {"records": [...]}, {"lines": [...]}]}]}]}]}
     A run's TIs are listed in the given order (Airflow 2.10 has no ORDER BY there); run ids
     (the `id` order_by key) follow the dataset order. `logs[i]` is the log file of try i+1
-    as written on disk (null: no file; {"generate": ...}: see Generated logs). A task is
+    as written on disk (null: no file; {"generate": ...}: see Generated logs; records and
+    lines: see Structured logs). A task is
     mapped when one of its TIs has map_index >= 0 in any run. A task's link names are the
     union over its TIs; a TI without a URL for one of them shows null. Unknown keys are
     rejected.
@@ -142,13 +243,15 @@ Demo dataset (--data demo; --print-demo prints it; R1/R2/R3 = scheduled__2024-01
                    load upstream_failed, notify skipped; R3 running: process[0..4] = success
                    (note ""), running, up_for_retry, queued (no log), failed (note);
                    load and notify never ran (state null, try_number 0).
-    ml_training  R1 success (train_model log: ' \\t non-ASCII emoji; evaluate note with a
+    ml_training  R1 success (train_model log: ' \\t non-ASCII emoji, two lines without a
+                   timestamp (in v2 one record with a 3-line event); evaluate note with a
                    newline; publish_model links); R2 running: wait_for_data deferred (trigger),
                    refresh_feature_store scheduled; R3 running: train_model running (note 🚀).
     reporting    paused; scheduled__2024-01-01T06:00:00+00:00 failed (build_report log with
                    ANSI escapes, send_email upstream_failed, legacy_export removed), plus
-                   manual runs "manual__re-run #2: 50% + ünïcode" and "manual__2024/01/02"
-                   (the latter cannot be addressed).
+                   manual runs manual__2024-01-02T09:30:00+00:00 (no logical date in v2:
+                   null, run_after 09:30), "manual__re-run #2: 50% + ünïcode" and
+                   "manual__2024/01/02" (the latter cannot be addressed).
     fanout       105 daily runs; task start (EmptyOperator, success, no log file); the last
                    run (scheduled__2024-01-02T00:00:00+00:00) also has shard[0..149].
     legacy_import inactive (hidden from GET /dags unless only_active=false); empty_dag: no runs.
@@ -168,6 +271,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 import zlib
 from array import array
 from datetime import datetime, timedelta, timezone
@@ -208,7 +312,7 @@ TI_KEYS = ("task_id", "map_index", "state", "try_number", "max_tries", "start_da
            "pool_slots", "queue", "priority_weight", "pid", "executor", "executor_config",
            "sla_miss", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job",
            "task_display_name", "links", "logs")
-RUN_KEYS = RUN_FIELDS[:1] + RUN_FIELDS[2:] + ("tis",)
+RUN_KEYS = RUN_FIELDS[:1] + RUN_FIELDS[2:] + ("run_after", "tis")
 DAG_DATE_FIELDS = ("last_parsed_time", "last_pickled", "last_expired", "next_dagrun",
                    "next_dagrun_data_interval_start", "next_dagrun_data_interval_end",
                    "next_dagrun_create_after")
@@ -475,16 +579,24 @@ def generated_log(nbytes, seed=0):
 
 
 def _gen_spec(entry):
-    """(bytes, seed) of a generated log entry, None for a plain one (a string or None)."""
-    if isinstance(entry, dict):
+    """(bytes, seed) of a generated log entry, None for any other one."""
+    if isinstance(entry, dict) and "generate" in entry:
         return entry["generate"]["bytes"], entry["generate"]["seed"]
     return None
 
 
 def log_file(entry):
-    """A dataset log entry as the file text (None: no file)."""
+    """A dataset log entry as the file text (None: no file). A {"records": [...]} entry is
+    the text a v2 mount shows for its records (render_log()), a {"lines": [...]} entry its
+    lines, each ended by a newline."""
     spec = _gen_spec(entry)
-    return generated_log(*spec) if spec else entry
+    if spec:
+        return generated_log(*spec)
+    if isinstance(entry, dict):
+        if "records" in entry:
+            return render_log(entry["records"])
+        return "".join(line + "\n" for line in entry["lines"])
+    return entry
 
 
 def served_log(entry):
@@ -492,17 +604,33 @@ def served_log(entry):
     spec = _gen_spec(entry)
     if spec:  # no blank line, strictly increasing timestamps: only the final "\n" goes
         return generated_log(*spec)[:-1]
-    return served_text(entry) if entry else ""
+    text = log_file(entry)
+    return served_text(text) if text else ""
+
+
+_ENTRY_KINDS = ('a log entry must be a string, null, {"generate": {"bytes": N, "seed": S}}, '
+                '{"records": [{"event": str, ...}, ...]} or {"lines": [str, ...]}')
 
 
 def normalize_log_entry(entry):
     if entry is None or isinstance(entry, str):
         return entry
-    gen = entry.get("generate") if isinstance(entry, dict) and list(entry) == ["generate"] \
-        else None
+    if not isinstance(entry, dict) or len(entry) != 1:
+        raise DatasetError(_ENTRY_KINDS)
+    if "records" in entry:
+        recs = entry["records"]
+        if not isinstance(recs, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("event"), str) for r in recs):
+            raise DatasetError("records must be a list of objects, each with a string event")
+        return {"records": [dict(r) for r in recs]}
+    if "lines" in entry:
+        lines = entry["lines"]
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise DatasetError("lines must be a list of strings")
+        return {"lines": list(lines)}
+    gen = entry.get("generate")
     if not isinstance(gen, dict) or set(gen) - {"bytes", "seed"} or "bytes" not in gen:
-        raise DatasetError('a log entry must be a string, null or {"generate": {"bytes": N, '
-                           '"seed": S}}')
+        raise DatasetError(_ENTRY_KINDS)
     spec = {"bytes": gen["bytes"], "seed": gen.get("seed", 0)}
     for name, low in (("bytes", GEN_MIN_BYTES), ("seed", -2 ** 63)):
         if isinstance(spec[name], bool) or not isinstance(spec[name], int) or spec[name] < low:
@@ -568,19 +696,27 @@ def normalize_run(raw, dag_id):
     run = dict(raw)
     prefix = run_id.split("__", 1)[0]
     run.setdefault("run_type", prefix if prefix in _RUN_TYPES else "manual")
-    logical = run.get("logical_date", run.get("execution_date"))
-    if logical is None and "__" in run_id:
+    # "logical_date": null is an Airflow 3 run without one (v2 shows null; v1, which has no
+    # such runs, shows run_after in its place: see v1_logical())
+    no_logical = "logical_date" in raw and raw["logical_date"] is None \
+        and raw.get("execution_date") is None
+    logical = None if no_logical else run.get("logical_date", run.get("execution_date"))
+    for key in ("start_date", "end_date", "data_interval_start", "data_interval_end",
+                "last_scheduling_decision", "run_after"):
+        run[key] = parse_dt(run.get(key), key)
+    if logical is None and not (no_logical and run["run_after"]) and "__" in run_id:
         try:
             logical = parse_dt(run_id.split("__", 1)[1])
         except DatasetError:
             pass
-    for key in ("start_date", "end_date", "data_interval_start", "data_interval_end",
-                "last_scheduling_decision"):
-        run[key] = parse_dt(run.get(key), key)
-    run["logical_date"] = parse_dt(logical, "logical_date") or run["start_date"] or now()
+    base = parse_dt(logical, "logical_date") or run["run_after"] or run["start_date"] or now()
+    run["logical_date"] = None if no_logical else base
     run.pop("execution_date", None)
-    run["data_interval_start"] = run["data_interval_start"] or run["logical_date"]
-    run["data_interval_end"] = run["data_interval_end"] or run["logical_date"]
+    run["data_interval_start"] = run["data_interval_start"] or base
+    run["data_interval_end"] = run["data_interval_end"] or base
+    if run["run_after"] is None:  # Airflow 3: a scheduled run may start at the interval's end
+        run["run_after"] = run["data_interval_end"] if run["run_type"] in (
+            "scheduled", "backfill", "dataset_triggered") else base
     run["last_scheduling_decision"] = (run["last_scheduling_decision"] or run["end_date"]
                                        or run["start_date"])
     run.setdefault("state", "success")
@@ -733,8 +869,14 @@ def dag_record(dag):
     return {k: plain(dag[k]) for k in DAG_FIELDS}
 
 
+def v1_logical(run):
+    """A run's logical date as v1 shows it (run_after where Airflow 3 would have none)."""
+    return run["logical_date"] or run["run_after"]
+
+
 def run_record(dag_id, run):
-    computed = {"dag_id": dag_id, "execution_date": run["logical_date"]}
+    computed = {"dag_id": dag_id, "execution_date": v1_logical(run),
+                "logical_date": v1_logical(run)}
     return {k: plain(computed[k] if k in computed else run[k]) for k in RUN_FIELDS}
 
 
@@ -745,7 +887,7 @@ def ti_duration(ti):
 
 def ti_record(dag_id, run, ti):
     computed = {"dag_id": dag_id, "dag_run_id": run["dag_run_id"],
-                "execution_date": run["logical_date"], "duration": ti_duration(ti)}
+                "execution_date": v1_logical(run), "duration": ti_duration(ti)}
     return {k: plain(computed[k] if k in computed else ti[k]) for k in TI_FIELDS}
 
 
@@ -993,12 +1135,13 @@ _RUN_SORT = ("id", "state", "dag_id", "execution_date", "dag_run_id", "start_dat
 def _run_key(item, name):
     dag_id, run = item
     if name in ("execution_date", "updated_at"):
-        return run["logical_date"] if name == "execution_date" else _updated(run)
+        return v1_logical(run) if name == "execution_date" else _updated(run)
     return {"dag_id": dag_id, "conf": json.dumps(run["conf"])}.get(name, run.get(name))
 
 
 def _updated(obj):
-    return obj.get("end_date") or obj.get("start_date") or obj.get("logical_date")
+    return obj.get("end_date") or obj.get("start_date") or obj.get("logical_date") \
+        or obj.get("run_after")
 
 
 def h_runs(app, p, q, req):
@@ -1038,7 +1181,7 @@ def _filter_tis(rows, q):
     for name in ("pool", "queue", "executor"):
         if name in q:
             rows = [x for x in rows if x[2][name] in q[name]]
-    rows = range_filter(rows, q, "execution_date", lambda x: x[1]["logical_date"])
+    rows = range_filter(rows, q, "execution_date", lambda x: v1_logical(x[1]))
     for name in ("start_date", "end_date"):
         rows = range_filter(rows, q, name, lambda x, n=name: x[2][n])
     rows = range_filter(rows, q, "updated_at", lambda x: _updated(x[2]))
@@ -1124,20 +1267,29 @@ def _served_logs_error(ti, rel):
     return f"Could not read served logs: 404 Client Error: NOT FOUND for url: {url}"
 
 
-def log_source(dag_id, run, ti, try_no):
-    """What FileTaskHandler.read() uses for one try >= 1: (host, header of a first read,
-    the try's log entry (None: no file), end_of_log)."""
+def log_origin(dag_id, run, ti, try_no):
+    """Where FileTaskHandler finds one try >= 1: (the try's log entry (None: no file), the
+    sources a v2 header lists (the file's path, or why the worker could not serve it),
+    end_of_log)."""
     rel = log_rel_path(dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"], try_no)
     files = ti["logs"]
     entry = files[try_no - 1] if try_no <= len(files) else None
-    messages = []
+    sources = []
     if entry is not None:
-        messages += ["Found local files:", f"  * {LOG_BASE}/{rel}"]
+        sources.append(f"{LOG_BASE}/{rel}")
     elif ti["state"] in ("running", "deferred", "up_for_retry") or ti["state"] not in UNFINISHED:
-        messages.append(_served_logs_error(ti, rel))
+        sources.append(_served_logs_error(ti, rel))
+    end = ti["try_number"] != try_no or ti["state"] not in ("running", "deferred")
+    return entry, sources, end
+
+
+def log_source(dag_id, run, ti, try_no):
+    """What FileTaskHandler.read() (2.10) uses for one try >= 1: (host, header of a first
+    read, the try's log entry (None: no file), end_of_log)."""
+    entry, sources, end = log_origin(dag_id, run, ti, try_no)
+    messages = ["Found local files:", f"  * {sources[0]}"] if entry is not None else sources
     header = (" INFO - ::group::Log message source details\n"
               + "".join(f"*** {m}\n" for m in messages) + " INFO - ::endgroup::\n")
-    end = ti["try_number"] != try_no or ti["state"] not in ("running", "deferred")
     return ti["hostname"], header, entry, end
 
 
@@ -1219,7 +1371,7 @@ def h_patch_ti(app, p, q, req):
                                      f"run with ID {run_id!r}")
     if data.get("dry_run", True):
         return 200, {"task_id": task_id, "dag_id": dag_id,
-                     "execution_date": iso(run["logical_date"]), "dag_run_id": run_id}
+                     "execution_date": iso(v1_logical(run)), "dag_run_id": run_id}
     new = data["new_state"]
     if ti["state"] != new:  # TaskInstance.set_state()
         stamp = now()
@@ -1307,6 +1459,1028 @@ HTML_404 = """<!DOCTYPE html>
 """
 
 
+# =======================================================================================
+# API v2 (Airflow 3.x, FastAPI): the same Store and dataset, served as Airflow 3.0.x does
+# (NOTES.md). Records in the v2.yaml shapes; errors {"detail": str | [items]}; JWT auth;
+# unknown query parameters ignored; lists that 404 on an unknown parent; structured logs.
+
+V2_VERSION = "3.0.6"
+V2_FALLBACK_PAGE = 50  # [api] fallback_page_limit in 3.x
+NAMESPACE = uuid.UUID("6f0b6a48-6c8e-4f5e-9c4e-1a2b3c4d5e6f")
+
+
+def _uuid(*parts):
+    """A stable uuid for an object of the dataset (Airflow 3 makes uuid7s)."""
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(map(str, parts))))
+
+
+def vtuple(version):
+    """"3.0.6" -> (3, 0, 6); missing parts are 0, anything after the numbers is ignored."""
+    nums = [int(x) for x in re.findall(r"\d+", str(version))[:3]]
+    return tuple(nums + [0] * (3 - len(nums)))
+
+
+def zdt(value):
+    """A date as pydantic shows it in JSON: ISO 8601, "Z" for UTC, microseconds only when
+    not zero (2024-01-02T00:00:01.512345Z, 2024-01-01T00:00:00Z)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = parse_dt(value)
+    return value.astimezone(UTC).isoformat()[:-6] + "Z"
+
+
+def json_compact(obj):
+    """FastAPI's JSONResponse: compact, UTF-8 as is, keys in model order."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+# --- JWT (PyJWT's HS512 encode/decode, as Airflow 3's JWTGenerator/JWTValidator use it) ---
+
+class TokenExpired(Exception):
+    pass
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+def jwt_encode(claims, secret):
+    def seg(obj):
+        return _b64e(json.dumps(obj, separators=(",", ":")).encode())
+    signing = seg({"alg": "HS512", "typ": "JWT"}) + b"." + seg(claims)
+    sig = hmac.new(secret.encode(), signing, hashlib.sha512).digest()
+    return (signing + b"." + _b64e(sig)).decode()
+
+
+def jwt_claims(token):
+    """A JWT's payload, read without checking anything (as a client reads exp)."""
+    return json.loads(_b64d(token.split(".")[1].encode()))
+
+
+def jwt_decode(token, secret, now, leeway):
+    """PyJWT decode(algorithms=["HS512"], leeway=leeway, require exp/iat/nbf): the claims,
+    or TokenExpired (exp <= now - leeway) / TokenInvalid (anything else wrong)."""
+    try:
+        head, body, sig = token.encode("ascii").split(b".")
+        header, claims = json.loads(_b64d(head)), json.loads(_b64d(body))
+        sig = _b64d(sig)
+    except ValueError:  # also binascii.Error, UnicodeError, a wrong number of parts
+        raise TokenInvalid("not a JWT") from None
+    if not isinstance(header, dict) or header.get("alg") != "HS512" \
+            or not isinstance(claims, dict):
+        raise TokenInvalid("bad header or payload")
+    good = hmac.new(secret.encode(), head + b"." + body, hashlib.sha512).digest()
+    if not hmac.compare_digest(sig, good):
+        raise TokenInvalid("bad signature")
+    for name in ("exp", "iat", "nbf"):
+        if isinstance(claims.get(name), bool) or not isinstance(claims.get(name), (int, float)):
+            raise TokenInvalid(f"missing claim {name}")
+    if claims["iat"] > now + leeway or claims["nbf"] > now + leeway:
+        raise TokenInvalid("not yet valid")
+    if claims["exp"] <= now - leeway:
+        raise TokenExpired()
+    return claims
+
+
+# --- errors ------------------------------------------------------------------------------
+
+class V2Error(Exception):
+    """An HTTPException (detail: str or a list of validation error items); plain: the
+    text/plain 500 of an exception FastAPI does not handle."""
+
+    def __init__(self, status, detail, headers=None, plain=False):
+        super().__init__(str(detail))
+        self.status, self.detail, self.headers, self.plain = status, detail, headers or {}, plain
+
+
+def verr(kind, loc, msg, value, ctx=None):
+    """One pydantic validation error item, as FastAPI lists them in a 422."""
+    item = {"type": kind, "loc": list(loc), "msg": msg, "input": value}
+    if ctx is not None:
+        item["ctx"] = ctx
+    return item
+
+
+_PYD_TRUE = ("1", "on", "t", "true", "y", "yes")
+_PYD_FALSE = ("0", "off", "f", "false", "n", "no")
+
+
+def _v2_value(kind, raw, loc, errors):
+    """pydantic's (lax) parsing of one query or path string; None after an error."""
+    if kind == "str":
+        return raw
+    if kind in ("int", "uint"):
+        if not re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+            errors.append(verr("int_parsing", loc, "Input should be a valid integer, unable to "
+                               "parse string as an integer", raw))
+            return None
+        value = int(raw)
+        if kind == "uint" and value < 0:
+            errors.append(verr("greater_than_equal", loc, "Input should be greater than or "
+                               "equal to 0", raw, {"ge": 0}))
+            return None
+        return value
+    if kind == "bool":
+        low = raw.strip().lower()
+        if low in _PYD_TRUE or low in _PYD_FALSE:
+            return low in _PYD_TRUE
+        errors.append(verr("bool_parsing", loc, "Input should be a valid boolean, unable to "
+                           "interpret input", raw))
+        return None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            errors.append(verr("float_parsing", loc, "Input should be a valid number, unable "
+                               "to parse string as a number", raw))
+            return None
+    if kind == "datetime":
+        try:
+            return parse_dt(raw.strip())
+        except DatasetError:
+            errors.append(verr("datetime_from_date_parsing", loc, "Input should be a valid "
+                               "datetime or date, invalid character in year", raw,
+                               {"error": "invalid character in year"}))
+            return None
+    raise AssertionError(kind)
+
+
+def check_query_v2(raw_query, spec):
+    """FastAPI's query parameters: unknown ones ignored, a scalar takes the last of repeated
+    values, a list takes them all (no comma splitting). -> ({name: value}, errors)."""
+    values = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True, errors="replace"):
+        values.setdefault(name, []).append(value)
+    out, errors = {}, []
+    for name, kind in spec.items():
+        if name not in values:
+            continue
+        if kind.startswith("list:"):
+            out[name] = [_v2_value(kind[5:], v, ("query", name, i), errors)
+                         for i, v in enumerate(values[name])]
+        else:
+            out[name] = _v2_value(kind, values[name][-1], ("query", name), errors)
+    return out, errors
+
+
+def _dates(*names):
+    return {f"{n}_{op}": "datetime" for n in names for op in ("gte", "gt", "lte", "lt")}
+
+
+_V2_PAGE = {"limit": "uint", "offset": "uint", "order_by": "list:str"}
+_V2_TI_FILTERS = {
+    **_V2_PAGE, **_dates("run_after", "logical_date", "start_date", "end_date", "updated_at"),
+    **{f"duration_{op}": "float" for op in ("gte", "gt", "lte", "lt")},
+    "state": "list:str", "pool": "list:str", "queue": "list:str", "executor": "list:str",
+    "try_number": "list:int", "operator": "list:str", "map_index": "list:int",
+    "task_display_name_pattern": "str"}
+V2_QUERY = {
+    "none": {},
+    "dags": {**_V2_PAGE, "tags": "list:str", "tags_match_mode": "str", "owners": "list:str",
+             "dag_id_pattern": "str", "dag_display_name_pattern": "str",
+             "exclude_stale": "bool", "paused": "bool", "has_import_errors": "bool"},
+    "runs": {**_V2_PAGE, **_dates("run_after", "logical_date", "start_date", "end_date",
+                                  "updated_at"),
+             **{f"duration_{op}": "float" for op in ("gte", "gt", "lte", "lt")},
+             "run_type": "list:str", "state": "list:str", "run_id_pattern": "str"},
+    "tis": {**_V2_TI_FILTERS, "task_id": "str"},
+    "list_mapped": _V2_TI_FILTERS,
+    "links": {"map_index": "int"},
+    "logs": {"full_content": "bool", "map_index": "int", "token": "str"},
+    "patch": {"map_index": "int", "update_mask": "list:str"},
+    "patch_mi": {"update_mask": "list:str"},
+}
+V2_PATH_KINDS = {"map_index": "int", "try_number": "uint"}
+
+
+def page_v2(items, q):
+    """LimitFilter/OffsetFilter: limit defaults to 50, is capped at 100, and 0 is 0."""
+    limit = q.get("limit")
+    limit = min(V2_FALLBACK_PAGE if limit is None else limit, MAX_PAGE)
+    offset = q.get("offset") or 0
+    return items[offset:offset + limit], len(items)
+
+
+def order_v2(items, specs, allowed, key, pk):
+    """SortParam: order_by attributes ("-" prefix: descending), NULLs last either way, then
+    the primary key in the direction of the first one. 400 for an attribute not allowed."""
+    for spec in specs:
+        name = spec[1:] if spec.startswith("-") else spec
+        if name not in allowed:
+            raise V2Error(400, f"Ordering with '{name}' is disallowed or the attribute does "
+                               "not exist on the model")
+    items = sorted(items, key=pk, reverse=bool(specs) and specs[0].startswith("-"))
+    for spec in reversed(specs):  # stable sorts, the last criterion first
+        desc = spec.startswith("-")
+        name = spec[1:] if desc else spec
+        vals = [x for x in items if key(x, name) is not None]
+        vals.sort(key=lambda x: key(x, name), reverse=desc)
+        items = vals + [x for x in items if key(x, name) is None]
+    return items
+
+
+def range_v2(items, q, name, key):
+    for op, test in (("gte", lambda a, b: a >= b), ("gt", lambda a, b: a > b),
+                     ("lte", lambda a, b: a <= b), ("lt", lambda a, b: a < b)):
+        bound = q.get(f"{name}_{op}")
+        if bound is not None:
+            items = [x for x in items if key(x) is not None and test(key(x), bound)]
+    return items
+
+
+def _like_any(pattern):
+    """The v2 *_pattern filters: SQL ILIKE '%pattern%', "|" separating alternatives."""
+    rxs = [_like(part.strip()) for part in pattern.split("|")]
+    return lambda value: value is not None and any(rx.fullmatch(value) for rx in rxs)
+
+
+# --- records -----------------------------------------------------------------------------
+
+def dag_version_v2(dag):
+    return {"id": _uuid("dag_version", dag["dag_id"]), "version_number": 1,
+            "dag_id": dag["dag_id"], "bundle_name": "dags-folder", "bundle_version": None,
+            "created_at": zdt(dag["last_parsed_time"] or "2024-01-01T00:00:00+00:00"),
+            "dag_display_name": dag["dag_display_name"], "bundle_url": None}
+
+
+def dag_record_v2(dag):
+    schedule = dag["schedule_interval"]
+    return {
+        "dag_id": dag["dag_id"], "dag_display_name": dag["dag_display_name"],
+        "is_paused": dag["is_paused"], "is_stale": not dag["is_active"],
+        "last_parsed_time": zdt(dag["last_parsed_time"]), "last_parse_duration": 0.125,
+        "last_expired": zdt(dag["last_expired"]), "bundle_name": "dags-folder",
+        "bundle_version": None, "relative_fileloc": os.path.basename(dag["fileloc"]),
+        "fileloc": dag["fileloc"], "description": dag["description"],
+        "timetable_summary": schedule.get("value") if isinstance(schedule, dict) else None,
+        "timetable_description": dag["timetable_description"], "timetable_partitioned": False,
+        "tags": [{"name": t["name"], "dag_id": dag["dag_id"],
+                  "dag_display_name": dag["dag_display_name"]} for t in dag["tags"]],
+        "max_active_tasks": dag["max_active_tasks"], "max_active_runs": dag["max_active_runs"],
+        "max_consecutive_failed_dag_runs": dag["max_consecutive_failed_dag_runs"],
+        "has_task_concurrency_limits": dag["has_task_concurrency_limits"],
+        "has_import_errors": dag["has_import_errors"],
+        "next_dagrun_logical_date": zdt(dag["next_dagrun"]),
+        "next_dagrun_data_interval_start": zdt(dag["next_dagrun_data_interval_start"]),
+        "next_dagrun_data_interval_end": zdt(dag["next_dagrun_data_interval_end"]),
+        "next_dagrun_run_after": zdt(dag["next_dagrun_create_after"] or dag["next_dagrun"]),
+        "allowed_run_types": None, "owners": dag["owners"], "file_token": dag["file_token"]}
+
+
+_V2_RUN_TYPES = {"dataset_triggered": "asset_triggered"}
+_TRIGGERED_BY = {"scheduled": "timetable", "manual": "rest_api", "backfill": "backfill",
+                 "dataset_triggered": "asset"}
+
+
+def run_duration(run):
+    start, end = run["start_date"], run["end_date"]
+    return (end - start).total_seconds() if start and end else None
+
+
+def run_record_v2(dag, run):
+    start = run["start_date"]
+    return {
+        "dag_run_id": run["dag_run_id"], "dag_id": dag["dag_id"],
+        "logical_date": zdt(run["logical_date"]),
+        "queued_at": zdt(start - timedelta(seconds=1)) if start else None,
+        "start_date": zdt(start), "end_date": zdt(run["end_date"]),
+        "duration": run_duration(run),
+        "data_interval_start": zdt(run["data_interval_start"]),
+        "data_interval_end": zdt(run["data_interval_end"]), "run_after": zdt(run["run_after"]),
+        "last_scheduling_decision": zdt(run["last_scheduling_decision"]),
+        "run_type": _V2_RUN_TYPES.get(run["run_type"], run["run_type"]), "state": run["state"],
+        "triggered_by": _TRIGGERED_BY.get(run["run_type"], "rest_api"),
+        "triggering_user_name": "admin" if run["run_type"] == "manual" else None,
+        "conf": run["conf"], "note": run["note"], "dag_versions": [dag_version_v2(dag)],
+        "bundle_version": None, "dag_display_name": dag["dag_display_name"],
+        "partition_key": None}
+
+
+def ti_uuid(dag_id, run_id, task_id, map_index):
+    return _uuid("ti", dag_id, run_id, task_id, map_index)
+
+
+def _trigger_v2(trigger):
+    if not isinstance(trigger, dict):
+        return trigger
+    return {"id": trigger.get("id"), "classpath": trigger.get("classpath"),
+            "kwargs": trigger.get("kwargs"), "created_date": zdt(trigger.get("created_date")),
+            "queue": trigger.get("queue"), "triggerer_id": trigger.get("triggerer_id")}
+
+
+def _job_v2(job, dag):
+    if not isinstance(job, dict):
+        return job
+    out = {k: job.get(k) for k in ("id", "dag_id", "state", "job_type", "start_date",
+                                   "end_date", "latest_heartbeat", "executor_class",
+                                   "hostname", "unixname")}
+    for k in ("start_date", "end_date", "latest_heartbeat"):
+        out[k] = zdt(out[k])
+    out["dag_display_name"] = dag["dag_display_name"] if job.get("dag_id") else None
+    return out
+
+
+def ti_record_v2(dag, run, ti):
+    queued = ti["queued_when"]
+    return {
+        "id": ti_uuid(dag["dag_id"], run["dag_run_id"], ti["task_id"], ti["map_index"]),
+        "task_id": ti["task_id"], "dag_id": dag["dag_id"], "dag_run_id": run["dag_run_id"],
+        "map_index": ti["map_index"], "logical_date": zdt(run["logical_date"]),
+        "run_after": zdt(run["run_after"]), "start_date": zdt(ti["start_date"]),
+        "end_date": zdt(ti["end_date"]), "duration": ti_duration(ti), "state": ti["state"],
+        "try_number": ti["try_number"], "max_tries": ti["max_tries"],
+        "task_display_name": ti["task_display_name"],
+        "dag_display_name": dag["dag_display_name"], "hostname": ti["hostname"],
+        "unixname": ti["unixname"], "pool": ti["pool"], "pool_slots": ti["pool_slots"],
+        "queue": ti["queue"], "priority_weight": ti["priority_weight"],
+        "operator": ti["operator"],
+        "operator_name": "@task" if ti["operator"] == "_PythonDecoratedOperator"
+        else ti["operator"],
+        "queued_when": zdt(queued),
+        "scheduled_when": zdt(queued - timedelta(seconds=0.5)) if queued else None,
+        "pid": ti["pid"], "executor": ti["executor"], "executor_config": ti["executor_config"],
+        "note": ti["note"], "rendered_map_index": ti["rendered_map_index"],
+        "rendered_fields": ti["rendered_fields"], "trigger": _trigger_v2(ti["trigger"]),
+        "triggerer_job": _job_v2(ti["triggerer_job"], dag), "dag_version": dag_version_v2(dag)}
+
+
+# --- structured logs ---------------------------------------------------------------------
+# The dataset keeps one log file per try (the v1 text). v2 serves it as records, line by line
+# of the text FileTaskHandler would serve (served_log(): blank lines dropped, ordered by
+# timestamp, so a file that grows at its end gives records that grow at their end):
+#   [TS] {FILE.py:N} LEVEL - MSG  ->  {"timestamp": TS (zdt), "event": MSG, "level": "level",
+#                                      "logger": "airflow.task.FILE"}
+#       except FILE logging_mixin (a task's print()): "logger": "task", "chan": "stdout"
+#   [TS] REST (any other line with a leading timestamp) -> {"timestamp": TS, "event": REST}
+#   a line without a timestamp continues the record before it: its event gets "\n" + line;
+#       but after an ERROR "Task failed with exception", the traceback that follows becomes
+#       that record's "error_detail" (structlog's exception list: the last raised first)
+#   a line without a timestamp and no record before it -> {"timestamp": null, "event": line}
+# A {"records": [...]} entry is served as its records, a {"lines": [...]} entry as a list of
+# strings (no header then: content is one or the other). A full read (no token) starts with
+# {"event": "::group::Log message source details", "sources": [...]}, {"event":
+# "::endgroup::"}; log_pos counts the records after it.
+
+_V1_LINE = re.compile(r"\[([^\]]*)\] \{([^}]*)\} ([A-Z]+) - (.*)", re.S)
+_FRAME = re.compile(r'  File "(.*)", line (\d+), in (.*)')
+_FAILED = "Task failed with exception"
+
+
+def line_record(line):
+    """The record of a log line with a leading [timestamp]; None for another line."""
+    stamp = _line_stamp(line)
+    if stamp is None:
+        return None
+    m = _V1_LINE.fullmatch(line)
+    if not m:
+        return {"timestamp": zdt(stamp), "event": line.split(" ", 1)[1]}
+    stem = m.group(2).split(":", 1)[0]
+    stem = stem[:-3] if stem.endswith(".py") else stem
+    rec = {"timestamp": zdt(stamp), "event": m.group(4), "level": m.group(3).lower()}
+    if stem == "logging_mixin":
+        rec.update(logger="task", chan="stdout")
+    else:
+        rec["logger"] = "airflow.task." + stem
+    return rec
+
+
+def error_detail(lines):
+    """structlog's dict_tracebacks of a printed traceback (chained ones too)."""
+    excs, links, cur, in_frames = [], [], None, False
+    for line in lines:
+        if line == "Traceback (most recent call last):":
+            cur = {"exc_type": "", "exc_value": "", "exc_notes": [], "syntax_error": None,
+                   "is_cause": False, "frames": [], "is_group": False, "exceptions": []}
+            excs.append(cur)
+            in_frames = True
+            continue
+        if cur is None:
+            continue
+        m = _FRAME.fullmatch(line)
+        if in_frames and m:
+            cur["frames"].append({"filename": m.group(1), "lineno": int(m.group(2)),
+                                  "name": m.group(3)})
+        elif in_frames and line.startswith(" "):
+            continue  # the source line and its carets
+        elif line.startswith("The above exception was the direct cause"):
+            links.append((cur, True))
+        elif line.startswith("During handling of the above exception"):
+            links.append((cur, False))
+        elif in_frames:
+            typ, _, value = line.partition(": ")
+            cur["exc_type"], cur["exc_value"], in_frames = typ.rsplit(".", 1)[-1], value, False
+        else:
+            cur["exc_value"] += "\n" + line
+    for exc, is_cause in links:
+        exc["is_cause"] = is_cause
+    return excs[::-1]
+
+
+def text_records(text):
+    """The records of a served log text (see the mapping above)."""
+    records, tb = [], {}
+    for line in text.split("\n") if text else ():
+        rec = line_record(line)
+        if rec is not None:
+            records.append(rec)
+            continue
+        if not records:
+            records.append({"timestamp": None, "event": line})
+            continue
+        last = records[-1]
+        if id(last) in tb or (last.get("event") == _FAILED and last.get("level") == "error"
+                              and line.startswith("Traceback ")):
+            tb.setdefault(id(last), (last, []))[1].append(line)
+        else:
+            last["event"] += "\n" + line
+    for rec, lines in tb.values():
+        rec["error_detail"] = error_detail(lines)
+    return records
+
+
+def entry_content(entry):
+    """A try's log entry as v2 content: records, or strings for a {"lines": [...]} entry."""
+    if entry is None:
+        return []
+    if isinstance(entry, dict) and "records" in entry:
+        return [dict(r) for r in entry["records"]]
+    if isinstance(entry, dict) and "lines" in entry:
+        return list(entry["lines"])
+    return text_records(served_log(entry))
+
+
+def v2_header(sources):
+    return [{"event": "::group::Log message source details", "sources": list(sources)},
+            {"event": "::endgroup::"}]
+
+
+def _render_value(value):
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def render_log(content):
+    """The text a v2 mount shows for log content (SPEC.md "logs", v2): a string is itself
+    and a newline; a record is "[timestamp] LEVEL logger - event", the level upper-cased,
+    where a missing (absent or null) level or logger is left out with the separator after
+    it ("[ts] LEVEL event", "[ts] logger - event", "[ts] event"); a record without a
+    timestamp is its event alone; then each other key (not event/timestamp/level/logger),
+    in record order, as " key=value" (a string as is, anything else json.dumps(v,
+    ensure_ascii=False)); then "\\n". An event's own newlines stay."""
+    out = []
+    for rec in content:
+        if isinstance(rec, str):
+            out.append(rec + "\n")
+            continue
+        event = rec.get("event")
+        event = "" if event is None else _render_value(event)
+        if rec.get("timestamp") is None:
+            line = event
+        else:
+            parts = [f"[{_render_value(rec['timestamp'])}]"]
+            if rec.get("level") is not None:
+                parts.append(_render_value(rec["level"]).upper())
+            if rec.get("logger") is not None:
+                parts.append(_render_value(rec["logger"]) + " -")
+            line = " ".join(parts + [event])
+        extra = "".join(f" {k}={_render_value(v)}" for k, v in rec.items()
+                        if k not in ("event", "timestamp", "level", "logger"))
+        out.append(line + extra + "\n")
+    return "".join(out)
+
+
+# Generated logs (up to hundreds of MB) are turned into JSON and text line by line, without
+# making a dict of each record; test_fake_server_v2 checks it equals the general path.
+_gen_v2_cache = {}  # (kind, spec) -> str, the 2 most recently used
+
+
+def _gen_line_parts(key, cache):
+    """key "{file.py:N} LEVEL" -> (the JSON of its records from the end of the event on,
+    their text between the timestamp and the event, and after the event)."""
+    parts = cache.get(key)
+    if parts is None:
+        rec = line_record(f"[2024-01-01T00:00:00.000+0000] {key} - \0")
+        js, text = json_compact(rec), render_log([rec])
+        parts = cache[key] = (js[js.index("\\u0000") + 6:],
+                              text[text.index("] ") + 2:text.index("\0")],
+                              text[text.index("\0") + 1:-1])
+    return parts
+
+
+def _gen_lines(lines, want):
+    """Records of generated log lines as JSON strings (want "json") or rendered lines
+    (want "text", each with its "\\n")."""
+    cache, out = {}, []
+    append = out.append
+    for line in lines:
+        rest = line[31:]
+        k = rest.find(" - ")
+        if len(line) < 35 or line[24:31] != "+0000] " or line[31] != "{" or k < 0 \
+                or '"' in line or "\\" in line:
+            rec = line_record(line) or {"timestamp": None, "event": line}
+            append(json_compact(rec) if want == "json" else render_log([rec]))
+            continue
+        ms = line[21:24]
+        tail, pre, post = _gen_line_parts(rest[:k], cache)
+        stamp = line[1:20] + ("Z" if ms == "000" else "." + ms + "000Z")
+        if want == "json":
+            append('{"timestamp":"' + stamp + '","event":"' + rest[k + 3:] + tail)
+        else:
+            append("[" + stamp + "] " + pre + rest[k + 3:] + post + "\n")
+    return out
+
+
+def generated_records_text(spec):
+    """The rendered records (no header) of a generated log, cached."""
+    key = ("text", spec)
+    with _gen_lock:
+        text = _gen_v2_cache.pop(key, None)
+    if text is None:
+        text = "".join(_gen_lines(served_log({"generate": dict(zip(("bytes", "seed"), spec))})
+                                  .split("\n"), "text"))
+    with _gen_lock:
+        _gen_v2_cache[key] = text
+        while len(_gen_v2_cache) > 2:
+            del _gen_v2_cache[next(iter(_gen_v2_cache))]
+    return text
+
+
+# --- handlers: (app, path params, query, request) -> (status, body[, headers]) -----------
+
+def v2_version(app, p, q, req):
+    return 200, {"version": app.version, "git_version": app.git_version}
+
+
+def v2_health(app, p, q, req):
+    beat = zdt(now() - timedelta(seconds=3))
+    return 200, {"metadatabase": {"status": "healthy"},
+                 "scheduler": {"status": "healthy", "latest_scheduler_heartbeat": beat},
+                 "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": beat},
+                 "dag_processor": {"status": "healthy", "latest_dag_processor_heartbeat": beat}}
+
+
+def _latest_run(store, dag_id):
+    runs = [r for (d, _), r in store.runs.items() if d == dag_id]
+    return max(runs, key=lambda r: r["run_after"]) if runs else None
+
+
+_V2_DAG_SORT = ("dag_id", "dag_display_name", "next_dagrun", "state", "start_date",
+                "last_run_state", "last_run_start_date")
+
+
+def v2_dags(app, p, q, req):
+    store = app.store
+    dags = list(store.dags.values())
+    if q.get("exclude_stale", True):
+        dags = [d for d in dags if d["is_active"]]
+    if q.get("paused") is not None:
+        dags = [d for d in dags if bool(d["is_paused"]) == q["paused"]]
+    for name, field in (("dag_id_pattern", "dag_id"), ("dag_display_name_pattern",
+                                                         "dag_display_name")):
+        if q.get(name):
+            match = _like_any(q[name])
+            dags = [d for d in dags if match(d[field])]
+    if q.get("tags"):
+        test = all if q.get("tags_match_mode") == "all" else any
+        dags = [d for d in dags if test(t in [x["name"] for x in d["tags"]] for t in q["tags"])]
+    if q.get("owners"):
+        dags = [d for d in dags if set(d["owners"]) & set(q["owners"])]
+
+    def key(d, name):
+        last = _latest_run(store, d["dag_id"])
+        if name in ("state", "last_run_state"):
+            return last and last["state"]
+        if name in ("start_date", "last_run_start_date"):
+            return last and last["start_date"]
+        return d["next_dagrun"] if name == "next_dagrun" else d[name]
+    dags = order_v2(dags, q.get("order_by") or ["dag_id"], _V2_DAG_SORT, key,
+                    lambda d: d["dag_id"])
+    dags, total = page_v2(dags, q)
+    return 200, {"dags": [dag_record_v2(d) for d in dags], "total_entries": total}
+
+
+def v2_dag(app, p, q, req):
+    dag = app.store.dags.get(p["dag"])
+    if dag is None:
+        raise V2Error(404, f"Dag with id {p['dag']} was not found")
+    return 200, dag_record_v2(dag)
+
+
+_V2_RUN_SORT = ("id", "state", "dag_id", "run_id", "logical_date", "run_after", "start_date",
+                "end_date", "updated_at", "conf", "duration", "dag_run_id")
+
+
+def _v2_run_key(item, name):
+    dag_id, run = item
+    if name in ("run_id", "dag_run_id"):
+        return run["dag_run_id"]
+    if name == "dag_id":
+        return dag_id
+    if name == "conf":
+        return json.dumps(run["conf"])
+    if name == "duration":
+        return run_duration(run)
+    if name == "updated_at":
+        return _updated(run)
+    return run[name]
+
+
+def v2_runs(app, p, q, req):
+    store = app.store
+    if p["dag"] != "~" and p["dag"] not in store.dags:
+        raise V2Error(404, f"The DAG with dag_id: `{p['dag']}` was not found")
+    runs = [(d, r) for (d, _), r in store.runs.items() if p["dag"] in ("~", d)]
+    if q.get("state"):
+        runs = [x for x in runs if x[1]["state"] in q["state"]]
+    if q.get("run_type"):
+        runs = [x for x in runs if _V2_RUN_TYPES.get(x[1]["run_type"], x[1]["run_type"])
+                in q["run_type"]]
+    if q.get("run_id_pattern"):
+        match = _like_any(q["run_id_pattern"])
+        runs = [x for x in runs if match(x[1]["dag_run_id"])]
+    for name in ("run_after", "logical_date", "start_date", "end_date", "updated_at",
+                 "duration"):
+        runs = range_v2(runs, q, name, lambda x, n=name: _v2_run_key(x, n))
+    runs = order_v2(runs, q.get("order_by") or ["id"], _V2_RUN_SORT, _v2_run_key,
+                    lambda x: x[1]["id"])
+    runs, total = page_v2(runs, q)
+    dags = store.dags
+    return 200, {"dag_runs": [run_record_v2(dags[d], r) for d, r in runs],
+                 "total_entries": total}
+
+
+def v2_run(app, p, q, req):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    if run is None:
+        raise V2Error(404, f"The DagRun with dag_id: `{p['dag']}` and run_id: `{p['run']}` "
+                           "was not found")
+    return 200, run_record_v2(app.store.dags[p["dag"]], run)
+
+
+_V2_TI_SORT = ("id", "state", "duration", "start_date", "end_date", "map_index", "try_number",
+               "logical_date", "run_after", "data_interval_start", "data_interval_end",
+               "rendered_map_index", "operator")
+
+
+def _v2_ti_key(row, name):
+    dag_id, run, ti = row
+    if name == "id":
+        return ti_uuid(dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"])
+    if name == "duration":
+        return ti_duration(ti)
+    if name in ("logical_date", "run_after", "data_interval_start", "data_interval_end"):
+        return run[name]
+    if name == "updated_at":
+        return _updated(ti)
+    return ti[name]
+
+
+def _v2_filter_tis(rows, q):
+    if q.get("state"):
+        states = [None if s == "none" else s for s in q["state"]]
+        rows = [x for x in rows if x[2]["state"] in states]
+    for name in ("pool", "queue", "executor", "operator", "try_number", "map_index"):
+        if q.get(name):
+            rows = [x for x in rows if x[2][name] in q[name]]
+    if q.get("task_display_name_pattern"):
+        match = _like_any(q["task_display_name_pattern"])
+        rows = [x for x in rows if match(x[2]["task_display_name"])]
+    for name in ("run_after", "logical_date", "start_date", "end_date", "updated_at",
+                 "duration"):
+        rows = range_v2(rows, q, name, lambda x, n=name: _v2_ti_key(x, n))
+    return rows
+
+
+def _v2_ti_page(app, rows, q):
+    rows = order_v2(rows, q.get("order_by") or ["map_index"], _V2_TI_SORT, _v2_ti_key,
+                    lambda x: _v2_ti_key(x, "id"))
+    rows, total = page_v2(rows, q)
+    dags = app.store.dags
+    return 200, {"task_instances": [ti_record_v2(dags[d], r, t) for d, r, t in rows],
+                 "total_entries": total}
+
+
+def v2_tis(app, p, q, req):
+    store = app.store
+    if p["run"] != "~" and not any(rid == p["run"] for _, rid in store.runs):
+        raise V2Error(404, f"DagRun with run_id: `{p['run']}` was not found")
+    if p["dag"] != "~" and p["dag"] not in store.dags:
+        raise V2Error(404, f"DAG with dag_id: `{p['dag']}` was not found")
+    rows = [(d, r, t) for (d, rid), r in store.runs.items()
+            if p["dag"] in ("~", d) and p["run"] in ("~", rid) for t in r["tis"]]
+    if q.get("task_id"):
+        rows = [x for x in rows if x[2]["task_id"] == q["task_id"]]
+    return _v2_ti_page(app, _v2_filter_tis(rows, q), q)
+
+
+def v2_ti(app, p, q, req):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    found = [t for t in (run["tis"] if run else ()) if t["task_id"] == p["task"]]
+    if not found:
+        raise V2Error(404, f"The Task Instance with dag_id: `{p['dag']}`, run_id: "
+                           f"`{p['run']}` and task_id: `{p['task']}` was not found")
+    if found[0]["map_index"] != -1:
+        raise V2Error(404, "Task instance is mapped, add the map_index value to the URL")
+    return 200, ti_record_v2(app.store.dags[p["dag"]], run, found[0])
+
+
+def v2_mapped_ti(app, p, q, req):
+    run, ti = app.store.find_ti(p["dag"], p["run"], p["task"], p["map_index"])
+    if ti is None:
+        raise V2Error(404, f"The Mapped Task Instance with dag_id: `{p['dag']}`, run_id: "
+                           f"`{p['run']}`, task_id: `{p['task']}`, and map_index: "
+                           f"`{p['map_index']}` was not found")
+    return 200, ti_record_v2(app.store.dags[p["dag"]], run, ti)
+
+
+def v2_list_mapped(app, p, q, req):
+    store = app.store
+    run = store.runs.get((p["dag"], p["run"]))
+    rows = [(p["dag"], run, t) for t in (run["tis"] if run else ())
+            if t["task_id"] == p["task"] and t["map_index"] >= 0]
+    if not rows:  # 0 can mean a mapped task that expanded to nothing
+        if p["dag"] not in store.dags:
+            raise V2Error(404, f"DAG {p['dag']} not found")
+        if not store.has_task(p["dag"], p["task"]):
+            raise V2Error(404, f"Task id {p['task']} not found")
+        if not store.is_mapped(p["dag"], p["task"]):
+            raise V2Error(404, f"Task id {p['task']} is not mapped")
+    return _v2_ti_page(app, _v2_filter_tis(rows, q), q)
+
+
+def v2_links(app, p, q, req):
+    store = app.store
+    if p["dag"] not in store.dags:
+        raise V2Error(404, f"DAG with ID = {p['dag']} not found")
+    if not store.has_task(p["dag"], p["task"]):
+        raise V2Error(404, f"Task with ID = {p['task']} not found")
+    mi = q.get("map_index")
+    _, ti = store.find_ti(p["dag"], p["run"], p["task"], -1 if mi is None else mi)
+    if ti is None:
+        raise V2Error(404, f"DAG Run with ID = {p['run']} not found")
+    links = {name: ti["links"].get(name) or None
+             for name in store.link_names(p["dag"], p["task"])}
+    return 200, {"extra_links": links, "total_entries": len(links)}
+
+
+def v2_accept(req):
+    """The log endpoint's Accept dependency: prefix matching on the raw header (default
+    */*); -> "json" or "ndjson", else 406."""
+    accept = req.headers.get("Accept")
+    accept = "*/*" if accept is None else accept
+    if accept.startswith("*/*") or accept.startswith("application/json"):
+        return "json"
+    if accept.startswith("application/x-ndjson"):
+        return "ndjson"
+    raise V2Error(406, "Only application/json or application/x-ndjson is supported")
+
+
+def v2_logs(app, p, q, req):
+    kind = v2_accept(req)
+    metadata = {}
+    if q.get("token"):
+        try:
+            metadata = app.serializer.loads(q["token"])
+        except BadSignature:
+            raise V2Error(400, "Bad Signature. Please use only the tokens provided by the "
+                               "API.") from None
+    mi = q.get("map_index")
+    run, ti = app.store.find_ti(p["dag"], p["run"], p["task"], -1 if mi is None else mi)
+    if ti is None:
+        raise V2Error(404, "TaskInstance not found")
+    try_no, pos = p["try_number"], metadata.get("log_pos")
+    bug = app.resume_bug()
+    if try_no < 1:
+        content, end, count = [{"event": f"Error fetching the logs. Try number {try_no} is "
+                                         "invalid.", "level": "error"}], True, None
+    else:
+        entry, sources, end = log_origin(p["dag"], run, ti, try_no)
+        spec = _gen_spec(entry)
+        if spec:
+            return _generated_v2_answer(app, kind, spec, sources, pos, end, bug)
+        content = entry_content(entry)
+        count = len(content)
+        if pos is not None:
+            content = content if bug else content[pos:]
+        elif not (isinstance(entry, dict) and "lines" in entry):
+            content = v2_header(sources) + content
+    return _log_answer(app, kind, content, end, count, bug)
+
+
+def _log_answer(app, kind, content, end, count, bug):
+    token = None if end else app.serializer.dumps({"end_of_log": False, "log_pos": count})
+    if kind == "json":
+        return 200, {"content": content, "continuation_token": token}
+    headers = {"Content-Type": "application/x-ndjson"}
+    if not end:  # 3.0.4+: computed before streaming, without log_pos
+        headers["Airflow-Continuation-Token"] = app.serializer.dumps(
+            {"end_of_log": False}) if bug else token
+    return 200, "".join(json_compact(r) + "\n" for r in content).encode(), headers
+
+
+def _generated_v2_answer(app, kind, spec, sources, pos, end, bug):
+    """A log read of a generated log: the body is made outside the store lock, cached."""
+    text = served_log({"generate": {"bytes": spec[0], "seed": spec[1]}})
+    count = text.count("\n") + 1
+    token = None if end else app.serializer.dumps({"end_of_log": False, "log_pos": count})
+
+    def build():
+        lines = text.split("\n")
+        if pos is not None and not bug:
+            lines = lines[pos:]
+        head = [json_compact(h) for h in v2_header(sources)] if pos is None else []
+        recs = head + _gen_lines(lines, "json")
+        del lines
+        if kind == "json":
+            return ('{"content":[' + ",".join(recs) + '],"continuation_token":'
+                    + json.dumps(token) + "}").encode()
+        return "".join(r + "\n" for r in recs).encode()
+    body = lambda: app.cached_body(("v2", kind, spec, tuple(sources), pos, end, bug),  # noqa
+                                   build)
+    if kind == "json":
+        return 200, body
+    headers = {"Content-Type": "application/x-ndjson"}
+    if not end:
+        headers["Airflow-Continuation-Token"] = app.serializer.dumps(
+            {"end_of_log": False}) if bug else token
+    return 200, body, headers
+
+
+_PATCH_FIELDS = ("new_state", "note", "include_upstream", "include_downstream",
+                 "include_future", "include_past")
+_MISSING = object()
+
+
+def patch_body_v2(body):
+    """PatchTaskInstanceBody (extra="forbid", its new_state validator) -> ({field: value}
+    for the fields set, errors)."""
+    if body is _MISSING:
+        return None, [verr("missing", ("body",), "Field required", None)]
+    if not isinstance(body, dict):
+        shown = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        return None, [verr("model_attributes_type", ("body",), "Input should be a valid "
+                           "dictionary or object to extract fields from", shown)]
+    out, errors = {}, []
+    for name in _PATCH_FIELDS:
+        if name not in body:
+            continue
+        value, loc = body[name], ("body", name)
+        if name == "new_state":
+            if value is None:
+                errors.append(verr("value_error", loc, "Value error, 'new_state' should not "
+                                   "be empty", None, {"error": {}}))
+            elif not isinstance(value, str):  # ns.lower(): an AttributeError, not handled
+                raise V2Error(500, "Internal Server Error", plain=True)
+            elif value.lower() not in ("success", "failed", "skipped"):
+                errors.append(verr("value_error", loc, f"Value error, '{value.lower()}' is not "
+                                   "one of ['success', 'failed', 'skipped']", value,
+                                   {"error": {}}))
+            else:
+                out[name] = value.lower()
+        elif name == "note":
+            if value is not None and not isinstance(value, str):
+                errors.append(verr("string_type", loc, "Input should be a valid string", value))
+            elif value is not None and len(value) > 1000:
+                errors.append(verr("string_too_long", loc, "String should have at most 1000 "
+                                   "characters", value, {"max_length": 1000}))
+            else:
+                out[name] = value
+        elif isinstance(value, bool) or value in (0, 1) and isinstance(value, int):
+            out[name] = bool(value)
+        elif isinstance(value, str) and value.strip().lower() in _PYD_TRUE + _PYD_FALSE:
+            out[name] = value.strip().lower() in _PYD_TRUE
+        else:
+            errors.append(verr("bool_parsing" if isinstance(value, str) else "bool_type", loc,
+                               "Input should be a valid boolean" +
+                               (", unable to interpret input" if isinstance(value, str)
+                                else ""), value))
+    for name, value in body.items():
+        if name not in _PATCH_FIELDS:
+            errors.append(verr("extra_forbidden", ("body", name), "Extra inputs are not "
+                               "permitted", value))
+    return out, errors
+
+
+def _patch_targets(app, p, q, req):
+    store, dag_id, run_id, task_id = app.store, p["dag"], p["run"], p["task"]
+    if dag_id not in store.dags:
+        raise V2Error(404, f"DAG {dag_id} not found")
+    if not store.has_task(dag_id, task_id):
+        raise V2Error(404, f"Task '{task_id}' not found in DAG '{dag_id}'")
+    if "map_index" in p:
+        map_index = p["map_index"]
+    elif q.get("map_index") is not None:
+        map_index = q["map_index"]
+    else:  # 3.0.2+ (#50550): no map_index means every map index
+        map_index = None if app.v() >= (3, 0, 2) else -1
+    run = store.runs.get((dag_id, run_id))
+    tis = sorted((t for t in (run["tis"] if run else ()) if t["task_id"] == task_id
+                  and map_index in (None, t["map_index"])), key=lambda t: t["map_index"])
+    if not tis:
+        raise V2Error(404, f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, "
+                           f"task_id: `{task_id}` and map_index: `{map_index}` was not found")
+    fields = set(req.json)  # model_fields_set, intersected with update_mask if given
+    if q.get("update_mask"):
+        fields &= set(q["update_mask"])
+    return store.dags[dag_id], run, tis, {k: req.json[k] for k in _PATCH_FIELDS
+                                          if k in fields}
+
+
+def v2_patch(app, p, q, req):
+    dag, run, tis, data = _patch_targets(app, p, q, req)
+    for key, value in data.items():
+        if key == "new_state":
+            altered = [t for t in tis if t["state"] != value]
+            if not altered:
+                raise V2Error(409, f"Task id {p['task']} is already in {value} state")
+            stamp = now()
+            for t in altered:  # TaskInstance.set_state()
+                t["state"] = value
+                t["start_date"] = t["start_date"] or stamp
+                t["end_date"] = t["end_date"] or stamp
+        elif key == "note" and (value is not None or q.get("update_mask")):
+            for t in tis:
+                t["note"] = value
+    records = [ti_record_v2(dag, run, t) for t in tis]
+    if app.v() < (3, 0, 2):
+        return 200, records[0]
+    return 200, {"task_instances": records, "total_entries": len(records)}
+
+
+def v2_patch_dry(app, p, q, req):
+    dag, run, tis, data = _patch_targets(app, p, q, req)
+    if data.get("new_state"):
+        tis = [t for t in tis if t["state"] != data["new_state"]]
+    elif "note" not in data:
+        tis = []
+    return 200, {"task_instances": [ti_record_v2(dag, run, t) for t in tis],
+                 "total_entries": len(tis)}
+
+
+_V2TI = ("dags", "{dag}", "dagRuns", "{run}", "taskInstances", "{task}")
+# (segments after /api/v2, {method: (handler, query spec, has a body)}, other methods the
+# real API has there, needs auth). Starlette tries them in order: the first route whose path
+# and method match wins, so a literal segment must come before "{map_index}".
+V2_ROUTES = [
+    (("version",), {"GET": (v2_version, "none", False)}, (), False),
+    (("monitor", "health"), {"GET": (v2_health, "none", False)}, (), False),
+    (("dags",), {"GET": (v2_dags, "dags", False)}, ("PATCH",), True),
+    (("dags", "{dag}"), {"GET": (v2_dag, "none", False)}, ("PATCH", "DELETE"), True),
+    (("dags", "{dag}", "dagRuns"), {"GET": (v2_runs, "runs", False)}, ("POST",), True),
+    (("dags", "{dag}", "dagRuns", "{run}"), {"GET": (v2_run, "none", False)},
+     ("PATCH", "DELETE"), True),
+    (_V2TI[:5], {"GET": (v2_tis, "tis", False)}, ("PATCH",), True),
+    (_V2TI + ("listMapped",), {"GET": (v2_list_mapped, "list_mapped", False)}, (), True),
+    (_V2TI + ("links",), {"GET": (v2_links, "links", False)}, (), True),
+    (_V2TI + ("logs", "{try_number}"), {"GET": (v2_logs, "logs", False)}, (), True),
+    (_V2TI + ("dry_run",), {"PATCH": (v2_patch_dry, "patch", True)}, (), True),
+    (_V2TI + ("{map_index}", "dry_run"), {"PATCH": (v2_patch_dry, "patch_mi", True)}, (),
+     True),
+    (_V2TI, {"GET": (v2_ti, "none", False), "PATCH": (v2_patch, "patch", True)},
+     ("DELETE",), True),
+    (_V2TI + ("{map_index}",), {"GET": (v2_mapped_ti, "none", False),
+                                "PATCH": (v2_patch, "patch_mi", True)}, (), True),
+]
+
+
+def match_route_v2(segs, method):
+    """-> (route, raw path params), raising 405/501 for a path whose methods do not match;
+    None when no path matches."""
+    partial = None
+    for route in V2_ROUTES:
+        pattern, methods = route[0], route[1]
+        if len(pattern) != len(segs):
+            continue
+        params = {}
+        for pat, seg in zip(pattern, segs):
+            if pat.startswith("{") and seg:
+                params[pat[1:-1]] = seg
+            elif pat != seg:
+                break
+        else:
+            if method in methods:
+                return route, params
+            partial = partial or route
+    if partial is None:
+        return None
+    if method in partial[2]:
+        raise V2Error(501, f"{method} is not implemented by fake-airflow")
+    raise V2Error(405, "Method Not Allowed", {"Allow": ", ".join(sorted(partial[1]))})
+
+
+V2_UI_HTML = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8" />
+    <title>Airflow</title>
+  </head>
+  <body>
+    <div id="root"></div>
+  </body>
+</html>
+"""
+
+
 class Request:
     def __init__(self, method, raw_path, raw_query, headers, body):
         self.method, self.raw_path, self.raw_query = method, raw_path, raw_query
@@ -1316,17 +2490,93 @@ class Request:
 class App:
     """Everything but the sockets: turns a Request into (status, headers, body bytes)."""
 
-    def __init__(self, data, auth, user, password, token, version, secret_key, sort_keys):
-        self.auth, self.user, self.password, self.token = auth, user, password, token
-        self.version = version
-        self.git_version = ".release:" + hashlib.sha1(version.encode()).hexdigest()
-        self.docs = (f"https://airflow.apache.org/docs/apache-airflow/{version}/"
-                     "stable-rest-api-ref.html")
-        self.sort_keys = sort_keys
+    # what configure() may change (FakeAirflow.configure, POST /_fake/config)
+    CONFIG = ("version", "user", "password", "static_tokens", "jwt_expiry", "jwt_leeway",
+              "jwt_secret", "clock_skew")
+
+    def __init__(self, data, auth, user, password, static_tokens, version, secret_key,
+                 sort_keys, api="v1", prefix="", jwt_expiry=86400, jwt_leeway=10,
+                 jwt_secret="fake-airflow-jwt-secret"):
+        self.api, self.auth, self.prefix, self.sort_keys = api, auth, prefix, sort_keys
+        self.clock_skew = 0
+        self.configure(version=version, user=user, password=password,
+                       static_tokens=list(static_tokens), jwt_expiry=jwt_expiry,
+                       jwt_leeway=jwt_leeway, jwt_secret=jwt_secret)
+        self._initial = self.config()
         self.serializer = Serializer(secret_key)
         self.store = Store(self.serializer)
         self.store.load(data)
         self._cache_lock, self._body_cache, self._building = threading.Lock(), {}, {}
+
+    def config(self):
+        return {name: getattr(self, name) for name in self.CONFIG}
+
+    def configure(self, rotate_jwt_secret=False, **kw):
+        """Changes the server's version, credentials, static bearer tokens (the list
+        replaces the old one: a rotation), JWT lifetime and leeway (seconds), JWT secret
+        (rotate_jwt_secret=True: a new random one, so that every JWT issued so far is
+        refused as "Invalid JWT token"), or clock_skew (seconds added to the server's
+        clock when it issues and checks JWTs)."""
+        bad = sorted(set(kw) - set(self.CONFIG))
+        if bad:
+            raise ValueError(f"unknown setting(s): {', '.join(bad)}")
+        for name in ("jwt_expiry", "jwt_leeway", "clock_skew"):
+            if name in kw and (isinstance(kw[name], bool)
+                               or not isinstance(kw[name], (int, float))):
+                raise ValueError(f"{name} must be a number of seconds")
+        if "static_tokens" in kw and (not isinstance(kw["static_tokens"], (list, tuple)) or not
+                                      all(isinstance(t, str) and t for t in kw["static_tokens"])):
+            raise ValueError("static_tokens must be a list of non-empty strings")
+        for name, value in kw.items():
+            setattr(self, name, list(value) if name == "static_tokens" else value)
+        if rotate_jwt_secret:
+            self.jwt_secret = os.urandom(16).hex()
+        if "version" in kw:
+            self.git_version = ".release:" + hashlib.sha1(self.version.encode()).hexdigest()
+            self.docs = (f"https://airflow.apache.org/docs/apache-airflow/{self.version}/"
+                         "stable-rest-api-ref.html")
+
+    def reset_config(self):
+        self.configure(**self._initial)
+
+    @property
+    def token(self):
+        """v1's one bearer token (the first static token), kept for old callers."""
+        return self.static_tokens[0] if self.static_tokens else None
+
+    @token.setter
+    def token(self, value):
+        self.static_tokens = [value] if value else []
+
+    def v(self):
+        return vtuple(self.version)
+
+    def resume_bug(self):
+        """3.0.4 and later answer a log read with a token with the whole log again."""
+        return self.v() >= (3, 0, 4)
+
+    def clock(self):
+        return time.time() + self.clock_skew
+
+    def issue_token(self, sub=None, expires_in=None):
+        """A JWT as POST /auth/token gives (HS512 with the current secret)."""
+        t = int(self.clock())
+        claims = {"jti": uuid.uuid4().hex, "sub": sub or self.user, "role": "ADMIN",
+                  "iat": t, "nbf": t,
+                  "exp": t + int(self.jwt_expiry if expires_in is None else expires_in)}
+        return jwt_encode(claims, self.jwt_secret)
+
+    def token_error(self, token):
+        """None if the v2 API takes `token` as a bearer token, else its error detail."""
+        if token in self.static_tokens:
+            return None
+        try:
+            jwt_decode(token, self.jwt_secret, self.clock(), self.jwt_leeway)
+        except TokenExpired:
+            return "Token Expired"
+        except TokenInvalid:
+            return "Invalid JWT token"
+        return None
 
     def cached_body(self, key, build, max_entries=4, max_bytes=800_000_000):
         """build() -> bytes, memoized under key (built once: concurrent callers wait); the
@@ -1377,16 +2627,146 @@ class App:
             except ValueError:
                 return False
             return bool(user and password) and (user, password) == (self.user, self.password)
-        return bool(scheme.lower() == "bearer" and self.token and rest.strip() == self.token)
+        return scheme.lower() == "bearer" and rest.strip() in self.static_tokens
 
     def handle(self, req):
+        if self.prefix:  # everything is under the prefix; a proxy answers the rest
+            if req.raw_path != self.prefix and not req.raw_path.startswith(self.prefix + "/"):
+                return 404, {"Content-Type": "text/plain; charset=utf-8"}, \
+                    b"404 page not found\n"
+            req.raw_path = req.raw_path[len(self.prefix):] or "/"
         try:
-            return self._route(req)
+            return self._route_v2(req) if self.api == "v2" else self._route(req)
         except ApiError as err:
             return self.problem(err)
+        except V2Error as err:
+            return self.v2_problem(err)
         except Exception:  # a bug in the fake: say so loudly
             traceback.print_exc()
+            if self.api == "v2":
+                return self.v2_problem(V2Error(500, traceback.format_exc()))
             return self.problem(ApiError(500, "Internal Server Error", traceback.format_exc()))
+
+    # -- v2 --
+    def v2_problem(self, err):
+        if err.plain:
+            return err.status, {"Content-Type": "text/plain; charset=utf-8"}, \
+                b"Internal Server Error"
+        return err.status, {"Content-Type": "application/json", **err.headers}, \
+            json_compact({"detail": err.detail}).encode()
+
+    def v2_authenticate(self, headers):
+        """Airflow 3's get_user: a Bearer token (else the _token cookie), checked as a JWT
+        (or one of the static tokens)."""
+        if self.auth == "none":
+            return
+        scheme, _, cred = (headers.get("Authorization") or "").strip().partition(" ")
+        token = cred.strip() if scheme.lower() == "bearer" else ""
+        if not token:
+            for part in (headers.get("Cookie") or "").split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == "_token":
+                    token = value
+        if not token:
+            raise V2Error(401, "Not authenticated")
+        error = self.token_error(token)
+        if error:
+            raise V2Error(401 if error == "Token Expired" else 403, error)
+
+    def v2_login(self, req, cli):
+        """The auth manager's POST /auth/token (JSON or form body) -> 201 {"access_token"}."""
+        if req.method != "POST":
+            raise V2Error(405, "Method Not Allowed", {"Allow": "POST"})
+        mime = (req.headers.get("Content-Type") or "application/json").split(";")[0]
+        data = None
+        if mime.strip().lower() == "application/x-www-form-urlencoded":
+            data = dict(parse_qsl(req.body.decode("utf-8", "replace")))
+        else:
+            try:
+                data = json.loads(req.body) if req.body else None
+            except ValueError:
+                data = None
+        user = data.get("username") if isinstance(data, dict) else None
+        password = data.get("password") if isinstance(data, dict) else None
+        if not isinstance(user, str) or not isinstance(password, str) or not user \
+                or not password:
+            raise V2Error(400, "Username and password must be provided")
+        if (user, password) != (self.user, self.password):
+            raise V2Error(401, "Invalid credentials")
+        return 201, {"Content-Type": "application/json"}, json_compact(
+            {"access_token": self.issue_token(user, 3600 if cli else None)}).encode()
+
+    def _v2_body(self, req):
+        """FastAPI reads a JSON body before anything else: bad JSON is a 422 even without
+        credentials. -> the value, _MISSING, or the raw bytes (not a JSON content type)."""
+        if not req.body:
+            return _MISSING
+        ctype = req.headers.get("Content-Type")
+        if ctype is not None:
+            msg = email.message.Message()
+            msg["content-type"] = ctype
+            sub = msg.get_content_subtype()
+            if msg.get_content_maintype() != "application" or not (
+                    sub == "json" or sub.endswith("+json")):
+                return req.body
+        try:
+            return json.loads(req.body)
+        except json.JSONDecodeError as e:
+            raise V2Error(422, [verr("json_invalid", ("body", e.pos), "JSON decode error", {},
+                                     {"error": e.msg})]) from None
+        except ValueError as e:
+            raise V2Error(422, [verr("json_invalid", ("body", 0), "JSON decode error", {},
+                                     {"error": str(e)})]) from None
+
+    def _route_v2(self, req):
+        path = unquote(req.raw_path, errors="replace")
+        if path in ("/auth/token", "/auth/token/cli"):
+            return self.v2_login(req, path.endswith("/cli"))
+        if not (path == "/api/v2" or path.startswith("/api/v2/")):
+            if path.split("/")[1] in ("api", "auth", "execution"):
+                raise V2Error(404, "Not Found")
+            # the UI: a single-page app answers every other path
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, V2_UI_HTML.encode()
+        segs = path[len("/api/v2/"):].split("/")
+        found = match_route_v2(segs, req.method)
+        if found is None:
+            if path.endswith("/") and match_route_v2(segs[:-1], req.method):
+                # Starlette's redirect_slashes: to the absolute URL without the slash
+                loc = "http://%s%s%s" % (req.headers.get("Host", "127.0.0.1"), self.prefix,
+                                         req.raw_path.rstrip("/"))
+                return 307, {"Location": loc + ("?" + req.raw_query if req.raw_query
+                                                else "")}, b""
+            raise V2Error(404, "Not Found")
+        (_, methods, _, needs_auth), raw_params = found
+        handler, qspec, has_body = methods[req.method]
+        # FastAPI: the body is read first, then the route's dependencies (auth), then
+        # the log endpoint's Accept dependency, then the parameters are validated together
+        body = self._v2_body(req) if has_body else None
+        if needs_auth:
+            self.v2_authenticate(req.headers)
+        if handler is v2_logs:
+            v2_accept(req)
+        errors, params = [], {}
+        for name, raw in raw_params.items():
+            kind = V2_PATH_KINDS.get(name, "str")
+            params[name] = _v2_value(kind, raw, ("path", name), errors)
+        q, qerrors = check_query_v2(req.raw_query, V2_QUERY[qspec])
+        errors += qerrors
+        if has_body:
+            req.json, berrors = patch_body_v2(body)
+            errors += berrors
+        if errors:
+            raise V2Error(422, errors)
+        with self.store.lock:
+            result = handler(self, params, q, req)
+        status, body = result[0], result[1]
+        headers = dict(result[2]) if len(result) > 2 else {}
+        if callable(body):
+            body = body()
+        if not isinstance(body, bytes):
+            body = json_compact(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+        return status, headers, body
 
     def _route(self, req):
         path = unquote(req.raw_path, errors="replace")
@@ -1399,7 +2779,7 @@ class App:
             merged = re.sub("/{2,}", "/", req.raw_path)
             if merged != req.raw_path and merged.startswith("/api/v1/") and match_route(
                     unquote(merged, errors="replace")[len("/api/v1/"):].split("/")):
-                loc = merged + ("?" + req.raw_query if req.raw_query else "")
+                loc = self.prefix + merged + ("?" + req.raw_query if req.raw_query else "")
                 return 308, {"Location": loc, "Content-Type": "text/html; charset=utf-8"}, \
                     b"Redirecting...\n"
             if api:
@@ -1446,7 +2826,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def version_string(self):
-        return "gunicorn"
+        return "uvicorn" if self.server.fake.app.api == "v2" else "gunicorn"
 
     def log_message(self, fmt, *args):
         if self.server.fake.verbose:
@@ -1487,22 +2867,28 @@ class _Handler(BaseHTTPRequestHandler):
                    "body": body.decode("utf-8", "replace"), "status": None}
             with fake._lock:
                 fake._requests.append(rec)
-            if raw_path.startswith("/api") and fake.latency_ms:
+            if fake.latency_ms:
                 time.sleep(fake.latency_ms / 1000)
             fault = fake._take_fault(self.command, raw_path)
             if fault and fault.get("status"):
                 status = fault["status"]
-                headers = {"Content-Type": "application/problem+json"}
-                payload = json.dumps(fault.get("body") or {
-                    "detail": "injected fault", "status": status,
-                    "title": HTTPStatus(status).phrase, "type": "about:blank"}).encode()
+                if fake.app.api == "v2":  # FastAPI's shape
+                    headers = {"Content-Type": "application/json"}
+                    default = {"detail": "injected fault"}
+                else:
+                    headers = {"Content-Type": "application/problem+json"}
+                    default = {"detail": "injected fault", "status": status,
+                               "title": HTTPStatus(status).phrase, "type": "about:blank"}
+                payload = json.dumps(fault.get("body") or default).encode()
             else:
                 req = Request(self.command, raw_path, raw_query, self.headers, body)
                 status, headers, payload = fake.app.handle(req)
             if fault and fault.get("delay"):
                 time.sleep(fault["delay"])  # the answer is made, then held back
             rec["status"] = status
-        self.send_response(status, HTTPStatus(status).phrase.upper())  # as werkzeug does
+        phrase = HTTPStatus(status).phrase
+        # werkzeug (v1) sends the reason phrase upper-cased, uvicorn (v2) as is
+        self.send_response(status, phrase if fake.app.api == "v2" else phrase.upper())
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
@@ -1639,15 +3025,31 @@ class Grower:
                 "done": self.done.is_set(), "outcome": self.outcome, "base": iso(self.base)}
 
 
+def is_login(raw_path):
+    """Whether a recorded path is a v2 login (POST /auth/token, under any prefix)."""
+    return raw_path.endswith(("/auth/token", "/auth/token/cli"))
+
+
 class FakeAirflow:
     """A running fake server (see start())."""
 
-    def __init__(self, data="demo", auth="basic", user="admin", password="admin", token=None,
-                 latency_ms=0, version="2.10.5", port=0, secret_key="fake-airflow-secret-key",
-                 sort_keys=True, verbose=False):
-        if auth not in ("basic", "none"):
-            raise ValueError("auth must be 'basic' or 'none'")
-        self.app = App(data, auth, user, password, token, version, secret_key, sort_keys)
+    def __init__(self, data="demo", auth=None, user="admin", password="admin", token=None,
+                 latency_ms=0, version=None, port=0, secret_key="fake-airflow-secret-key",
+                 sort_keys=True, verbose=False, api="v1", prefix="", static_tokens=(),
+                 jwt_expiry=86400, jwt_leeway=10, jwt_secret="fake-airflow-jwt-secret"):
+        if api not in ("v1", "v2"):
+            raise ValueError("api must be 'v1' or 'v2'")
+        auth = auth or ("basic" if api == "v1" else "jwt")
+        allowed = ("basic", "none") if api == "v1" else ("jwt", "none")
+        if auth not in allowed:
+            raise ValueError(f"auth must be one of {', '.join(allowed)} for API {api}")
+        prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        tokens = list(static_tokens) + ([token] if token else [])
+        version = version or ("2.10.5" if api == "v1" else V2_VERSION)
+        self.app = App(data, auth, user, password, tokens, version, secret_key, sort_keys,
+                       api=api, prefix=prefix, jwt_expiry=jwt_expiry, jwt_leeway=jwt_leeway,
+                       jwt_secret=jwt_secret)
+        self.api, self.prefix = api, prefix
         self.latency_ms, self.verbose = latency_ms, verbose
         self._lock = threading.Lock()
         self._requests, self._conns, self._faults = [], set(), []
@@ -1655,15 +3057,47 @@ class FakeAirflow:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.url = self.origin + prefix  # the Airflow root URL a user gives
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-airflow", daemon=True)  # quick stop()
         self._thread.start()
 
     # -- the control surface, shared by /_fake/* and the Python API --
-    def requests(self):
+    def requests(self, auth=True):
+        """Every request recorded since the last reset; auth=False leaves out those to
+        /auth/token (and /auth/token/cli): a v2 client's logins."""
         with self._lock:
-            return [dict(r) for r in self._requests]
+            return [dict(r) for r in self._requests if auth or not is_login(r["path"])]
+
+    def logins(self):
+        """The recorded requests to /auth/token."""
+        return [r for r in self.requests() if is_login(r["path"])]
+
+    @property
+    def version(self):
+        return self.app.version
+
+    def configure(self, **settings):
+        """App.configure(): version, user, password, static_tokens, jwt_expiry,
+        jwt_leeway, jwt_secret, clock_skew, rotate_jwt_secret=True."""
+        self.app.configure(**settings)
+
+    def config(self):
+        return self.app.config()
+
+    def reset_config(self):
+        """Back to the settings the server started with."""
+        self.app.reset_config()
+
+    def issue_token(self, sub=None, expires_in=None):
+        """A JWT as POST /auth/token would give (nothing recorded)."""
+        return self.app.issue_token(sub, expires_in)
+
+    def token_error(self, token):
+        """None if the v2 API accepts this bearer token now, else its error detail
+        ("Token Expired", "Invalid JWT token")."""
+        return self.app.token_error(token)
 
     def reset(self):
         with self._lock:
@@ -1704,23 +3138,32 @@ class FakeAirflow:
         return len(running)
 
     def warm_log(self, dag, run, task, try_number=1, map_index=-1):
-        """Makes and caches the full JSON and text/plain answers of a generated log now, so
-        that the first client read does not pay for them; returns the seconds spent."""
+        """Makes and caches the full answers of a generated log now (v1: JSON and
+        text/plain; v2: JSON), so that the first client read does not pay for them;
+        returns the seconds spent."""
         t0 = time.monotonic()
-        for accept in ("application/json", "text/plain"):
+        params = {"dag": dag, "run": run, "task": task, "try": try_number,
+                  "try_number": try_number}
+        for accept in ("application/json",) if self.api == "v2" else ("application/json",
+                                                                      "text/plain"):
             headers = email.message.Message()
             headers["Accept"] = accept
-            params = {"dag": dag, "run": run, "task": task, "try": try_number}
+            req = Request("GET", "", "", headers, b"")
             with self.app.store.lock:
-                body = h_logs(self.app, params, {"map_index": map_index},
-                              Request("GET", "", "", headers, b""))[1]
+                if self.api == "v2":
+                    body = v2_logs(self.app, params, {"map_index": map_index}, req)[1]
+                else:
+                    body = h_logs(self.app, params, {"map_index": map_index}, req)[1]
             if callable(body):
                 body()
         return time.monotonic() - t0
 
     def log_text(self, dag, run, task, try_number, map_index=-1):
-        """The text a full read (no token) of that try would serve now: the header and the
-        reshaped log, i.e. the text of the (host, text) tuple in a JSON answer's content."""
+        """The text a mount shows for a full read (no token) of that try now. v1: the text
+        of the (host, text) tuple in a JSON answer's content (header and reshaped log). v2:
+        render_log() of the answer's content (header records, then the records)."""
+        if self.api == "v2":
+            return self._log_text_v2(dag, run, task, try_number, map_index)
         store = self.app.store
         with store.lock:
             run_, ti = store.find_ti(dag, run, task, map_index)
@@ -1730,6 +3173,36 @@ class FakeAirflow:
                 return read_log(dag, run_, ti, try_number, {})[1]
             _, header, entry, _ = log_source(dag, run_, ti, try_number)
         return header + served_log(entry)  # served_log may build a generated log: unlocked
+
+    def log_records(self, dag, run, task, try_number, map_index=-1):
+        """v2: the content of a full JSON read of that try (header records included; a
+        list of strings for a {"lines": [...]} entry). Any API mode."""
+        store = self.app.store
+        with store.lock:
+            run_, ti = store.find_ti(dag, run, task, map_index)
+            if ti is None:
+                raise KeyError("no such task instance")
+            if try_number < 1:
+                return [{"event": f"Error fetching the logs. Try number {try_number} is "
+                                  "invalid.", "level": "error"}]
+            entry, sources, _ = log_origin(dag, run_, ti, try_number)
+        content = entry_content(entry)
+        if isinstance(entry, dict) and "lines" in entry:
+            return content
+        return v2_header(sources) + content
+
+    def _log_text_v2(self, dag, run, task, try_number, map_index):
+        store = self.app.store
+        with store.lock:
+            run_, ti = store.find_ti(dag, run, task, map_index)
+            if ti is None:
+                raise KeyError("no such task instance")
+            entry, sources, _ = log_origin(dag, run_, ti, try_number) if try_number >= 1 \
+                else (None, None, True)
+        spec = _gen_spec(entry)
+        if spec:  # made line by line (the same text, faster)
+            return render_log(v2_header(sources)) + generated_records_text(spec)
+        return render_log(self.log_records(dag, run, task, try_number, map_index))
 
     def data(self):
         return self.app.store.export()
@@ -1789,7 +3262,25 @@ class FakeAirflow:
         try:
             arg = json.loads(body) if body else None
             if (method, path) == ("GET", "/_fake/requests"):
-                return answer(200, self.requests())
+                return answer(200, self.requests(auth=q.get("auth", "1") not in ("0", "false")))
+            if (method, path) == ("GET", "/_fake/config"):
+                return answer(200, self.config())
+            if (method, path) == ("POST", "/_fake/config"):
+                src = dict(arg or {})
+                if src.pop("reset", False):
+                    self.reset_config()
+                self.configure(**src)
+                return answer(200, self.config())
+            if (method, path) == ("POST", "/_fake/token"):
+                src = dict(arg or {})
+                bad = set(src) - {"sub", "expires_in"}
+                if bad:
+                    raise ValueError(f"bad token field(s): {', '.join(sorted(bad))}")
+                return answer(200, {"access_token": self.issue_token(**src)})
+            if (method, path) == ("GET", "/_fake/log_records"):
+                return answer(200, self.log_records(
+                    q.get("dag"), q.get("run"), q.get("task"), int(q.get("try", 1)),
+                    int(q.get("map_index", -1))))
             if (method, path) == ("POST", "/_fake/reset"):
                 self.reset()
                 return answer(200, {"ok": True})
@@ -2093,7 +3584,9 @@ def _ml():
                     _ran(dag, r1, l1, "train_model", "success", "2024-01-02T00:00:20+00:00",
                          1500.5, job=82, pid=5120, host="gpu-worker-0", pool="gpu_pool",
                          pool_slots=2, queue="gpu", priority_weight=10,
-                         body=trained + epochs + [
+                         body=trained + [  # lines without a timestamp: one v2 record
+                             "  features: tenure_days, plan, region, monthly_spend (+53 more)",
+                             "  label: churned (positive rate 7.9%)"] + epochs + [
                              (1490.0, "train.py:140", "INFO", "Modèle entraîné ✓ — saved to "
                               "s3://models/churn/v12/model.pkl 🚀"),
                              (1490.5, "train.py:141", "WARNING", "Feature 'tenure_days' has "
@@ -2179,19 +3672,22 @@ def _reporting():
                          outcome="success", job=31)]}
     run2_id, l2 = "manual__2024-01-02T09:30:00+00:00", "2024-01-02T09:30:00+00:00"
 
-    def ok_run(run_id, logical, start):
-        return {"dag_run_id": run_id, "logical_date": logical, "state": "success",
-                "run_type": "manual", "start_date": start,
-                "end_date": iso(_d(start) + timedelta(seconds=40)),
-                "tis": [_ran(dag, run_id, logical, "build_report", "success",
-                             iso(_d(start) + timedelta(seconds=2)), 20.0, op="BashOperator"),
-                        _ran(dag, run_id, logical, "send_email", "success",
-                             iso(_d(start) + timedelta(seconds=25)), 3.0, op="EmailOperator")]}
+    def ok_run(run_id, logical, start, no_logical=False):
+        run = {"dag_run_id": run_id, "logical_date": logical, "state": "success",
+               "run_type": "manual", "start_date": start,
+               "end_date": iso(_d(start) + timedelta(seconds=40)),
+               "tis": [_ran(dag, run_id, logical, "build_report", "success",
+                            iso(_d(start) + timedelta(seconds=2)), 20.0, op="BashOperator"),
+                       _ran(dag, run_id, logical, "send_email", "success",
+                            iso(_d(start) + timedelta(seconds=25)), 3.0, op="EmailOperator")]}
+        if no_logical:  # triggered in Airflow 3 without a logical date (v1 shows run_after)
+            run.update(logical_date=None, run_after=logical)
+        return run
 
     return {"dag_id": dag, "is_paused": True, "tags": ["reports"], "owners": ["bi"],
             "schedule": "0 6 * * 1-5",
             "timetable_description": "At 06:00, Monday through Friday",
-            "runs": [run1, ok_run(run2_id, l2, "2024-01-02T09:30:01+00:00"),
+            "runs": [run1, ok_run(run2_id, l2, "2024-01-02T09:30:01+00:00", no_logical=True),
                      # ids a client must escape (space # : % + non-ASCII) or cannot address (/)
                      ok_run("manual__re-run #2: 50% + ünïcode", "2024-01-02T11:00:00+00:00",
                             "2024-01-02T11:00:01+00:00"),
@@ -2257,16 +3753,22 @@ def demo_dataset():
 # ---------------------------------------------------------------------------------------
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Fake Airflow 2.x REST API v1 server")
+    ap = argparse.ArgumentParser(description="Fake Airflow server: 2.x REST API v1, or "
+                                 "3.x REST API v2 (--api v2)")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--data", default="demo", help="'demo' or a dataset JSON file")
-    ap.add_argument("--auth", choices=("basic", "none"), default="basic")
+    ap.add_argument("--api", choices=("v1", "v2"), default="v1")
+    ap.add_argument("--auth", choices=("basic", "jwt", "none"),
+                    help="default: basic (v1), jwt (v2)")
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default="admin")
-    ap.add_argument("--token", help="also accept 'Authorization: Bearer TOKEN'")
+    ap.add_argument("--token", action="append", default=[],
+                    help="also accept 'Authorization: Bearer TOKEN' (repeatable)")
+    ap.add_argument("--prefix", default="", help="serve everything under this URL path")
+    ap.add_argument("--jwt-expiry", type=int, default=86400, help="v2: JWT lifetime, seconds")
     ap.add_argument("--latency-ms", type=int, default=0)
-    ap.add_argument("--version", default="2.10.5")
+    ap.add_argument("--version", help="default: 2.10.5 (v1), %s (v2)" % V2_VERSION)
     ap.add_argument("--secret-key", default="fake-airflow-secret-key")
     ap.add_argument("--no-sort-keys", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
@@ -2282,10 +3784,11 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        srv = start(data=args.data, auth=args.auth, user=args.user, password=args.password,
-                    token=args.token, latency_ms=args.latency_ms, version=args.version,
-                    port=args.port, secret_key=args.secret_key,
-                    sort_keys=not args.no_sort_keys, verbose=args.verbose)
+        srv = start(data=args.data, api=args.api, auth=args.auth, user=args.user,
+                    password=args.password, static_tokens=args.token,
+                    latency_ms=args.latency_ms, version=args.version, port=args.port,
+                    secret_key=args.secret_key, sort_keys=not args.no_sort_keys,
+                    verbose=args.verbose, prefix=args.prefix, jwt_expiry=args.jwt_expiry)
         if args.big_log_mb is not None:
             srv.add_dag(big_logs_dag(int(args.big_log_mb * 1_000_000)))
             threading.Thread(target=srv.warm_log, args=("big_logs", BIG_LOGS_RUN, "huge"),

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The command line: the check before mounting, credentials, options, and
 secrets kept out of argv, logs and error messages."""
-import base64
 import os
 import socket
 import subprocess
@@ -10,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import BIN, PASSWORD, USER, creds_env, start_mount, wait_mounted
+import airflow_api as api
+from conftest import (BIN, PASSWORD, USER, creds_env, fresh, start_fake, start_mount,
+                      wait_mounted)
 
 E, R1 = "etl_daily", "scheduled__2024-01-01T00:00:00+00:00"
 STATE = (E, R1, "load", "state")
@@ -51,17 +52,28 @@ def test_unresolvable_host(tmp_path):
 
 
 def test_wrong_password(fake, tmp_path):
-    fake.set_data("demo")
+    fresh(fake)
     err = run_fail([fake.url, str(tmp_path)],
                    env=creds_env(AIRFLOW_PASSWORD="wrong-password-123"))
-    assert_one_line(err, fake.url, "401")
+    assert_one_line(err, fake.url)
+    assert "401" in err.replace(fake.url, "")   # (the port may hold a 401 too)
     assert "wrong-password-123" not in err
     assert not os.path.ismount(str(tmp_path))
+    # v2: the login is refused (401 "Invalid credentials") once, and nothing follows it
+    expected = api.probe_requests(fake)
+    if fake.api == "v2":
+        expected[1][3]["password"] = "wrong-password-123"
+    assert api.recorded(fake) == expected[:2 if fake.api == "v2" else 3]
+    assert fake.requests()[-1]["status"] == 401
 
 
 def test_no_credentials_against_basic_auth(fake, tmp_path):
+    fresh(fake)
     env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
-    assert_one_line(run_fail([fake.url, str(tmp_path)], env=env), fake.url, "401")
+    err = run_fail([fake.url, str(tmp_path)], env=env)
+    assert_one_line(err, fake.url)
+    assert "401" in err.replace(fake.url, "")
+    assert fake.logins() == []
 
 
 class NotAirflow(BaseHTTPRequestHandler):
@@ -86,8 +98,11 @@ def test_not_an_airflow_server(tmp_path):
         srv.shutdown()
 
 
-def test_api_v2_is_refused_until_supported(fake, tmp_path):
-    assert_one_line(run_fail(["-o", "api=v2", fake.url, str(tmp_path)]), "v2")
+def test_forcing_the_other_api_version_fails(fake, tmp_path):
+    other = "v2" if fake.api == "v1" else "v1"
+    err = run_fail(["-o", "api=" + other, fake.url, str(tmp_path)])
+    assert_one_line(err, fake.url, other)
+    assert not os.path.ismount(str(tmp_path))
 
 
 @pytest.mark.parametrize("opt,needle", [
@@ -117,8 +132,10 @@ def test_help_and_version():
     assert r.returncode == 0 and "airflowfs version" in r.stdout
 
 
-def mounted(fake, tmp_path, env, opts=()):
-    fake.set_data("demo")
+def mounted(fake, tmp_path, env, opts=(), **settings):
+    """Mounts the fake, freshly set up, then configure(**settings)'d."""
+    fresh(fake)
+    fake.configure(**settings)
     path = str(tmp_path / "mnt")
     proc, log = start_mount(fake.url, path, opts, env)
     wait_mounted(path, proc, log)
@@ -147,14 +164,16 @@ def test_secrets_never_in_argv_environ_or_logs(fake, tmp_path):
             with open("/proc/%d/environ" % proc.pid, "rb") as f:
                 assert PASSWORD.encode() not in f.read()
         auth = [r["headers"].get("Authorization") for r in fake.requests()]
-        assert auth and all(a == "Basic " + base64.b64encode(
-            ("%s:%s" % (USER, PASSWORD)).encode()).decode() for a in auth)
+        assert auth and all(api.accepted_auth(fake, a) for a in auth)
     finally:
         unmount(path, proc)
     text = open(log).read()
-    assert "GET /api/v1/dags/etl_daily" in text       # verbose lines are there
+    assert "GET %s/dags/etl_daily" % api.base(fake) in text   # verbose lines are there
     assert PASSWORD not in text
-    assert base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode() not in text
+    secrets = {a.split(" ", 1)[1] for a in auth}   # the Basic credentials, or the JWTs
+    assert not [s for s in secrets if s in text]
+    if fake.api == "v2":
+        assert all(s.count(".") == 2 for s in secrets)
 
 
 def test_password_file(fake, tmp_path):
@@ -175,43 +194,43 @@ def test_password_file(fake, tmp_path):
 
 
 def test_bearer_token_from_env_and_file(fake, tmp_path):
-    fake.app.token = "tok-123.abc"
+    """A static bearer token (v2: an Astronomer-style deployment token), from the
+    environment, then from a token file that is rotated while mounted."""
+    env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None,
+                    AIRFLOW_TOKEN="tok-123.abc")
+    path, proc, log = mounted(fake, tmp_path, env, ["verbose"],
+                              static_tokens=["tok-123.abc"])
     try:
-        env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None,
-                        AIRFLOW_TOKEN="tok-123.abc")
-        path, proc, log = mounted(fake, tmp_path, env, ["verbose"])
-        try:
-            fake.reset()
-            assert read_state(path) == b"success\n"
-            assert [r["headers"].get("Authorization") for r in fake.requests()] == \
-                ["Bearer tok-123.abc"]
-        finally:
-            unmount(path, proc)
-        assert "tok-123" not in open(log).read()
-
-        tok = tmp_path / "token"
-        tok.write_text("tok-123.abc\n")
-        tok.chmod(0o600)
-        env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
-        path, proc, _ = mounted(fake, tmp_path, env, ["token_file=" + str(tok)])
-        try:
-            assert read_state(path) == b"success\n"
-            # a rotated token is read again without a remount
-            fake.app.token = "tok-456.def"
-            tok.write_text("tok-456.def\n")
-            fake.reset()
-            os.stat(os.path.join(path, E, R1, "notify", "state"))
-            assert [r["headers"].get("Authorization") for r in fake.requests()] == \
-                ["Bearer tok-456.def"]
-        finally:
-            unmount(path, proc)
+        fake.reset()
+        assert read_state(path) == b"success\n"
+        assert [r["headers"].get("Authorization") for r in fake.requests()] == \
+            ["Bearer tok-123.abc"]
     finally:
-        fake.app.token = None
+        unmount(path, proc)
+    assert "tok-123" not in open(log).read()
+
+    tok = tmp_path / "token"
+    tok.write_text("tok-123.abc\n")
+    tok.chmod(0o600)
+    env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+    path, proc, _ = mounted(fake, tmp_path, env, ["token_file=" + str(tok)],
+                            static_tokens=["tok-123.abc"])
+    try:
+        assert read_state(path) == b"success\n"
+        # a rotated token is read again without a remount
+        fake.configure(static_tokens=["tok-456.def"])
+        tok.write_text("tok-456.def\n")
+        fake.reset()
+        os.stat(os.path.join(path, E, R1, "notify", "state"))
+        assert [r["headers"].get("Authorization") for r in fake.requests()] == \
+            ["Bearer tok-456.def"]
+    finally:
+        unmount(path, proc)
+    assert fake.logins() == []
 
 
-def test_no_credentials_sends_no_authorization(tmp_path):
-    import fake_airflow
-    srv = fake_airflow.start(auth="none")
+def test_no_credentials_sends_no_authorization(fake, tmp_path):
+    srv = start_fake(fake.api, auth="none")
     try:
         env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
         path, proc, _ = mounted(srv, tmp_path, env)
@@ -225,7 +244,7 @@ def test_no_credentials_sends_no_authorization(tmp_path):
 
 
 def test_background_mount_and_fsname(fake, tmp_path):
-    fake.set_data("demo")
+    fresh(fake)
     path = str(tmp_path / "bg")
     os.mkdir(path)
     r = subprocess.run([BIN, fake.url, path], env=creds_env(), capture_output=True,

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Logs on a real mount (API v1): finished tries fetched once and kept,
-running tries growing under tail -f, a try with no log yet, logs/latest
-following retries, a 200 MB log, and concurrent readers."""
+"""Logs on a real mount (API v1 and v2): finished tries fetched once and
+kept, running tries growing under tail -f, a try with no log yet, logs/latest
+following retries, a 200 MB log, concurrent readers, and how v2's structured
+records are rendered."""
 import hashlib
 import os
 import subprocess
@@ -61,7 +62,8 @@ def test_concurrent_readers_cause_one_request(mount, fake):
     want = api.log_text(fake, E, R2, "transform", 2)
     os.stat(m.p(E, R2, "transform", "logs"))          # the task instance is known
     fake.reset()
-    fake.inject(method="GET", path=api.ti_path(E, R2, "transform") + "/logs/2", delay=0.5)
+    fake.inject(method="GET", path=api.ti_path(fake, E, R2, "transform") + "/logs/2",
+                delay=0.5)
     procs = [subprocess.Popen(["cat", path], stdout=subprocess.PIPE) for _ in range(10)]
     outs = [p.communicate()[0] for p in procs]
     assert all(o == want for o in outs)
@@ -133,7 +135,9 @@ def test_tail_f_follows_a_running_log(mount, fake):
     assert log_requests(fake) == []
 
 
-def test_running_log_is_resumed_with_tokens(mount, fake):
+def test_running_log_is_fetched_again(mount, fake):
+    """v1 resumes a running log with continuation tokens; v2 never sends one (3.0.4+
+    answer it with the whole log again) and fetches the log again in full."""
     m = mount()
     path = m.p("ml_training", R3, "train_model", "logs", "1")   # running
     read(path)
@@ -143,8 +147,13 @@ def test_running_log_is_resumed_with_tokens(mount, fake):
     want = fake.log_text("ml_training", R3, "train_model", 1).encode()
     assert wait_for(lambda: read(path) == want, 4)
     queries = [r["query"] for r in log_requests(fake)]
-    assert "token=" not in queries[0]
-    assert all("token=" in q for q in queries[1:]) and len(queries) >= 2
+    assert "token=" not in queries[0] and len(queries) >= 2
+    if api.log_refetch_uses_tokens(fake):
+        assert all("token=" in q for q in queries[1:])
+    else:
+        assert queries == [queries[0]] * len(queries)
+        assert all(r["headers"].get("Accept") == "application/json"
+                   for r in log_requests(fake))
 
 
 def test_less_follows_a_running_log(mount, fake, tmp_path):
@@ -187,7 +196,7 @@ def test_a_200_mb_log(mount, fake):
     out = subprocess.run(["grep", "-c", "ERROR", path], capture_output=True, text=True)
     assert int(out.stdout) == want.count(b"ERROR")
     out = subprocess.run(["tail", "-n", "3", path], capture_output=True)
-    assert out.stdout == b"\n".join(want.split(b"\n")[-3:])
+    assert out.stdout == b"".join(want.splitlines(keepends=True)[-3:])
     assert len(log_requests(fake)) == 1
     with open("/proc/%d/status" % m.proc.pid) as f:
         status = dict(ln.split(":", 1) for ln in f)
@@ -198,6 +207,7 @@ def test_a_200_mb_log(mount, fake):
     assert peak_kb < int(os.environ.get("AIRFLOWFS_RSS_LIMIT_MB", "64")) * 1024
 
 
+@pytest.mark.api("v1")   # v2 sends no token (test_running_log_is_fetched_again)
 def test_refused_token_falls_back_to_a_full_fetch(mount, fake):
     m = mount()
     path = m.p("ml_training", R3, "train_model", "logs", "1")   # running
@@ -206,8 +216,8 @@ def test_refused_token_falls_back_to_a_full_fetch(mount, fake):
                   then_state=None)
     assert g.done.wait(5)
     # the server no longer takes the token (as after a secret_key change)
-    fake.inject(method="GET", path=api.ti_path("ml_training", R3, "train_model") + "/logs/1",
-                status=400, count=1)
+    fake.inject(method="GET", path=api.ti_path(fake, "ml_training", R3, "train_model") +
+                "/logs/1", status=400, count=1)
     time.sleep(1.1)
     want = fake.log_text("ml_training", R3, "train_model", 1).encode()
     assert wait_for(lambda: read(path) == want, 4)
@@ -257,3 +267,68 @@ def test_cp_wc_and_grep_r_give_what_a_local_copy_gives(mount, fake, tmp_path):
             a = subprocess.run(cmd + files, cwd=src, capture_output=True, text=True)
             b = subprocess.run(cmd + files, cwd=str(dst), capture_output=True, text=True)
         assert sorted(a.stdout.splitlines()) == sorted(b.stdout.splitlines()), cmd
+
+
+RENDER_RUN = "manual__2024-01-05T10:00:00+00:00"
+RECORDS = [
+    {"timestamp": "2024-01-05T10:00:00.123456Z", "event": "Task started", "level": "info",
+     "logger": "task", "chan": "stdout"},
+    {"timestamp": "2024-01-05T10:00:01Z", "level": "error", "logger": "task",
+     "event": 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n'
+              "ValueError: bad",
+     "error_detail": [{"exc_type": "ValueError", "exc_value": "bad", "frames": [
+         {"filename": "x.py", "lineno": 1, "name": "<module>"}]}]},
+    {"timestamp": "2024-01-05T10:00:02Z", "event": "no logger", "level": "warning"},
+    {"timestamp": "2024-01-05T10:00:03Z", "event": "no level", "logger": "airflow.models",
+     "level": None},
+    {"timestamp": "2024-01-05T10:00:04Z", "event": "bare"},
+    {"timestamp": None, "event": "a stdout line without a timestamp", "level": "info",
+     "logger": "task"},
+    {"event": "no timestamp key", "chan": "stderr"},
+    {"timestamp": "2024-01-05T10:00:05Z", "event": "extras", "level": "info", "logger": "task",
+     "count": 3, "ratio": 0.5, "ok": True, "missing": None, "tags": ["a", "b"],
+     "ctx": {"k": "vé/ü"}, "url": "https://x.example/a?b=1", "text": "two\nlines"},
+    {"timestamp": "2024-01-05T10:00:06Z", "event": "ünïcödé ✓ 🚀", "level": "INFO",
+     "logger": "task"},
+]
+RENDERED = (
+    "::group::Log message source details sources=[\"/opt/airflow/logs/dag_id=rendering/"
+    "run_id=manual__2024-01-05T10:00:00+00:00/task_id=t/attempt=1.log\"]\n"
+    "::endgroup::\n"
+    "[2024-01-05T10:00:00.123456Z] INFO task - Task started chan=stdout\n"
+    "[2024-01-05T10:00:01Z] ERROR task - Traceback (most recent call last):\n"
+    '  File "x.py", line 1, in <module>\n'
+    'ValueError: bad error_detail=[{"exc_type": "ValueError", "exc_value": "bad", '
+    '"frames": [{"filename": "x.py", "lineno": 1, "name": "<module>"}]}]\n'
+    "[2024-01-05T10:00:02Z] WARNING no logger\n"
+    "[2024-01-05T10:00:03Z] airflow.models - no level\n"
+    "[2024-01-05T10:00:04Z] bare\n"
+    "a stdout line without a timestamp\n"
+    "no timestamp key chan=stderr\n"
+    '[2024-01-05T10:00:05Z] INFO task - extras count=3 ratio=0.5 ok=true missing=null '
+    'tags=["a", "b"] ctx={"k": "vé/ü"} url=https://x.example/a?b=1 text=two\nlines\n'
+    "[2024-01-05T10:00:06Z] INFO task - ünïcödé ✓ 🚀\n").encode()
+
+
+@pytest.mark.api("v2")
+def test_v2_log_records_are_rendered(mount, fake):
+    """SPEC.md "logs", v2: "[timestamp] LEVEL logger - event", a missing level or logger
+    left out with the separator after it, a record without a timestamp as its event
+    alone, the other keys as " key=value" (JSON unless a string), an event's newlines
+    kept; a content of strings (try 2) as lines."""
+    m = mount()
+    fake.add_dag({"dag_id": "rendering", "runs": [{
+        "dag_run_id": RENDER_RUN, "state": "success", "tis": [{
+            "task_id": "t", "state": "success", "try_number": 2,
+            "start_date": "2024-01-05T10:00:00+00:00", "end_date": "2024-01-05T10:00:07+00:00",
+            "logs": [{"records": RECORDS}, {"lines": ["plain line one", "plain line two"]}]}]}]})
+    logs = m.p("rendering", RENDER_RUN, "t", "logs")
+    assert sorted(os.listdir(logs)) == ["1", "2", "latest"]
+    assert read(os.path.join(logs, "1")) == RENDERED
+    assert RENDERED == api.log_text(fake, "rendering", RENDER_RUN, "t", 1)
+    assert os.stat(os.path.join(logs, "1")).st_size == len(RENDERED)
+    assert read(os.path.join(logs, "2")) == b"plain line one\nplain line two\n"
+    assert read(os.path.join(logs, "latest")) == b"plain line one\nplain line two\n"
+    out = subprocess.run(["grep", "-c", "ERROR", os.path.join(logs, "1")],
+                         capture_output=True, text=True)
+    assert out.stdout == "1\n"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """What common commands cost in requests (SPEC.md "The tree", issue 10):
-pinned here so that a regression in request economy fails make check."""
+pinned here so that a regression in request economy fails make check.
+Each test runs against API v1 and v2 (conftest.py)."""
 import os
 import subprocess
 
@@ -24,7 +25,8 @@ def test_cold_ls_R_of_a_run_sends_list_requests_only(mount, fake):
     m = mount()
     out = run(["ls", "-R", m.p(E, R3)])
     assert "latest" in out and "links.json" in out
-    base = "/api/v1/dags/etl_daily/dagRuns/manual__2024-01-03T10%3A15%3A00%2B00%3A00"
+    base = api.run_path(fake, E, R3)
+    assert base.endswith("/dags/etl_daily/dagRuns/manual__2024-01-03T10%3A15%3A00%2B00%3A00")
     assert sorted(paths(fake)) == [base, base + "/taskInstances?limit=100&offset=0"]
 
 
@@ -38,7 +40,7 @@ def test_ls_l_of_a_run_costs_no_lookup_request(mount, fake):
     assert fake.requests() == []
     # in a task instance, only links.json's size needs a request of its own
     run(["ls", "-lR", m.p(E, R3, "load")])       # never ran: no logs
-    assert paths(fake) == [api.ti_path(E, R3, "load") + "/links"]
+    assert paths(fake) == [api.ti_path(fake, E, R3, "load") + "/links"]
 
 
 def test_find_and_cat_every_state_after_one_listing(mount, fake):
@@ -57,16 +59,16 @@ def test_a_missing_name_is_asked_once_within_the_ttl(mount, fake):
     fake.reset()
     for _ in range(3):
         assert not os.path.exists(m.p(E, R3, "no_such_task"))
-    assert paths(fake) == [api.ti_path(E, R3, "no_such_task")]
+    assert paths(fake) == [api.ti_path(fake, E, R3, "no_such_task")]
 
 
 def test_ls_of_root_then_dags_then_runs(mount, fake):
     m = mount()
     run(["ls", "-l", m.path])
-    assert [p.split("?")[0] for p in paths(fake)] == ["/api/v1/dags"]
+    assert [p.split("?")[0] for p in paths(fake)] == [api.base(fake) + "/dags"]
     fake.reset()
     run(["ls", "-lt", m.p(E)])
-    assert [p.split("?")[0] for p in paths(fake)] == ["/api/v1/dags/etl_daily/dagRuns"]
+    assert [p.split("?")[0] for p in paths(fake)] == [api.base(fake) + "/dags/etl_daily/dagRuns"]
 
 
 def test_many_pages_are_complete_and_each_asked_once(mount, fake):

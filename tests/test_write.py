@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Writing state and note on a real mount (API v1): from the shell, from
-editors, through scratch files and renames; exact PATCH requests, the
-server's value afterwards, and the errors of bad input and refusals."""
+"""Writing state and note on a real mount (API v1 and v2): from the shell,
+from editors, through scratch files and renames; exact PATCH requests (their
+shape per version in airflow_api.py), the server's value afterwards, and the
+errors of bad input and refusals."""
 import errno
 import json
 import os
@@ -12,7 +13,8 @@ import time
 
 import pytest
 
-from airflow_api import ti_path
+import airflow_api as api
+from airflow_api import patches, ti_path
 
 E = "etl_daily"
 R1 = "scheduled__2024-01-01T00:00:00+00:00"
@@ -24,11 +26,6 @@ NOTIFY_NOTE = "Checked by ops: numbers match the finance report."
 def read(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def patches(fake):
-    return [(r["method"], r["path"], json.loads(r["body"])) for r in fake.requests()
-            if r["method"] != "GET"]
 
 
 def sh(cmd, **kw):
@@ -61,10 +58,10 @@ def test_echo_sets_state_in_one_patch(ti, fake):
     m, d = ti
     r = sh("echo failed > '%s/state'" % d)
     assert r.returncode == 0, r.stderr
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load"),
-                              {"dry_run": False, "new_state": "failed"})]
+    assert patches(fake) == [api.expected_state_patch(fake, E, R1, "load", -1, "failed")]
     body = [x["body"] for x in fake.requests() if x["method"] == "PATCH"][0]
-    assert body == '{"dry_run": false, "new_state": "failed"}'
+    assert body == api.state_body_text(fake, "failed")
+    assert body in ('{"dry_run": false, "new_state": "failed"}', '{"new_state": "failed"}')
     assert fake.ti(E, R1, "load")["state"] == "failed"
     assert read(os.path.join(d, "state")) == b"failed\n"
     assert os.stat(os.path.join(d, "state")).st_size == 7
@@ -78,8 +75,7 @@ def test_echo_sets_state_in_one_patch(ti, fake):
 def test_state_case_and_white_space(ti, fake, written, state):
     m, d = ti
     write_file(os.path.join(d, "state"), written)
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load"),
-                              {"dry_run": False, "new_state": state})]
+    assert patches(fake) == [api.expected_state_patch(fake, E, R1, "load", -1, state)]
     assert fake.ti(E, R1, "load")["state"] == state
 
 
@@ -119,34 +115,37 @@ def test_state_without_newline_is_saved_at_close(ti, fake):
 def test_setting_the_same_state_succeeds(ti, fake):
     m, d = ti
     assert sh("echo success > '%s/state'" % d).returncode == 0
-    assert len(patches(fake)) == 1
+    assert patches(fake) == [api.expected_state_patch(fake, E, R1, "load", -1, "success")]
+    # v2 answers 409 "Task id load is already in success state"
+    assert [r["status"] for r in fake.requests() if r["method"] == "PATCH"] == \
+        [200 if fake.api == "v1" else 409]
+    assert read(os.path.join(d, "state")) == b"success\n"
 
 
 def test_mapped_state_uses_map_index_path(mount, fake):
     m = mount()
     assert sh("echo failed > '%s'" % m.p(E, R3, "process", "2", "state")).returncode == 0
-    assert patches(fake) == [("PATCH", ti_path(E, R3, "process", 2),
-                              {"dry_run": False, "new_state": "failed"})]
+    # (v2 patches every map index when the path has none)
+    assert patches(fake) == [api.expected_state_patch(fake, E, R3, "process", 2, "failed")]
     assert fake.ti(E, R3, "process", 2)["state"] == "failed"
-    assert fake.ti(E, R3, "process", 1)["state"] == "running"
+    for i, state in [(0, "success"), (1, "running"), (3, "queued"), (4, "failed")]:
+        assert fake.ti(E, R3, "process", i)["state"] == state
     assert read(m.p(E, R3, "process", "2", "state")) == b"failed\n"
 
 
 def test_refused_write_fails_and_keeps_the_value(ti, fake):
     m, d = ti
     read(os.path.join(d, "state"))
-    old = fake.app.password
-    fake.app.password = "rotated"
-    try:
+    with api.credentials_refused(fake):
         r = sh("echo failed > '%s/state'" % d)
         assert r.returncode != 0 and "Permission denied" in r.stderr
         assert_errno(errno.EACCES, write_file, os.path.join(d, "note"), b"x\n")
-    finally:
-        fake.app.password = old
+        # v2: one login attempt after each refused PATCH, never a loop
+        assert len(fake.logins()) <= 2
     assert fake.ti(E, R1, "load")["state"] == "success"
     assert fake.ti(E, R1, "load")["note"] is None
     assert read(os.path.join(d, "state")) == b"success\n"
-    assert "saving state" in m.log() and "401" in m.log()
+    assert "saving state" in m.log() and "401" in m.log().replace(fake.url, "")
 
 
 def test_write_to_a_vanished_task_instance_is_enoent(ti, fake):
@@ -176,7 +175,7 @@ def test_note_echo_and_cat(ti, fake):
     m, d = ti
     assert sh("echo 'relancé ✓ \"quoted\" / back\\slash' > '%s/note'" % d).returncode == 0
     text = 'relancé ✓ "quoted" / back\\slash'
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load") + "/setNote", {"note": text})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, "load", -1, text)]
     assert fake.ti(E, R1, "load")["note"] == text
     assert read(os.path.join(d, "note")) == (text + "\n").encode()
     assert len([r for r in fake.requests() if r["method"] == "GET"]) <= 1
@@ -188,8 +187,9 @@ def test_note_round_trips_byte_for_byte(mount, fake):
     before = read(os.path.join(d, "note"))
     assert sh("cat '%s/note' > /tmp/afs-note && cat /tmp/afs-note > '%s/note'"
               % (d, d)).returncode == 0
-    assert patches(fake) == [("PATCH", ti_path("ml_training", R1, "evaluate") + "/setNote",
-                              {"note": "AUC 0.911 on holdout\nApproved for release by @maria"})]
+    assert patches(fake) == [api.expected_note_patch(
+        fake, "ml_training", R1, "evaluate", -1,
+        "AUC 0.911 on holdout\nApproved for release by @maria")]
     assert read(os.path.join(d, "note")) == before
 
 
@@ -199,7 +199,7 @@ def test_note_clear_and_append(mount, fake):
     assert sh(": > '%s/note'" % d).returncode == 0
     # a truncation alone is saved at release, which the kernel sends after close
     assert wait_for(lambda: read(os.path.join(d, "note")) == b"")
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "notify") + "/setNote", {"note": ""})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, "notify", -1, "")]
     assert fake.ti(E, R1, "notify")["note"] == ""
     fake.reset()
     assert sh("echo one >> '%s/note' && echo two >> '%s/note'" % (d, d)).returncode == 0
@@ -211,8 +211,8 @@ def test_note_truncate_by_name(mount, fake):
     m = mount()
     d = m.p(E, R1, "notify")
     os.truncate(os.path.join(d, "note"), 7)
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "notify") + "/setNote",
-                              {"note": NOTIFY_NOTE[:7]})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, "notify", -1,
+                                                     NOTIFY_NOTE[:7])]
 
 
 def test_overlong_note_is_efbig_and_sends_nothing(ti, fake):
@@ -230,8 +230,7 @@ def test_overlong_note_is_efbig_and_sends_nothing(ti, fake):
     assert fake.ti(E, R1, "load")["note"] is None
     # 1000 characters (2000 bytes) and a newline are fine
     write_file(os.path.join(d, "note"), "é".encode() * 1000 + b"\n")
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load") + "/setNote",
-                              {"note": "é" * 1000})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, "load", -1, "é" * 1000)]
 
 
 def test_fsync_then_close_is_one_patch(ti, fake):
@@ -242,8 +241,7 @@ def test_fsync_then_close_is_one_patch(ti, fake):
     assert len(patches(fake)) == 1
     os.fsync(fd)
     os.close(fd)
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load") + "/setNote",
-                              {"note": "synced"})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, "load", -1, "synced")]
 
 
 # --- scratch files and editors ---
@@ -277,8 +275,7 @@ def test_rename_of_scratch_onto_state_checks_the_value(ti, fake):
     assert os.path.exists(tmp)
     write_file(tmp, b"skipped\n", os.O_WRONLY | os.O_TRUNC)
     os.rename(tmp, os.path.join(d, "state"))
-    assert patches(fake) == [("PATCH", ti_path(E, R1, "load"),
-                              {"dry_run": False, "new_state": "skipped"})]
+    assert patches(fake) == [api.expected_state_patch(fake, E, R1, "load", -1, "skipped")]
     assert read(os.path.join(d, "state")) == b"skipped\n"
     assert sorted(os.listdir(d)) == TI_FILES
 
@@ -292,7 +289,7 @@ def test_rename_of_an_overlong_scratch_onto_note_is_efbig(ti, fake):
 
 
 def check_one_note_patch(fake, d, task, text):
-    assert patches(fake) == [("PATCH", ti_path(E, R1, task) + "/setNote", {"note": text})]
+    assert patches(fake) == [api.expected_note_patch(fake, E, R1, task, -1, text)]
     assert fake.ti(E, R1, task)["note"] == text
     assert read(os.path.join(d, "note")) == (text + "\n").encode()
 
@@ -396,15 +393,18 @@ def test_nano(mount, fake, tmp_path):
 # --- refusals and races ---
 
 @pytest.mark.parametrize("status,code", [(400, errno.EINVAL), (422, errno.EINVAL),
-                                         (403, errno.EACCES), (404, errno.ENOENT),
-                                         (500, errno.EIO)])
+                                         (401, errno.EACCES), (403, errno.EACCES),
+                                         (404, errno.ENOENT), (500, errno.EIO)])
 def test_refusals_map_to_errno_and_are_logged(ti, fake, status, code):
     m, d = ti
-    fake.inject(method="PATCH", status=status,
-                body={"detail": "refused by the test", "status": status,
-                      "title": "Refused", "type": "about:blank"})
+    # v2: a 401 or 403 is answered by one new login and one retry, then it is final
+    renews = fake.api == "v2" and status in (401, 403)
+    fake.inject(method="PATCH", status=status, count=2 if renews else 1,
+                body=api.error_body(fake, status, "refused by the test"))
     assert_errno(code, write_file, os.path.join(d, "state"), b"failed\n")
-    assert len(patches(fake)) == 1           # a 500 on a write is not retried
+    sent = [(r["method"], r["status"]) for r in fake.requests() if r["method"] != "GET"]
+    assert sent == ([("PATCH", status), ("POST", 201), ("PATCH", status)] if renews
+                    else [("PATCH", status)])   # a 500 on a write is not retried
     assert fake.ti(E, R1, "load")["state"] == "success"
     assert read(os.path.join(d, "state")) == b"success\n"
     assert "refused by the test" in m.log()
@@ -430,7 +430,7 @@ def test_a_fetch_begun_before_a_write_does_not_bring_the_old_value_back(mount, f
     fd = os.open(state, os.O_WRONLY)     # the names are looked up now
     time.sleep(1.2)                      # and everything cached has expired
     # a GET of the task instance answered at once (success), then held back
-    fake.inject(method="GET", path=ti_path(E, R1, "load"), delay=1.0)
+    fake.inject(method="GET", path=ti_path(fake, E, R1, "load"), delay=1.0)
     got = []
     slow = threading.Thread(target=lambda: got.append(read(state)))
     slow.start()
