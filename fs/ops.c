@@ -10,12 +10,20 @@
 #include <string.h>
 
 #include "file.h"
+#include "http.h"
 #include "node.h"
 #include "ops.h"
 
+/*
+ * Every operation starts here: what it sends to the server, retries
+ * included, ends within the mount's timeout from now.
+ */
 static struct fs *fs_of(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	struct fs *fs = fuse_req_userdata(req);
+
+	http_call_begin(fs->cfg->timeout);
+	return fs;
 }
 
 static struct node *node_of(fuse_req_t req, fuse_ino_t ino)
@@ -181,8 +189,11 @@ static void afs_destroy(void *userdata)
 	struct fs *fs = userdata;
 
 	readahead_stop(&fs->store.ra);
-	while (fs->handles)
+	/* saves left pending by open files: each within the timeout */
+	while (fs->handles) {
+		http_call_begin(fs->cfg->timeout);
 		handle_free(fs, fs->handles);
+	}
 }
 
 /* Replies to an open or a create of n with its open file. */

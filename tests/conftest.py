@@ -157,9 +157,10 @@ def mount(fake, tmp_path):
     """mount(opts=(), env=None) -> Mount, on demo data and a clean record."""
     mounts = []
 
-    def do(opts=(), env=None, url=None, data=None):
+    def do(opts=(), env=None, url=None, data=None, config=None):
         if not mounts:
             fresh(fake, data if data is not None else "demo")
+            fake.configure(**(config or {}))
         path = str(tmp_path / ("mnt%d" % len(mounts)))
         proc, log_path = start_mount(url or fake.url, path, opts, env)
         wait_mounted(path, proc, log_path)

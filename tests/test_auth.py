@@ -207,11 +207,14 @@ def test_a_refused_login_is_eacces_without_a_loop(mount, fake):
     time.sleep(1.2)
     assert_errno(errno.EACCES, read, p)
     ti = api.ti_path(fake, *STATE[:3])
-    assert sent(fake) == [("GET", ti, 401), ("POST", "/auth/token", 401)]
+    # a failed LOOKUP of a cached name makes the kernel look it up once more
+    once = [("GET", ti, 401), ("POST", "/auth/token", 401)]
+    assert sent(fake) in (once, once * 2)
     assert "401" in m.log().replace(fake.url, "") and "n3w-pa55word" not in m.log()
     fake.configure(password=PASSWORD)
     assert read(p) == b"success\n"
-    assert len(fake.logins()) == 2 and sent(fake)[-1] == ("GET", ti, 200)
+    n = len(sent(fake)) - 3
+    assert sent(fake)[n:] == [("GET", ti, 401), ("POST", "/auth/token", 201), ("GET", ti, 200)]
 
 
 @pytest.mark.api("v2")
@@ -220,6 +223,7 @@ def test_a_rotated_token_file_of_pre_issued_jwts(mounted, fake, tmp_path):
     secret changes and the file gets a new token, the mount uses it (the old one at most
     once more, refused)."""
     tok = tmp_path / "token"
+    fresh(fake)  # the key the token is signed with stays for the mount
     first = fake.issue_token()
     tok.write_text(first + "\n")
     tok.chmod(0o600)
@@ -245,6 +249,7 @@ def test_a_rotated_token_file_of_pre_issued_jwts(mounted, fake, tmp_path):
 @pytest.mark.api("v2")
 def test_an_expired_token_without_credentials_is_eacces(mounted, fake):
     """AIRFLOW_TOKEN, a JWT that expires: with nothing to log in with, EACCES."""
+    fresh(fake)
     token = fake.issue_token(expires_in=60)
     env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None, AIRFLOW_TOKEN=token)
     path, log = mounted(opts=["ttl=1", "readahead=0"], env=env)
@@ -254,5 +259,6 @@ def test_an_expired_token_without_credentials_is_eacces(mounted, fake):
     fake.reset()
     time.sleep(1.2)
     assert_errno(errno.EACCES, read, state)
-    assert [r["status"] for r in fake.requests()] == [401]
+    # a failed LOOKUP of a cached name makes the kernel look it up once more
+    assert [r["status"] for r in fake.requests()] in ([401], [401, 401])
     assert token not in open(log).read()

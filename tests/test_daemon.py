@@ -4,6 +4,7 @@ SIGHUP (caches dropped, credential files read again), readiness on
 $NOTIFY_SOCKET, and where the log lines go (stderr in the foreground, syslog
 in the background)."""
 import base64
+import json
 import os
 import re
 import signal
@@ -15,7 +16,9 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import BAD_LOG, BIN, PASSWORD, USER, creds_env, start_mount, wait_mounted
+import airflow_api as api
+from conftest import (BAD_LOG, BIN, PASSWORD, USER, creds_env, fresh, start_mount,
+                      wait_mounted)
 from private_dev import PRIVATE_DEV
 
 E, R1 = "etl_daily", "scheduled__2024-01-01T00:00:00+00:00"
@@ -55,7 +58,7 @@ def secret_file(path, text):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("args", [(), ("-s",)], ids=["threads", "single"])
 def test_sigterm_and_sigint_unmount_and_exit_0(fake, tmp_path, sig, args):
-    fake.set_data("demo")
+    fresh(fake)
     path = str(tmp_path / "mnt")
     proc, log = start_mount(fake.url, path, args=args)
     try:
@@ -85,8 +88,8 @@ def test_sighup_drops_the_caches_without_remounting(mount, fake):
     hup(m)
     assert os.stat(state).st_size == len(b"failed\n")  # the kernel asked again
     assert read(state) == b"failed\n"
-    assert [r["path"] for r in fake.requests()] == [
-        "/api/v1/dags/%s/dagRuns/%s/taskInstances/load" % (E, quote(R1, safe=""))]
+    # (v2: a login first, the JWT went with the caches)
+    assert [r["path"] for r in fake.requests(auth=False)] == [api.ti_path(fake, E, R1, "load")]
     # still the same mount and the same daemon, and again and again
     hup(m)
     hup(m)
@@ -99,48 +102,47 @@ def test_sighup_reads_the_password_file_again(mount, fake, tmp_path):
     opts = ["ttl=3600", "username=" + USER, "password_file=" + secret_file(pw, PASSWORD)]
     m = mount(opts, env=NO_CREDS)
     assert read(m.p(*LOAD, "state")) == b"success\n"
-    try:
-        fake.app.password = "n3w-pa55word"
-        secret_file(pw, "n3w-pa55word")
-        # read at start only: the old password goes until SIGHUP
-        with pytest.raises(PermissionError):
-            read(m.p(E, R1, "notify", "state"))
-        fake.reset()
-        hup(m)
-        assert read(m.p(E, R1, "notify", "state")) == b"success\n"
+    # v2: the JWT bought with the old password goes on working until its key changes
+    fake.configure(password="n3w-pa55word", **({"rotate_jwt_secret": True}
+                                               if fake.api == "v2" else {}))
+    secret_file(pw, "n3w-pa55word")
+    # read at start only: the old password goes until SIGHUP
+    with pytest.raises(PermissionError):
+        read(m.p(E, R1, "notify", "state"))
+    fake.reset()
+    hup(m)
+    assert read(m.p(E, R1, "notify", "state")) == b"success\n"
+    if fake.api == "v1":
         basic = "Basic " + base64.b64encode(("%s:n3w-pa55word" % USER).encode()).decode()
         assert {r["headers"].get("Authorization") for r in fake.requests()} == {basic}
-        # a password file that became unreadable: the password read before stays
-        pw.chmod(0o644)
-        hup(m)
-        assert "the password read before stays" in m.log()
-        assert read(m.p(E, R1, "transform", "state")) == b"success\n"
-    finally:
-        fake.app.password = PASSWORD
+    else:
+        assert [json.loads(r["body"])["password"] for r in fake.logins()] == ["n3w-pa55word"]
+    # a password file that became unreadable: the password read before stays
+    pw.chmod(0o644)
+    hup(m)
+    assert "the password read before stays" in m.log()
+    assert read(m.p(E, R1, "transform", "state")) == b"success\n"
     assert "n3w-pa55word" not in m.log() and PASSWORD not in m.log()
 
 
 def test_sighup_reads_the_token_file_again(mount, fake, tmp_path):
     tok = tmp_path / "token"
-    fake.app.token = "tok-AAAA"
-    try:
-        m = mount(["ttl=3600", "token_file=" + secret_file(tok, "tok-AAAA")], env=NO_CREDS)
-        assert read(m.p(*LOAD, "state")) == b"success\n"
-        # the same inode, size and time: nothing says that the file changed
-        st = os.stat(tok)
-        with open(tok, "r+") as f:
-            f.write("tok-BBBB\n")
-        os.utime(tok, ns=(st.st_atime_ns, st.st_mtime_ns))
-        fake.app.token = "tok-BBBB"
-        with pytest.raises(PermissionError):
-            read(m.p(E, R1, "notify", "state"))
-        fake.reset()
-        hup(m)
-        assert read(m.p(E, R1, "notify", "state")) == b"success\n"
-        assert {r["headers"].get("Authorization") for r in fake.requests()} == {
-            "Bearer tok-BBBB"}
-    finally:
-        fake.app.token = None
+    m = mount(["ttl=3600", "token_file=" + secret_file(tok, "tok-AAAA")], env=NO_CREDS,
+              config={"static_tokens": ["tok-AAAA"]})
+    assert read(m.p(*LOAD, "state")) == b"success\n"
+    # the same inode, size and time: nothing says that the file changed
+    st = os.stat(tok)
+    with open(tok, "r+") as f:
+        f.write("tok-BBBB\n")
+    os.utime(tok, ns=(st.st_atime_ns, st.st_mtime_ns))
+    fake.configure(static_tokens=["tok-BBBB"])
+    with pytest.raises(PermissionError):
+        read(m.p(E, R1, "notify", "state"))
+    fake.reset()
+    hup(m)
+    assert read(m.p(E, R1, "notify", "state")) == b"success\n"
+    assert {r["headers"].get("Authorization") for r in fake.requests()} == {
+        "Bearer tok-BBBB"}
 
 
 def notify_socket(tmp_path, abstract):
@@ -168,7 +170,7 @@ def receive(s, timeout=20):
 
 @pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
 def test_ready_on_notify_socket_once_mounted(fake, tmp_path, abstract):
-    fake.set_data("demo")
+    fresh(fake)
     s, name = notify_socket(tmp_path, abstract)
     path = str(tmp_path / "mnt")
     os.mkdir(path)
@@ -198,11 +200,10 @@ def test_no_notify_socket_is_fine_and_a_bad_one_is_said(mount):
     assert "cannot tell the service manager" in m.log()
 
 
-def test_verbose_lines_in_the_foreground(mount):
+def test_verbose_lines_in_the_foreground(mount, fake):
     m = mount(["verbose"])
     read(m.p(*LOAD, "state"))
-    line = r"^airflowfs: GET /api/v1/dags/%s/dagRuns/%s/taskInstances/load 200 \d+ ms$" % (
-        E, re.escape(quote(R1, safe="")))
+    line = r"^airflowfs: GET %s 200 \d+ ms$" % re.escape(api.ti_path(fake, E, R1, "load"))
     assert re.search(line, m.log(), re.M), m.log()
 
 
@@ -219,7 +220,7 @@ umount "$T/mnt"
 
 
 def test_background_logs_go_to_syslog(fake, tmp_path):
-    fake.set_data("demo")
+    fresh(fake)
     log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     log.bind(str(tmp_path / "log.sock"))
     os.mkdir(str(tmp_path / "mnt"))
@@ -229,14 +230,15 @@ def test_background_logs_go_to_syslog(fake, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == "success\n"
     # stderr until the daemon detaches (the check of the server), syslog then
-    assert "GET /api/v1/version 200" in r.stderr and "taskInstances" not in r.stderr
+    assert "GET %s/version 200" % api.base(fake) in r.stderr
+    assert "taskInstances" not in r.stderr
     lines = []
     log.settimeout(5)
-    want = "GET /api/v1/dags/%s/dagRuns/" % E
+    want = "GET %s/dags/%s/dagRuns/" % (api.base(fake), E)
     while not any(want in ln for ln in lines):
         lines.append(log.recv(4096).decode())
     # <30>: facility daemon (3 * 8), priority info (6); the tag and the pid
     line = [ln for ln in lines if want in ln][0]
-    assert re.match(r"<30>\w{3} [ \d]\d \d\d:\d\d:\d\d airflowfs\[\d+\]: GET /api/v1/dags/"
-                    r"\S+ 200 \d+ ms$", line), line
+    assert re.match(r"<30>\w{3} [ \d]\d \d\d:\d\d:\d\d airflowfs\[\d+\]: GET "
+                    + re.escape(api.base(fake)) + r"/dags/\S+ 200 \d+ ms$", line), line
     assert PASSWORD not in "".join(lines)

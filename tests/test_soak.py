@@ -150,7 +150,10 @@ def test_soak(mount, fake):
     assert [s for w in workers for s in w.slow] == []
     for w in workers:
         want = w.saved if w.saved is not None else notes[w.idx]
-        assert fake.ti(E, w.run_id, "process", w.map_index)["note"] == want, w.idx
+        held = fake.ti(E, w.run_id, "process", w.map_index)["note"]
+        assert held == want, (w.idx, [(r["method"], r["body"], r["status"]) for r in
+                                      fake.requests() if r["method"] == "PATCH" and
+                                      r["path"].endswith("/process/%d" % w.map_index)])
     # still serving once the faults stop
     assert open(m.p(E, R1, "load", "state"), "rb").read() == b"success\n"
     end = rss_kb(pid)
