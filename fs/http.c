@@ -51,7 +51,8 @@ struct body_buf {
 	http_sink sink; /* takes a 2xx answer's body, when set */
 	void *arg;
 	int status_seen; /* the status was read: */
-	int to_sink;	 /* ... and it is a 2xx */
+	int to_sink;	 /* ... and it is a 2xx of the right type */
+	int json;	 /* JSON was asked for */
 	size_t streamed; /* bytes handed to the sink */
 	int sink_err;
 };
@@ -182,6 +183,19 @@ static void handle_put(struct http *h, CURL *c)
 		curl_easy_cleanup(c);
 }
 
+/*
+ * Whether an answer is of the type asked for: JSON (application/json,
+ * application/problem+json, ...) when JSON was asked for, not a proxy's
+ * HTML page. An answer without a Content-Type is given the benefit.
+ */
+static int type_ok(CURL *c, int json)
+{
+	char *type = NULL;
+
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+	return !json || !type || strcasestr(type, "json") != NULL;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct body_buf *b = arg;
@@ -192,7 +206,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 
 		curl_easy_getinfo(b->curl, CURLINFO_RESPONSE_CODE, &status);
 		b->status_seen = 1;
-		b->to_sink = status >= 200 && status < 300;
+		b->to_sink = status >= 200 && status < 300 &&
+			     type_ok(b->curl, b->json);
 	}
 	if (b->to_sink) {
 		b->sink_err = b->sink(b->arg, p, len);
@@ -472,6 +487,7 @@ static int request(struct http *h, const char *method, const char *path,
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);
 	int ret = -EIO, redirects = 0;
+	int json = strstr(accept, "json") != NULL;
 
 	memset(resp, 0, sizeof(*resp));
 	if (!url || !c || !hdrs) {
@@ -480,8 +496,11 @@ static int request(struct http *h, const char *method, const char *path,
 	}
 	snprintf(url, urllen, "%s%s", h->url, path);
 	for (int try = 0;; try++) {
-		struct body_buf b = {
-			.max = max, .curl = c, .sink = sink, .arg = arg};
+		struct body_buf b = {.max = max,
+				     .curl = c,
+				     .sink = sink,
+				     .arg = arg,
+				     .json = json};
 		double t0 = now_s(), wait;
 		long status = 0;
 		CURLcode rc;
@@ -500,6 +519,16 @@ static int request(struct http *h, const char *method, const char *path,
 			redirects++;
 			try--;
 			continue;
+		}
+		if (rc == CURLE_OK && status / 100 == 2 && !type_ok(c, json)) {
+			char *type = NULL;
+
+			curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+			snprintf(resp->error, sizeof(resp->error),
+				 "a %.64s answer, not JSON", type);
+			free(b.data);
+			ret = -EIO;
+			break;
 		}
 		if (rc == CURLE_OK) {
 			count(h, &h->stats.bytes, b.len);
