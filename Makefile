@@ -111,7 +111,7 @@ bench: deps
 
 demo: deps
 	$(MAKE) all
-	@sh tests/demo.sh
+	@API=$(API) sh tests/demo.sh
 
 # The layout of a Debian package with PREFIX=/usr (which may set UNITDIR to
 # /lib/systemd/system). mount.fuse3 finds the binary in /usr/local/bin or

@@ -1,15 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# make demo: the fake Airflow 2.x server with the demo data on loopback,
-# mounted at ./mnt until Ctrl-C, which unmounts and stops the server.
+# make demo: the fake Airflow server with the demo data on loopback, mounted
+# at ./mnt until Ctrl-C, which unmounts and stops the server. API=v1 (the
+# default, Airflow 2.x) or API=v2 (Airflow 3.x, JWT login).
 set -e
 cd "$(dirname "$0")/.."
 mnt="$PWD/mnt"
 mkdir -p "$mnt"
 fusermount3 -u "$mnt" 2>/dev/null || true
 portfile=$(mktemp -u /tmp/airflowfs-demo.XXXXXX)
+api=${API:-v1}
 /usr/bin/python3 tests/fake_airflow.py --port 0 --port-file "$portfile" \
-	--data demo >/dev/null &
+	--data demo --api "$api" >/dev/null &
 server=$!
 afs=
 cleanup() {
@@ -31,7 +33,7 @@ mountpoint -q "$mnt" || { echo "mount failed" >&2; exit 1; }
 run="$mnt/etl_daily/scheduled__2024-01-02T00:00:00+00:00"
 cat <<MSG
 
-The demo Airflow server ($url) is mounted at $mnt. In another shell, try:
+The demo Airflow server ($url, API $api) is mounted at $mnt. In another shell, try:
 
     ls $mnt
     ls -lt $mnt/etl_daily
