@@ -63,8 +63,11 @@ class Worker(threading.Thread):
         finally:
             took = time.monotonic() - t0
             self.calls += 1
-            # grep -r makes up to four calls that may each need the server
-            if took > (4 if what == "grep" else 1) * TIMEOUT + SLACK:
+            # each system call is bounded by the timeout: a stat is one that
+            # may need the server, ls (opendir, getdents), cat (open, read)
+            # and a save (open, close) two, grep -r up to four
+            calls = {"stat": 1, "grep": 4}.get(what, 2)
+            if took > calls * TIMEOUT + SLACK:
                 self.slow.append((what, took))
         return True
 
