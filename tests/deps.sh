@@ -1,8 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Installs what building, testing and the demo need on Debian 12, if missing.
+# `deps.sh fuzz` (make fuzz) adds clang and its libFuzzer and sanitizer
+# runtimes, which nothing else needs.
 set -e
 pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev python3 python3-pytest openssl vim tmux nano perl curl"
+if [ "$1" = fuzz ]; then
+	pkgs="$pkgs clang libclang-rt-14-dev"
+fi
 missing=""
 for p in $pkgs; do
 	# a removed package can leave "deinstall ok config-files" behind
