@@ -30,7 +30,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 PYTEST = /usr/bin/python3 -m pytest
 
 .PHONY: all deps check unit mount-tests demo bench soak asan valgrind install \
-	uninstall clean format
+	uninstall clean format fuzz fuzz-deps fuzz-bins fuzz-replay fuzz-merge
 
 BIN = airflowfs
 
@@ -67,6 +67,7 @@ mount-tests: airflowfs
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) mount-tests
 
 # The unit tests and the mount tests against a build with AddressSanitizer
@@ -81,6 +82,92 @@ asan: deps
 	AIRFLOWFS_BIN=$(CURDIR)/build/asan/airflowfs \
 		AIRFLOWFS_RSS_LIMIT_MB=1024 ASAN_OPTIONS=detect_leaks=1 \
 		$(PYTEST) -q tests
+
+# Fuzzing (tests/fuzz/): one libFuzzer target per fuzz_<name>.c. `make fuzz`
+# builds them with clang into build/fuzz/ and runs each for FUZZ_SECONDS
+# on its corpus (new inputs go to build/fuzz/corpus/<name>/, crashes to
+# build/fuzz/crashes/<name>/); `make -j2 fuzz` runs two at a time.
+# `make fuzz-replay` (part of check) links the same targets with
+# tests/fuzz/replay.c, built by cc with ASan and UBSan, and runs every file
+# of tests/fuzz/corpus/<name>/ and tests/fuzz/crashes/<name>/ once.
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 300
+FUZZ_CC = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+# where fuzz-bins puts the binaries, and what drives them
+FUZZ_DIR ?= $(B)/fuzz-replay
+FUZZ_DRIVER ?= tests/fuzz/replay.c
+FUZZ_BIN = $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+# tests/fuzz/<name>.dict, else the dictionary of the first word of <name>
+fuzz_dict = $(firstword $(wildcard tests/fuzz/$(1).dict \
+	tests/fuzz/$(firstword $(subst _, ,$(1))).dict))
+
+$(FUZZ_BIN): $(FUZZ_DIR)/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+		tests/fuzz/oracle.h tests/fuzz/replay.c tests/unit/pyrepr.c \
+		tests/unit/pyrepr.h $(B)/libairflowfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< tests/unit/pyrepr.c \
+		$(FUZZ_DRIVER) $(B)/libairflowfs.a $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-replay:
+	$(MAKE) B=build/asan OPT="-O1 -g" EXTRA_CFLAGS="$(ASAN)" \
+		EXTRA_LDFLAGS="$(ASAN)" fuzz-bins
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		files=$$(find tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t \
+			-type f 2>/dev/null | sort); \
+		[ -n "$$files" ] || { echo "fuzz-replay: no corpus for $$t"; \
+			exit 1; }; \
+		ASAN_OPTIONS=detect_leaks=1 build/asan/fuzz-replay/$$t $$files; \
+	done
+
+# Installs clang and libFuzzer (with what deps installs) if missing.
+fuzz-deps:
+	@sh tests/deps.sh fuzz
+
+FUZZ_MAKE = $(MAKE) B=build/fuzz FUZZ_DIR=build/fuzz CC=$(FUZZ_CC) \
+	OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	EXTRA_LDFLAGS="$(FUZZ_SAN)" FUZZ_DRIVER=-fsanitize=fuzzer
+
+fuzz: fuzz-deps
+	+$(FUZZ_MAKE) fuzz-bins
+	$(MAKE) $(FUZZ_TARGETS:%=fuzz-run-%)
+
+# One target's run; its output is in build/fuzz/<name>.log.
+fuzz-run-%:
+	@mkdir -p build/fuzz/corpus/$* build/fuzz/crashes/$*
+	@echo "fuzz $*: $(FUZZ_SECONDS) s"
+	@build/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -timeout=25 \
+		-print_final_stats=1 \
+		-artifact_prefix=build/fuzz/crashes/$*/ \
+		$(if $(call fuzz_dict,$*),-dict=$(call fuzz_dict,$*)) \
+		build/fuzz/corpus/$* tests/fuzz/corpus/$* \
+		$(wildcard tests/fuzz/crashes/$*) > build/fuzz/$*.log 2>&1 || \
+		{ tail -n 40 build/fuzz/$*.log; \
+		  echo "fuzz $*: FAILED, input in build/fuzz/crashes/$*/"; \
+		  exit 1; }
+	@grep -E '^#[0-9]+[[:space:]]+DONE' \
+		build/fuzz/$*.log | sed 's/^/fuzz $*: /'
+
+# Adds to tests/fuzz/corpus/<name>/ the inputs of build/fuzz/corpus/<name>/
+# (what runs found) that reach code edges the corpus does not, as few as
+# cover them, at most FUZZ_CORPUS_MAX files in all (libFuzzer's set cover
+# merge measures, tests/fuzz/cover.py picks); files already there stay.
+FUZZ_CORPUS_MAX ?= 48
+fuzz-merge:
+	+$(FUZZ_MAKE) fuzz-bins
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		m=build/fuzz/merge/$$t; rm -rf $$m; mkdir -p $$m/out; \
+		mkdir -p build/fuzz/corpus/$$t; \
+		build/fuzz/$$t -set_cover_merge=1 -use_counters=0 \
+			-use_value_profile=0 -merge_control_file=$$m/control \
+			$$m/out tests/fuzz/corpus/$$t build/fuzz/corpus/$$t \
+			>$$m/log 2>&1; \
+		/usr/bin/python3 tests/fuzz/cover.py $$m/control \
+			tests/fuzz/corpus/$$t $(FUZZ_CORPUS_MAX); \
+	done
 
 # The mount tests with the daemon under valgrind: a leak or an error makes
 # it exit 99, which fails the test that mounted it.
@@ -137,7 +224,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 format:
-	clang-format -i fs/*.[ch] cache/*.[ch] tests/unit/*.[ch]
+	clang-format -i fs/*.[ch] cache/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 
 clean:
 	rm -rf $(B) airflowfs

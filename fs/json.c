@@ -942,8 +942,9 @@ int json_version(const char *body, size_t len, char **version)
 	if (e)
 		return e;
 	v = member(o, "version");
+	/* what is copied ends at a NUL: "\u0000..." is no version either */
 	if (!json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0)
+	    json_object_get_string(v)[0] == '\0')
 		e = -EIO;
 	else
 		e = dup_mem(json_object_get_string(v),

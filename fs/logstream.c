@@ -984,7 +984,8 @@ static int scan_string(struct scan *s, const char **str, size_t *n)
 			return -EIO;
 		if (*s->p++ != '\\')
 			continue;
-		if (s->p >= s->end || !strchr("\"\\/bfnrtu", *s->p))
+		/* strchr() finds the terminating NUL too */
+		if (s->p >= s->end || !*s->p || !strchr("\"\\/bfnrtu", *s->p))
 			return -EIO;
 		if (*s->p++ != 'u')
 			continue;

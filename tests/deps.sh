@@ -1,10 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Installs what building, testing and the demo need on Debian 12, if missing.
+# `deps.sh fuzz` (make fuzz) adds clang and its libFuzzer and sanitizer
+# runtimes, which nothing else needs.
 set -e
 # groff-base and man-db: the man page's checks; systemd: systemd-analyze verify
 # of the unit (systemd need not run)
 pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev python3 python3-pytest openssl vim tmux nano perl curl groff-base man-db systemd"
+if [ "$1" = fuzz ]; then
+	pkgs="$pkgs clang libclang-rt-14-dev"
+fi
 missing=""
 for p in $pkgs; do
 	# a removed package can leave "deinstall ok config-files" behind

@@ -866,6 +866,9 @@ static void test_version(void)
 	CHECK(json_version(LIT("{\"version\": 2}"), &v) == -EIO);
 	CHECK(json_version(LIT("{\"git_version\": \"x\"}"), &v) == -EIO);
 	CHECK(json_version(LIT("{\"version\": \"\"}"), &v) == -EIO);
+	/* found by tests/fuzz/fuzz_json_version.c: empty once copied */
+	CHECK(json_version(LIT("{\"version\": \"\\u0000 2.10.5\"}"), &v) ==
+	      -EIO);
 	CHECK(json_version(LIT("2.10.5"), &v) == -EIO);
 	CHECK(v == (char *)1);
 }

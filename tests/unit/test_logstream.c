@@ -897,6 +897,8 @@ static const struct gtoken tokens[] = {
 	{"eyJhIjp7ImIiOlt9fQ.IdwVDnTmHgg6Vvqy1N-CUxD9swM", -EIO, -1, -1L},
 	{"eyJhIjoiXHEifQ.IdwVDnTmHgg6Vvqy1N-CUxD9swM", -EIO, -1, -1L},
 	{"eyJhIjoieAp5In0.IdwVDnTmHgg6Vvqy1N-CUxD9swM", -EIO, -1, -1L},
+	/* {"end_of_log":true,"a\<NUL>":1}: found by fuzz_logstream_token.c */
+	{"eyJlbmRfb2ZfbG9nIjp0cnVlLCJhXAAiOjF9.sig", -EIO, -1, -1L},
 	{".eJyrVkrNS4nPT4vPyU9XsiopKk3VUQIy4wvyi5WszGsBtUgLFw.IdwVDnTm"
 	 "Hgg6Vvqy1N-CUxD9swM",
 	 0, 1, 7L},
