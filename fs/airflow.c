@@ -42,8 +42,8 @@ struct api {
 	const char *state_body; /* a state PATCH body, before the value */
 	const char *note_path;	/* appended to a task instance's path */
 	log_fn log;
-	int jwt;	     /* a username and password buy a JWT */
-	long same_state;     /* the status of a PATCH to the state it has */
+	int jwt;	 /* a username and password buy a JWT */
+	long same_state; /* the status of a PATCH to the state it has */
 };
 
 static const struct api api_v1 = {
@@ -177,8 +177,8 @@ static int call_to(struct airflow *a, const char *method, const struct url *u,
 		return err;
 	}
 	err = http_status_errno(resp->status, write);
-	if (!err || (u->kind == REQ_STATE &&
-		     resp->status == a->api->same_state))
+	if (!err ||
+	    (u->kind == REQ_STATE && resp->status == a->api->same_state))
 		return 0; /* the state it already has: done */
 	if (resp->status != 404 || a->verbose || write) {
 		json_error_message(resp->body, resp->len, &msg);
@@ -635,8 +635,8 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 		url_id(u, token);
 	}
 	/* exactly JSON: to an Accept of any type, v1 answers text/plain */
-	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY,
-		      feed, ls, &resp);
+	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY, feed,
+		      ls, &resp);
 	if (!err) {
 		err = logstream_end(ls, next);
 		if (err)

@@ -32,10 +32,10 @@ struct http {
 	pthread_mutex_t lock; /* protects the fields below */
 	CURL *pool[POOL_MAX];
 	int npool;
-	char *file_token; /* token_file's content */
-	int jwt_login;	  /* username and password buy a JWT (v2) */
-	char *jwt;	  /* the JWT bought, or NULL */
-	double jwt_renew; /* when to buy the next one (wall clock) */
+	char *file_token;	    /* token_file's content */
+	int jwt_login;		    /* username and password buy a JWT (v2) */
+	char *jwt;		    /* the JWT bought, or NULL */
+	double jwt_renew;	    /* when to buy the next one (wall clock) */
 	pthread_mutex_t login_lock; /* one login at a time */
 	struct timespec token_mtime;
 	ino_t token_ino;

@@ -1043,8 +1043,7 @@ int json_error_message(const char *body, size_t len, char **msg)
 }
 
 /* A string member's text, or NULL when absent, null or not a string. */
-static const char *str_member(struct json_object *o, const char *key,
-			      size_t *n)
+static const char *str_member(struct json_object *o, const char *key, size_t *n)
 {
 	struct json_object *v = member(o, key);
 
@@ -1128,8 +1127,7 @@ static void put_record(struct sbuf *b, struct json_object *rec)
 	sb_add(b, "\n", 1);
 }
 
-int json_record_text(const char *rec, size_t len, char **text,
-		     size_t *text_len)
+int json_record_text(const char *rec, size_t len, char **text, size_t *text_len)
 {
 	struct json_object *o;
 	struct sbuf b = {0};

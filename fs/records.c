@@ -118,8 +118,7 @@ static int step(struct records *r, char c)
 	if (r->in_str) {
 		if (r->in_el)
 			err = el_put(r, c);
-		else if (r->m == IN_KEY && c != '"' &&
-			 r->klen < sizeof(r->key))
+		else if (r->m == IN_KEY && c != '"' && r->klen < sizeof(r->key))
 			r->key[r->klen++] = c;
 		if (r->esc)
 			r->esc = 0;

@@ -277,7 +277,8 @@ static inline int oracle_run(struct json_object *o, const char **id,
 			     time_t *mtime)
 {
 	static const char *const dates[] = {"start_date", "logical_date",
-					    "execution_date", NULL};
+					    "execution_date", "run_after",
+					    NULL};
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    !oracle_mtime(o, dates, mtime))
