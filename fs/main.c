@@ -69,6 +69,7 @@ static int serve(struct fs *fs, struct fuse_args *args,
 	se = fuse_session_new(args, &afs_ops, sizeof(afs_ops), fs);
 	if (!se)
 		return 1;
+	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
@@ -98,6 +99,7 @@ out_unmount:
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
+	fs->se = NULL;
 	fuse_session_destroy(se);
 	return ret;
 }
