@@ -37,12 +37,13 @@ static int writing(int flags)
 }
 
 int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
-	      int *cacheable)
+	      enum file_cache *how, uint64_t *hash)
 {
 	struct file *f = calloc(1, sizeof(*f));
 	int err = 0, final = 0;
 
-	*cacheable = 0;
+	*how = FC_DIRECT;
+	*hash = 0;
 	if (!f)
 		return -ENOMEM;
 	f->node = n;
@@ -78,7 +79,10 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 	} else if (n->kind == N_LOG) {
 		f->kind = F_LOG;
 		err = node_log(fs, n, &f->log);
-		*cacheable = !err && f->log->final;
+		if (!err && f->log->final) {
+			*how = FC_FINAL;
+			*hash = f->log->len;
+		}
 	} else {
 		f->kind = writing(flags) ? F_STATE : F_READ;
 		err = node_content(fs, n, &f->blob, &final);
@@ -86,7 +90,12 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 			f->buf = malloc(VALUE_STATE_MAX);
 			err = f->buf ? 0 : -ENOMEM;
 		}
-		*cacheable = final;
+		/* .stats changes with every request: always read through */
+		if (!err && f->kind == F_READ && n->kind != N_STATS) {
+			*how = final ? FC_FINAL : FC_SNAPSHOT;
+			*hash = final ? f->blob->len
+				      : kc_hash(f->blob->data, f->blob->len, 0);
+		}
 	}
 	if (err) {
 		file_release(fs, &f);

@@ -10,12 +10,14 @@
  *    than 1000 characters fail the write with EFBIG and the open file then
  *    saves nothing;
  *  - scratch files are read and written in memory;
- *  - everything else is read from a snapshot taken at open.
+ *  - everything else is read from a snapshot taken at open (a log: the
+ *    latest one, renewed while the try runs).
  * A save's failure is the return of the call that made it, and is logged.
  */
 #ifndef AFS_FILE_H
 #define AFS_FILE_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -23,12 +25,24 @@
 
 struct file;
 
+/* What the kernel may do with the bytes of an open file. */
+enum file_cache {
+	/* read and written through, never kept: .stats, the log of a
+	 * running try, scratch files, opens for writing */
+	FC_DIRECT,
+	/* the open's snapshot, through the page cache: the kernel may keep
+	 * its pages while the content is the same (hash) */
+	FC_SNAPSHOT,
+	/* bytes that can never change (a final log; hash: its length) */
+	FC_FINAL,
+};
+
 /*
- * Opens node n with open(2) flags. *cacheable says that the bytes can
- * never change, so the kernel may keep them.
+ * Opens node n with open(2) flags; *how and *hash say what the kernel may
+ * do with its bytes.
  */
 int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
-	      int *cacheable);
+	      enum file_cache *how, uint64_t *hash);
 /* Copies up to size bytes at off into buf; returns the count or -errno. */
 long file_read(struct fs *fs, struct file *f, off_t off, size_t size,
 	       char *buf);

@@ -302,6 +302,7 @@ int inodes_move(struct inodes *t, struct node *parent, const char *from,
 			x->file = tmpl->file;
 			x->num = tmpl->num;
 			x->sid = tmpl->sid;
+			kc_forget(&x->kc); /* other bytes under that inode */
 			link_name(t, x);
 		} else {
 			err = -ENOMEM;

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "kcache.h"
 #include "path.h"
 
 enum node_kind {
@@ -37,6 +38,7 @@ struct node {
 	/* ids of this node's path; point into names of it and its parents */
 	const char *dag, *run, *task;
 	int map_index; /* -1 for an unmapped task instance */
+	struct kc kc;  /* what the kernel may keep of it (kcache.h) */
 
 	/* protected by the table's lock */
 	uint64_t nlookup;

@@ -61,12 +61,6 @@ static int make_log_dir(char *path, size_t size)
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* What a SIGHUP's reload works on. */
-struct session {
-	struct fs *fs;
-	struct fuse_session *se;
-};
-
 /*
  * SIGHUP, in reload.c's thread: the password file is read again (and a
  * token file at the next request), the daemon's cache is emptied, and the
@@ -77,8 +71,8 @@ struct session {
  */
 static void reload(void *arg)
 {
-	struct session *s = arg;
-	const struct config *cfg = s->fs->cfg;
+	struct fs *fs = arg;
+	const struct config *cfg = fs->cfg;
 	char *password = NULL, err[512];
 	uint64_t *inos;
 	size_t n;
@@ -89,12 +83,12 @@ static void reload(void *arg)
 			       sizeof(err)) != 0)
 		log_msg(LOG_WARNING,
 			"SIGHUP: %s; the password read before stays", err);
-	airflow_reload_credentials(s->fs->store.af, password);
+	airflow_reload_credentials(fs->store.af, password);
 	config_wipe(&password);
-	cache_invalidate_prefix(s->fs->store.cache, "");
-	if (inodes_list(s->fs->inodes, &inos, &n) == 0) {
+	cache_invalidate_prefix(fs->store.cache, "");
+	if (inodes_list(fs->inodes, &inos, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
-			fuse_lowlevel_notify_inval_inode(s->se, inos[i], -1, 0);
+			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], -1, 0);
 		free(inos);
 	}
 	log_msg(LOG_INFO,
@@ -107,13 +101,12 @@ static int serve(struct fs *fs, struct fuse_args *args,
 	struct fuse_loop_config *loop = NULL;
 	struct fuse_session *se;
 	struct reload *hup = NULL;
-	struct session s = {.fs = fs};
 	int ret = 1, err;
 
 	se = fuse_session_new(args, &afs_ops, sizeof(afs_ops), fs);
 	if (!se)
 		return 1;
-	s.se = se;
+	fs->se = se;
 	/* ours first: libfuse leaves SIGHUP alone then (reload.h) */
 	if (reload_new(&hup) != 0 || fuse_set_signal_handlers(se) != 0)
 		goto out_session;
@@ -122,7 +115,7 @@ static int serve(struct fs *fs, struct fuse_args *args,
 	if (fuse_daemonize(opts->foreground) != 0)
 		goto out_unmount;
 	log_set_syslog(!opts->foreground);
-	if (reload_run(hup, reload, &s) != 0)
+	if (reload_run(hup, reload, fs) != 0)
 		goto out_unmount;
 	/* mounted: requests wait in the kernel until the loop takes them */
 	err = notify_service("READY=1");
@@ -156,6 +149,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	reload_free(&hup);
+	fs->se = NULL;
 	fuse_session_destroy(se);
 	return ret;
 }

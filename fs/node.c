@@ -103,14 +103,32 @@ static int blob_of(const char *s, size_t len, struct cache_blob **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static const char *const op_names[OP_MAX] = {
+	[OP_LOOKUP] = "lookup",
+	[OP_GETATTR] = "getattr",
+	[OP_SETATTR] = "setattr",
+	[OP_OPEN] = "open",
+	[OP_READ] = "read",
+	[OP_WRITE] = "write",
+	[OP_FLUSH] = "flush",
+	[OP_RELEASE] = "release",
+	[OP_OPENDIR] = "opendir",
+	[OP_READDIR] = "readdir",
+	[OP_RELEASEDIR] = "releasedir",
+	[OP_READLINK] = "readlink",
+	[OP_OPEN_KEEP] = "open_keep_cache",
+	[OP_OPENDIR_KEEP] = "opendir_keep_cache",
+	[OP_INVAL_ATTR] = "inval_attr",
+};
+
 static int render_stats(struct fs *fs, struct cache_blob **out)
 {
 	const char *const *names;
 	struct http_stats hs;
 	struct cache_stats cs;
-	uint64_t counts[32], ra_queued, ra_done;
+	uint64_t counts[32], ra_queued, ra_done, ra_used, ra_wasted;
 	size_t kinds, n;
-	char buf[2048];
+	char buf[4096];
 
 	airflow_stats(fs->store.af, &hs);
 	cache_get_stats(fs->store.cache, &cs);
@@ -128,12 +146,17 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "requests_%s %llu\n", names[i],
 				      (unsigned long long)counts[i]);
 	readahead_stats(fs->store.ra, &ra_queued, &ra_done);
+	store_readahead_stats(&fs->store, &ra_used, &ra_wasted);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "readahead_queued %llu\n"
-				      "readahead_done %llu\n",
+				      "readahead_done %llu\n"
+				      "readahead_used %llu\n"
+				      "readahead_wasted %llu\n",
 				      (unsigned long long)ra_queued,
-				      (unsigned long long)ra_done);
+				      (unsigned long long)ra_done,
+				      (unsigned long long)ra_used,
+				      (unsigned long long)ra_wasted);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "cache_hits %llu\n"
@@ -145,6 +168,11 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      (unsigned long long)cs.misses,
 				      (unsigned long long)cs.evictions,
 				      cs.entries, cs.bytes);
+	for (int i = 0; i < OP_MAX && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "fuse_%s %llu\n", op_names[i],
+				      (unsigned long long)__atomic_load_n(
+					      &fs->ops[i], __ATOMIC_RELAXED));
 	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }
 
@@ -272,7 +300,7 @@ static int attr_trusted(struct fs *fs, const struct node *n, int check,
 	return err;
 }
 
-static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
+static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 		   double *timeout)
 {
 	struct cache_blob *b = NULL;
@@ -285,6 +313,8 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 	if (err)
 		return err;
 	ti = &t->ti;
+	/* what the kernel is told stays true as long as the record */
+	*timeout = store_ti_left(&fs->store, t);
 	switch (n->kind) {
 	case N_TI:
 		set_dir(st, 0755, ti->mtime);
@@ -303,7 +333,11 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		if (err)
 			break;
 		set_file(st, 0444, l->len, ti->mtime);
-		*timeout = l->final ? FOREVER_S : fs->store.log_ttl;
+		*timeout = store_log_left(&fs->store, l);
+		if (*timeout < 0)
+			*timeout = FOREVER_S;
+		/* a log's bytes never change: its length names them */
+		kc_told(&n->kc, l->len);
 		store_put(l);
 		break;
 	case N_FILE:
@@ -313,6 +347,7 @@ static int attr_ti(struct fs *fs, const struct node *n, struct stat *st,
 		set_file(st,
 			 n->file == TI_STATE || n->file == TI_NOTE ? rw : 0444,
 			 b->len, ti->mtime);
+		kc_told(&n->kc, kc_hash(b->data, b->len, 0));
 		store_put(b);
 		break;
 	default:
@@ -334,7 +369,7 @@ static int attr_scratch(struct fs *fs, const struct node *n, struct stat *st)
 	return 0;
 }
 
-int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
+int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	      double *timeout)
 {
 	struct cache_blob *b;

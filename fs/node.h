@@ -19,9 +19,36 @@
 #include "store.h"
 
 struct handle;
+struct fuse_session;
+
+/*
+ * The kernel's requests, counted by ops.c for .stats; those about .stats
+ * itself are left out, so that reading it changes none of them. The last
+ * three count what opens told the kernel (kcache.h).
+ */
+enum fs_op {
+	OP_LOOKUP,
+	OP_GETATTR,
+	OP_SETATTR,
+	OP_OPEN,
+	OP_READ,
+	OP_WRITE,
+	OP_FLUSH,
+	OP_RELEASE,
+	OP_OPENDIR,
+	OP_READDIR, /* readdir and readdirplus */
+	OP_RELEASEDIR,
+	OP_READLINK,
+	OP_OPEN_KEEP,	 /* opens that kept the kernel's pages */
+	OP_OPENDIR_KEEP, /* opendirs that kept its cached listing */
+	OP_INVAL_ATTR,	 /* opens that made it ask the size again */
+	OP_MAX
+};
 
 struct fs {
 	const struct config *cfg;
+	struct fuse_session *se; /* for notifications to the kernel */
+	uint64_t ops[OP_MAX];	 /* counted atomically */
 	struct store store;
 	struct inodes *inodes;
 	struct scratch *scratch;
@@ -50,10 +77,12 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 	       struct node *tmpl);
 /*
  * The attributes of n and how long the kernel may keep them (and the
- * name). With check, a DAG or run taken on trust is checked with the
+ * name): what remains of the lifetime in the cache of what they come
+ * from. With check, a DAG or run taken on trust is checked with the
  * server; without, it gets a timeout of 0 so that the next stat checks it.
+ * The kernel is told of a file's size: kcache.h hears of it.
  */
-int node_attr(struct fs *fs, const struct node *n, int check, struct stat *st,
+int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	      double *timeout);
 /*
  * Whether the attributes of name in directory n come without a request of

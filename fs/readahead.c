@@ -39,6 +39,11 @@ struct readahead {
 /* Set in the workers: what they fetch reads nothing further ahead. */
 static __thread int in_worker;
 
+int readahead_in_worker(void)
+{
+	return in_worker;
+}
+
 static void job_clear(struct job *j)
 {
 	free(j->dag);

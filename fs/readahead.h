@@ -22,6 +22,8 @@ void readahead_stop(struct readahead **ra);
 /* A reader is fetching something of task instance (task, map_index). */
 void readahead_after(struct readahead *ra, const char *dag, const char *run,
 		     const char *task, int map_index);
+/* Whether the calling thread is a readahead worker. */
+int readahead_in_worker(void);
 /* Fetches queued and done so far. */
 void readahead_stats(struct readahead *ra, uint64_t *queued, uint64_t *done);
 

@@ -41,6 +41,44 @@ static int mkkey(char *buf, const char *kind, ...)
 	return 0;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What readahead fetches is marked until a reader takes it. */
+static void ra_fetched(struct store *s, struct ra_mark *m)
+{
+	if (readahead_in_worker()) {
+		m->s = s;
+		m->unread = 1;
+	}
+}
+
+/* A reader has a value: the first one to take a marked value counts it. */
+static void ra_take(struct ra_mark *m)
+{
+	if (!readahead_in_worker() && m->s &&
+	    __atomic_exchange_n(&m->unread, 0, __ATOMIC_ACQ_REL))
+		__atomic_add_fetch(&m->s->ra_used, 1, __ATOMIC_RELAXED);
+}
+
+/* A value leaves for good: unread, readahead fetched it for nothing. */
+static void ra_drop(struct ra_mark *m)
+{
+	if (m->s && m->unread)
+		__atomic_add_fetch(&m->s->ra_wasted, 1, __ATOMIC_RELAXED);
+}
+
+void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted)
+{
+	*used = __atomic_load_n(&s->ra_used, __ATOMIC_RELAXED);
+	*wasted = __atomic_load_n(&s->ra_wasted, __ATOMIC_RELAXED);
+}
+
 static void *val_new(size_t sz, void (*destroy)(struct cache_val *))
 {
 	struct cache_val *v = calloc(1, sz);
@@ -323,6 +361,7 @@ static struct s_ti *ti_val(struct af_ti *ti)
 		return NULL;
 	}
 	v->ti = *ti;
+	v->fetched = mono_now();
 	v->hdr.size += ti->info_len + strlen(ti->task_id) +
 		       (ti->state ? strlen(ti->state) : 0) +
 		       (ti->note ? strlen(ti->note) : 0);
@@ -600,11 +639,30 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	return cached(s, key, fetch_ti, &id, (struct cache_val **)out);
 }
 
+/* links.json's bytes, marked when readahead fetched them. */
+struct s_links {
+	struct ra_mark ra;
+	struct cache_blob b; /* what readers get; last: its bytes follow */
+};
+
+static struct s_links *links_of(struct cache_blob *b)
+{
+	return (struct s_links *)((char *)b - offsetof(struct s_links, b));
+}
+
+static void links_destroy(struct cache_val *v)
+{
+	struct s_links *l = links_of((struct cache_blob *)v);
+
+	ra_drop(&l->ra);
+	free(l);
+}
+
 static int fetch_links(struct store *s, void *arg, uint64_t gen,
 		       struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
-	struct cache_blob *b;
+	struct s_links *l;
 	char *text;
 	size_t len;
 	int err = airflow_links(s->af, id->dag, id->run, id->ti->task_id,
@@ -612,10 +670,21 @@ static int fetch_links(struct store *s, void *arg, uint64_t gen,
 
 	if (err)
 		return err;
-	b = cache_blob_new(text, len);
+	l = calloc(1, sizeof(*l) + len + 1);
+	if (!l) {
+		free(text);
+		return -ENOMEM;
+	}
+	l->b.hdr.refs = 1;
+	l->b.hdr.size = sizeof(*l) + len + 1;
+	l->b.hdr.destroy = links_destroy;
+	l->b.len = len;
+	if (len)
+		memcpy(l->b.data, text, len);
 	free(text);
-	*val = b ? &b->hdr : NULL;
-	return b ? 0 : -ENOMEM;
+	ra_fetched(s, &l->ra);
+	*val = &l->b.hdr;
+	return 0;
 }
 
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
@@ -630,7 +699,24 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 	if (err)
 		return err;
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
-	return cached(s, key, fetch_links, &id, (struct cache_val **)out);
+	err = cached(s, key, fetch_links, &id, (struct cache_val **)out);
+	if (!err)
+		ra_take(&links_of(*out)->ra);
+	return err;
+}
+
+double store_ti_left(const struct store *s, const struct s_ti *t)
+{
+	double left = s->ttl - (mono_now() - t->fetched);
+
+	return left > 0 ? left : 0;
+}
+
+double store_log_left(const struct store *s, const struct s_log *l)
+{
+	double left = s->log_ttl - (mono_now() - l->fetched);
+
+	return l->final ? -1 : left > 0 ? left : 0;
 }
 
 /* States in which a task instance's current try has ended for good. */
@@ -646,18 +732,11 @@ static int try_over(const char *state)
 	return 0;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void log_destroy(struct cache_val *v)
 {
 	struct s_log *l = (struct s_log *)v;
 
+	ra_drop(&l->ra);
 	logbuf_unref(&l->buf);
 	free(l->token);
 	free(l);
@@ -872,6 +951,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
 	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, END))
 		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
+	ra_fetched(s, &l->ra);
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
 	*val = &l->hdr;
 	return 0;
@@ -896,6 +976,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
 	    (prev->final || mono_now() - prev->fetched < s->log_ttl)) {
+		ra_take(&prev->ra);
 		*out = prev;
 		return 0;
 	}
@@ -904,6 +985,8 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	err = mkkey(key, "log-fill", dag, run, ti->task_id, mi, tn, END);
 	if (!err)
 		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
+	if (!err)
+		ra_take(&(*out)->ra);
 	if (err && prev) {
 		*out = prev; /* the last snapshot, rather than no log */
 		return 0;

@@ -26,6 +26,18 @@ struct store {
 	long max_runs;
 	int log_dirfd;	      /* where large logs go (unlinked files) */
 	struct readahead *ra; /* told of what readers fetch; may be NULL */
+	/* objects fetched by readahead: read by a reader later (used), or
+	 * dropped by the cache before any reader read them (wasted) */
+	uint64_t ra_used, ra_wasted;
+};
+
+/*
+ * Set on what readahead fetched until a reader takes it; the value's
+ * destroy counts it as wasted if no reader ever did.
+ */
+struct ra_mark {
+	struct store *s;
+	int unread;
 };
 
 struct s_dags {
@@ -47,6 +59,7 @@ struct s_run {
 struct s_ti {
 	struct cache_val hdr;
 	struct af_ti ti;
+	double fetched; /* monotonic seconds */
 };
 
 /* The task instances of a run or of a mapped task, sorted by task_id then
@@ -68,6 +81,7 @@ struct s_log {
 	char *token;	/* to fetch only what follows; NULL: fetch it all */
 	int final;	/* the try is over and its log complete */
 	double fetched; /* monotonic seconds */
+	struct ra_mark ra;
 };
 
 enum known { KNOWN_NOT = -1, UNKNOWN = 0, KNOWN = 1 };
@@ -102,6 +116,15 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	     const char *task, int map_index, struct s_ti **out);
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 		const char *run, struct cache_blob **out);
+/*
+ * How long what the kernel was told of t stays true: the rest of t's
+ * lifetime in the cache (0 once expired).
+ */
+double store_ti_left(const struct store *s, const struct s_ti *t);
+/* The same for a snapshot of a log: forever (-1) once final. */
+double store_log_left(const struct store *s, const struct s_log *l);
+/* Readahead's objects: read by a reader later, dropped before that. */
+void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted);
 /*
  * The log of one try: fetched once and kept for good when final; while
  * the try runs, fetched again (only what follows, where the server allows)
