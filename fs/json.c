@@ -953,17 +953,24 @@ int json_version(const char *body, size_t len, char **version)
 	return e;
 }
 
+/* A string member's text, or NULL when absent, null or not a string. */
+static const char *str_member(struct json_object *o, const char *key, size_t *n)
+{
+	struct json_object *v = member(o, key);
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	*n = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
 /* a non-empty string member, or NULL */
 static const char *text_member(struct json_object *o, const char *key,
 			       size_t *n)
 {
-	struct json_object *v = member(o, key);
+	const char *s = str_member(o, key, n);
 
-	if (!json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0)
-		return NULL;
-	*n = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
+	return s && *n ? s : NULL;
 }
 
 /* detail: a string, [{"msg": ...}, ...] joined by "; " (v2), or JSON */
@@ -1040,17 +1047,6 @@ int json_error_message(const char *body, size_t len, char **msg)
 		if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f)
 			b.p[i] = ' ';
 	return sb_take(&b, msg, NULL);
-}
-
-/* A string member's text, or NULL when absent, null or not a string. */
-static const char *str_member(struct json_object *o, const char *key, size_t *n)
-{
-	struct json_object *v = member(o, key);
-
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	*n = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
 }
 
 /* a value as text: a string as it is, anything else as JSON */
