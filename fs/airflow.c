@@ -202,6 +202,14 @@ static int call(struct airflow *a, const char *method, const struct url *u,
 	return call_to(a, method, u, accept, body, max, NULL, NULL, resp);
 }
 
+/* What decoding a 2xx answer gave: a failure is logged as the server's. */
+static int decoded(const struct url *u, int err)
+{
+	if (err && err != -ENOMEM)
+		log_msg(LOG_ERR, "GET %s: unexpected answer", u->s);
+	return err;
+}
+
 /* GET of a JSON document, decoded by the caller on 0. */
 static int get(struct airflow *a, const struct url *u, size_t max,
 	       struct http_resp *resp)
@@ -474,7 +482,7 @@ int airflow_run(struct airflow *a, const char *dag, const char *run,
 	url_run(&u, a, dag, run);
 	err = get(a, &u, MAX_ONE_BODY, &resp);
 	if (!err)
-		err = json_run(resp.body, resp.len, out);
+		err = decoded(&u, json_run(resp.body, resp.len, out));
 	http_resp_free(&resp);
 	return err;
 }
@@ -586,7 +594,7 @@ int airflow_ti(struct airflow *a, const char *dag, const char *run,
 	url_ti(&u, a, dag, run, task, map_index);
 	err = get(a, &u, MAX_ONE_BODY, &resp);
 	if (!err) {
-		err = json_ti(resp.body, resp.len, out);
+		err = decoded(&u, json_ti(resp.body, resp.len, out));
 	} else if (err == -ENOENT && map_index < 0 && resp.body &&
 		   strstr(resp.body, "Task instance is mapped")) {
 		err = -EISDIR;
@@ -608,14 +616,74 @@ int airflow_links(struct airflow *a, const char *dag, const char *run,
 		url_fmt(&u, "?map_index=%d", map_index);
 	err = get(a, &u, MAX_ONE_BODY, &resp);
 	if (!err)
-		err = json_links(resp.body, resp.len, text, len);
+		err = decoded(&u, json_links(resp.body, resp.len, text, len));
 	http_resp_free(&resp);
 	return err;
 }
 
+/*
+ * A log answer streams into a decoder as it arrives, so http.c cannot try
+ * it again once part of it was taken. When the connection breaks mid-body
+ * it is fetched again here, within the retries and the call's deadline,
+ * and what the decoder already handed on is skipped: the text of a log
+ * only ever grows at its end.
+ */
+struct refetch {
+	logstream_sink sink;
+	void *arg;
+	size_t done; /* bytes handed on, by every try */
+	size_t seen; /* bytes this try decoded */
+	size_t fed;  /* answer bytes this try took */
+	int bad;     /* the decoder or the sink failed: no retry */
+	void *dec;   /* this try's decoder */
+};
+
+static int refetch_take(void *arg, const char *text, size_t len)
+{
+	struct refetch *r = arg;
+	size_t skip = r->done > r->seen ? r->done - r->seen : 0;
+	int err;
+
+	if (skip > len)
+		skip = len;
+	r->seen += len;
+	if (skip == len)
+		return 0;
+	err = r->sink(r->arg, text + skip, len - skip);
+	if (err)
+		return err;
+	r->done += len - skip;
+	return 0;
+}
+
 static int feed(void *arg, const char *data, size_t len)
 {
-	return logstream_feed(arg, data, len);
+	struct refetch *r = arg;
+	int err = logstream_feed(r->dec, data, len);
+
+	r->fed += len;
+	r->bad |= err != 0;
+	return err;
+}
+
+/* Whether a try that ended in err is to be made again (after waiting). */
+static int refetch_again(struct airflow *a, const struct refetch *r, int err,
+			 const struct http_resp *resp, int try)
+{
+	/* only a broken connection (no status to go by) after part of the
+	 * answer was taken: anything else was retried by http.c or is final */
+	if (err != -EIO || resp->status || r->bad || r->fed == 0)
+		return 0;
+	return http_retry_wait(a->http, try) == 0;
+}
+
+/* A retry that came out shorter than what was handed on is no good. */
+static int refetch_end(const struct refetch *r, const struct url *u)
+{
+	if (r->seen >= r->done)
+		return 0;
+	log_msg(LOG_ERR, "GET %s: the log came back shorter on a retry", u->s);
+	return -EIO;
 }
 
 /* v1: Python-repr text streamed, resumed with continuation tokens. */
@@ -623,37 +691,59 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 		    logstream_sink sink, void *arg, char **next,
 		    int *end_of_log)
 {
-	struct logstream *ls = logstream_new(sink, arg);
+	struct refetch r = {.sink = sink, .arg = arg};
 	struct http_resp resp;
 	long pos;
 	int err;
 
-	if (!ls)
-		return -ENOMEM;
 	if (token) {
 		url_fmt(u, "&token=");
 		url_id(u, token);
 	}
-	/* exactly JSON: to an Accept of any type, v1 answers text/plain */
-	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY, feed,
-		      ls, &resp);
-	if (!err) {
-		err = logstream_end(ls, next);
-		if (err)
-			log_msg(LOG_ERR, "GET %s: not a log answer", u->s);
-	} else if (err == -EIO && token && resp.status == 400) {
-		err = -ESTALE;
+	for (int try = 0;; try++) {
+		struct logstream *ls = logstream_new(refetch_take, &r);
+
+		if (!ls)
+			return -ENOMEM;
+		r.dec = ls;
+		r.seen = r.fed = 0;
+		/* exactly JSON: to an Accept of any type, v1 answers
+		 * text/plain */
+		err = call_to(a, "GET", u, "application/json", NULL,
+			      MAX_ONE_BODY, feed, &r, &resp);
+		if (!err) {
+			err = logstream_end(ls, next);
+			if (err)
+				log_msg(LOG_ERR, "GET %s: not a log answer",
+					u->s);
+			if (!err)
+				err = refetch_end(&r, u);
+			if (err) {
+				free(*next);
+				*next = NULL;
+			}
+		} else if (err == -EIO && token && resp.status == 400) {
+			err = -ESTALE;
+		}
+		logstream_free(&ls);
+		if (!refetch_again(a, &r, err, &resp, try))
+			break;
+		http_resp_free(&resp);
 	}
 	if (!err && *next && logstream_token(*next, end_of_log, &pos))
 		*end_of_log = -1;
-	logstream_free(&ls);
 	http_resp_free(&resp);
 	return err;
 }
 
 static int feed_records(void *arg, const char *data, size_t len)
 {
-	return records_feed(arg, data, len);
+	struct refetch *r = arg;
+	int err = records_feed(r->dec, data, len);
+
+	r->fed += len;
+	r->bad |= err != 0;
+	return err;
 }
 
 /*
@@ -665,22 +755,34 @@ static int log_records(struct airflow *a, struct url *u, const char *token,
 		       logstream_sink sink, void *arg, char **next,
 		       int *end_of_log)
 {
-	struct records *r = records_new(sink, arg);
+	struct refetch r = {.sink = sink, .arg = arg};
 	struct http_resp resp;
 	int more = 0, err;
 
-	if (!r)
-		return -ENOMEM;
-	err = call_to(a, "GET", u, "application/json", NULL, MAX_ONE_BODY,
-		      feed_records, r, &resp);
-	if (!err) {
-		err = records_end(r, &more);
-		if (err)
-			log_msg(LOG_ERR, "GET %s: not a log answer", u->s);
+	for (int try = 0;; try++) {
+		struct records *rec = records_new(refetch_take, &r);
+
+		if (!rec)
+			return -ENOMEM;
+		r.dec = rec;
+		r.seen = r.fed = 0;
+		err = call_to(a, "GET", u, "application/json", NULL,
+			      MAX_ONE_BODY, feed_records, &r, &resp);
+		if (!err) {
+			err = records_end(rec, &more);
+			if (err)
+				log_msg(LOG_ERR, "GET %s: not a log answer",
+					u->s);
+			if (!err)
+				err = refetch_end(&r, u);
+		}
+		records_free(&rec);
+		if (!refetch_again(a, &r, err, &resp, try))
+			break;
+		http_resp_free(&resp);
 	}
 	if (!err)
 		*end_of_log = !more;
-	records_free(&r);
 	http_resp_free(&resp);
 	return err;
 }

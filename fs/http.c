@@ -404,6 +404,14 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+/* The wait before retry number try + 1: exponential, with jitter. */
+static double backoff(int try)
+{
+	double base = 0.2 * (1 << (try < 10 ? try : 10));
+
+	return base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0));
+}
+
 int http_request(struct http *h, const char *method, const char *path,
 		 const char *accept, const char *body, size_t max,
 		 struct http_resp *resp)
@@ -568,15 +576,24 @@ static int request(struct http *h, const char *method, const char *path,
 			wait = -1;
 		}
 		free(rc == CURLE_OK ? b.data : NULL);
-		if (wait < 0) {
-			double base = 0.2 * (1 << (try < 10 ? try : 10));
-
-			wait = base / 2 +
-			       base / 2 * (rand() / (RAND_MAX + 1.0));
-		}
+		if (wait < 0)
+			wait = backoff(try);
 		if (now_s() + wait >= deadline) {
-			snprintf(resp->error, sizeof(resp->error),
-				 "no answer within %g s", h->timeout);
+			/* the last answer's status, or why there was none */
+			size_t n = 0;
+
+			if (rc == CURLE_OK)
+				n = (size_t)snprintf(resp->error,
+						     sizeof(resp->error), "%ld",
+						     status);
+			else
+				n = strlen(resp->error);
+			if (n < sizeof(resp->error))
+				snprintf(resp->error + n,
+					 sizeof(resp->error) - n,
+					 "%sno time left within %g s to try "
+					 "again",
+					 n ? "; " : "", h->timeout);
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -723,6 +740,19 @@ int http_request_to(struct http *h, const char *method, const char *path,
 	if (ret < 0)
 		count(h, &h->stats.errors, 1);
 	return ret;
+}
+
+int http_retry_wait(struct http *h, int try)
+{
+	double deadline = now_s() + h->timeout, wait = backoff(try);
+
+	if (call_deadline > 0 && call_deadline < deadline)
+		deadline = call_deadline;
+	if (try >= h->retries || now_s() + wait >= deadline)
+		return -ETIMEDOUT;
+	count(h, &h->stats.retries, 1);
+	sleep_s(wait);
+	return 0;
 }
 
 void http_use_jwt(struct http *h)

@@ -71,6 +71,15 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		    http_sink sink, void *arg, struct http_resp *resp);
 
 /*
+ * Before the caller's own retry number try + 1 (try from 0) of a request
+ * that http_request_to could not retry (a body partly taken by its sink):
+ * waits as between http_request's retries and returns 0, or returns
+ * -ETIMEDOUT at once when the retries are spent or the wait would end past
+ * the deadline.
+ */
+int http_retry_wait(struct http *h, int try);
+
+/*
  * Starts the system call that this thread serves: every request it sends
  * until the next begin ends within timeout seconds from now, retries and
  * every request of the call included (one `ls` may need several).

@@ -118,6 +118,54 @@ static int lax_strings(const char *s, size_t n)
 }
 
 /*
+ * Whether s is well-formed UTF-8 (RFC 3629: no overlong form, surrogate or
+ * code point past U+10FFFF), as JSON text must be. json-c takes any byte
+ * in a string, and its JSON_TOKENER_VALIDATE_UTF8 lets overlong forms and
+ * surrogates through.
+ */
+static int utf8_ok(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		unsigned char lo = 0x80, hi = 0xbf;
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			return 0;
+		/* the first continuation byte's range rules out overlong
+		 * forms, surrogates and code points past U+10FFFF */
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t j = 2; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/*
  * Parses exactly len bytes. JSON null gives 0 with *out NULL. A value
  * without an end of its own (a bare number, "null") only ends at the end
  * of the input, which json-c learns from a NUL fed in a second call.
@@ -128,7 +176,8 @@ static int parse(const char *body, size_t len, struct json_object **out)
 	struct json_object *o;
 	enum json_tokener_error e;
 
-	if (len >= INT_MAX || (!body && len) || lax_strings(body, len))
+	if (len >= INT_MAX || (!body && len) || lax_strings(body, len) ||
+	    !utf8_ok(body, len))
 		return -EIO;
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (!tok)

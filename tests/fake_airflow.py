@@ -100,7 +100,9 @@ the logins, POST /auth/token), srv.logins(), srv.reset(), srv.set_data(d) (also 
 growers), srv.add_dag(dag) (adds one DAG, in dataset format, to the current dataset; its
 dag_id must be new), srv.data(),
 srv.ti(dag, run, task, map_index=-1), srv.update_ti(dag, run, task, map_index=-1, **fields),
-srv.inject(method, path, status, body, delay, count) (fault injection), srv.clear_faults(),
+srv.inject(method, path, status, body, delay, count, hang, drop, truncate, content_type,
+headers, set_fields, replace) (fault injection: see FakeAirflow.inject and "Faults" below),
+srv.faults(), srv.hanging(), srv.clear_faults(), srv.pause(), srv.resume(), srv.paused,
 srv.grow(...), srv.growers(), srv.stop_growing(), srv.log_text(dag, run, task, try_number,
 map_index=-1), srv.warm_log(dag, run, task, try_number=1, map_index=-1), srv.stop() (stops
 the growers too); and for v2: srv.configure(**settings) (version, user, password,
@@ -179,9 +181,24 @@ most recently used are cached; the answers to reads of a generated log are made 
 store lock and the 4 most recent are cached (at most 800 MB), so a repeated full read of a
 200 MB log answers in about 0.2 s instead of 2-4 s (see srv.warm_log).
 
+Faults (either API): srv.inject(...) makes the next `count` requests matching a method and
+a path prefix fail in one way: a status (5xx, 429, 4xx, a redirect with headers={"Location":
+...}), a body of its own, fields of the wrong type merged into the real answer (set_fields),
+byte replacements (replace: invalid UTF-8), a body truncated with a matching Content-Length
+(truncate), another Content-Type (a proxy's text/html page), extra headers (Retry-After), a
+delay, a hang (read, never answered, closed only at clear_faults(), pause() or stop(): no
+handler thread outlives a test), or a drop mid-body (headers announcing the whole body, part
+of it, then the connection closed). srv.pause() closes the listening socket and every
+connection (connection refused), srv.resume() listens again on the same port. Recorder() is
+another origin, a tiny server that answers 200 {} and records every request with its headers
+(did a redirect take the credentials there?).
+
 Control endpoints (no auth, never recorded):
     GET  /_fake/requests        every other request as {"method", "path" (raw, still
-                                percent-encoded), "query" (raw), "headers", "body", "status"}
+                                percent-encoded), "query" (raw), "headers", "body", "status"
+                                (None: no answer), "time" (time.monotonic() when it came),
+                                "fault"? (what an injected fault did: "status 503",
+                                "hang", "drop", "delay", "set_fields", ... joined by "+")}
     POST /_fake/reset           clears that record
     GET  /_fake/data            the current dataset
     POST /_fake/data            replaces the dataset (a dataset object, or the string "demo")
@@ -205,6 +222,13 @@ Control endpoints (no auth, never recorded):
     POST /_fake/config          {setting: value, ..., "rotate_jwt_secret"?: true, "reset"?:
                                 true (first back to the start settings)}: srv.configure()
     POST /_fake/token           {"sub"?, "expires_in"?} -> {"access_token": srv.issue_token()}
+    POST /_fake/inject          {"method"?, "path"?, "status"?, "body"?, "delay"?, "count"?,
+                                "hang"?, "drop"?, "truncate"?, "content_type"?, "headers"?,
+                                "set_fields"?, "replace"? [[old, new], ...]}: srv.inject()
+                                (a string's lone surrogates \\udcXX are the raw bytes XX)
+    GET  /_fake/faults          the pending faults
+    POST /_fake/clear_faults    srv.clear_faults()
+    POST /_fake/pause           {"seconds": S}: srv.pause(), then srv.resume() S seconds later
 
 Dataset format (JSON; every field but the ids is optional, dates are ISO 8601 strings):
     {"dags": [{"dag_id": "etl_daily", "is_paused": false, "is_active": true,
@@ -267,6 +291,7 @@ import os
 import random
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -2817,6 +2842,157 @@ class App:
 
 
 # ---------------------------------------------------------------------------------------
+# Fault injection (FakeAirflow.inject)
+
+FAULT_KEYS = ("method", "path", "status", "body", "delay", "count", "hang", "drop",
+              "truncate", "content_type", "headers", "set_fields", "replace")
+
+
+def _phrase(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _bytes(value):
+    """A body or a replace operand as bytes: bytes as they are, str as UTF-8 (a lone
+    surrogate \\udcXX, as JSON may carry it to the control endpoint, is the raw byte XX),
+    anything else as JSON."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return json.dumps(value).encode()
+
+
+def new_fault(method=None, path=None, status=None, body=None, delay=0, count=1, hang=False,
+              drop=None, truncate=None, content_type=None, headers=None, set_fields=None,
+              replace=None):
+    """Checks and normalizes inject()'s arguments into a fault."""
+    if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
+        raise ValueError("status must be an HTTP status code")
+    if not isinstance(count, int) or count < 1:
+        raise ValueError("count must be an integer >= 1")
+    for name, v in (("drop", drop), ("truncate", truncate)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError(f"{name} must be a number of bytes")
+    if not isinstance(delay, (int, float)) or delay < 0:
+        raise ValueError("delay must be a number of seconds >= 0")
+    if set_fields is not None and not isinstance(set_fields, dict):
+        raise ValueError("set_fields must be an object")
+    pairs = []
+    for pair in replace or ():
+        old, new = pair
+        pairs.append((_bytes(old), _bytes(new)))
+    return {"method": method, "path": path, "status": status, "body": body,
+            "delay": delay, "count": count, "hang": bool(hang), "drop": drop,
+            "truncate": truncate, "content_type": content_type,
+            "headers": dict(headers or {}), "set_fields": set_fields, "replace": pairs}
+
+
+def fault_kinds(fault):
+    """What a fault did to a request, for its record: e.g. "status 503+delay"."""
+    kinds = []
+    if fault["hang"]:
+        kinds.append("hang")
+    if fault["status"]:
+        kinds.append("status %d" % fault["status"])
+    for name in ("body", "set_fields", "truncate", "content_type", "drop"):
+        if fault[name] is not None:
+            kinds.append(name)
+    if fault["replace"]:
+        kinds.append("replace")
+    if fault["headers"]:
+        kinds.append("headers")
+    if fault["delay"]:
+        kinds.append("delay")
+    return "+".join(kinds)
+
+
+def apply_fault(fault, headers, payload):
+    """The answer a fault makes of (headers, payload): its body, fields, replacements,
+    truncation, Content-Type and extra headers, in that order."""
+    if fault["body"] is not None:
+        payload = _bytes(fault["body"])
+    if fault["set_fields"] is not None:
+        obj = json.loads(payload)
+        obj.update(fault["set_fields"])
+        payload = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    for old, new in fault["replace"]:
+        payload = payload.replace(old, new)
+    if fault["truncate"] is not None:
+        payload = payload[:fault["truncate"]]
+    extra = dict(fault["headers"])
+    if fault["content_type"] is not None:
+        extra["Content-Type"] = fault["content_type"]
+    for name, value in extra.items():
+        for have in [h for h in headers if h.lower() == name.lower()]:
+            del headers[have]
+        if value is not None:
+            headers[name] = str(value)
+    return headers, payload
+
+
+class Recorder:
+    """Another origin: a tiny HTTP server on 127.0.0.1 that answers every request 200
+    with `{}` (application/json) and records it, to see whether a client followed a
+    redirect there and with what headers. rec = Recorder(); rec.url, rec.origin,
+    rec.requests() ({"method", "path", "query", "headers"}), rec.stop()."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._requests = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _serve(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                raw_path, _, raw_query = self.path.partition("?")
+                with recorder._lock:
+                    recorder._requests.append({
+                        "method": self.command, "path": raw_path, "query": raw_query,
+                        "headers": dict(self.headers.items())})
+                payload = b"{}"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.origin = self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="fake-airflow-recorder", daemon=True)
+        self._thread.start()
+
+    def requests(self):
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# ---------------------------------------------------------------------------------------
 # HTTP server
 
 class _Handler(BaseHTTPRequestHandler):
@@ -2859,18 +3035,34 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         body = self._read_body()
         raw_path, _, raw_query = self.path.partition("?")
+        fault = None
         if raw_path == "/_fake" or raw_path.startswith("/_fake/"):
             status, headers, payload = fake._control(self.command, raw_path, raw_query, body)
         else:
             rec = {"method": self.command, "path": raw_path, "query": raw_query,
                    "headers": dict(self.headers.items()),
-                   "body": body.decode("utf-8", "replace"), "status": None}
+                   "body": body.decode("utf-8", "replace"), "status": None,
+                   "time": time.monotonic()}
             with fake._lock:
                 fake._requests.append(rec)
             if fake.latency_ms:
                 time.sleep(fake.latency_ms / 1000)
-            fault = fake._take_fault(self.command, raw_path)
-            if fault and fault.get("status"):
+            fault, release = fake._take_fault(self.command, raw_path)
+            if fault:
+                rec["fault"] = fault_kinds(fault)
+            if fault and fault["hang"]:
+                # accepted, read, and never answered: the connection is closed (with
+                # nothing sent) only when clear_faults(), pause() or stop() says so
+                with fake._lock:
+                    fake._hanging += 1
+                try:
+                    release.wait()
+                finally:
+                    with fake._lock:
+                        fake._hanging -= 1
+                self.close_connection = True
+                return
+            if fault and fault["status"]:
                 status = fault["status"]
                 if fake.app.api == "v2":  # FastAPI's shape
                     headers = {"Content-Type": "application/json"}
@@ -2878,23 +3070,37 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     headers = {"Content-Type": "application/problem+json"}
                     default = {"detail": "injected fault", "status": status,
-                               "title": HTTPStatus(status).phrase, "type": "about:blank"}
-                payload = json.dumps(fault.get("body") or default).encode()
+                               "title": _phrase(status), "type": "about:blank"}
+                payload = json.dumps(default).encode()
             else:
                 req = Request(self.command, raw_path, raw_query, self.headers, body)
                 status, headers, payload = fake.app.handle(req)
-            if fault and fault.get("delay"):
-                time.sleep(fault["delay"])  # the answer is made, then held back
+            if fault:
+                headers, payload = apply_fault(fault, dict(headers), payload)
+            if fault and fault["delay"]:
+                release.wait(fault["delay"])  # the answer is made, then held back
             rec["status"] = status
-        phrase = HTTPStatus(status).phrase
+        phrase = _phrase(status)
         # werkzeug (v1) sends the reason phrase upper-cased, uvicorn (v2) as is
         self.send_response(status, phrase if fake.app.api == "v2" else phrase.upper())
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        if self.command == "HEAD":
+            return
+        if fault and fault["drop"] is not None:
+            # the headers promise the whole body; part of it is sent, then the
+            # connection is closed
+            self.wfile.write(payload[:fault["drop"]])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -2903,6 +3109,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # the default 5 drops SYNs (1 s retries) under parallel clients
+
+    def handle_error(self, request, client_address):
+        # a client that went away (a timeout, a pause) is not the fake's bug
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class Grower:
@@ -3053,12 +3265,24 @@ class FakeAirflow:
         self.latency_ms, self.verbose = latency_ms, verbose
         self._lock = threading.Lock()
         self._requests, self._conns, self._faults = [], set(), []
+        # set to end the faults that hold a handler (hang, delay); replaced by a fresh one
+        self._release, self._hanging, self._paused = threading.Event(), 0, False
         self._growers, self._grower_ids = [], 0
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.fake = self
+        self._listen(port)
         self.port = self._server.server_address[1]
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = self.origin + prefix  # the Airflow root URL a user gives
+
+    def _listen(self, port):
+        for attempt in range(50):  # the port may still be held for a moment after a pause
+            try:
+                self._server = _Server(("127.0.0.1", port), _Handler)
+                break
+            except OSError:
+                if not port or attempt == 49:
+                    raise
+                time.sleep(0.1)
+        self._server.fake = self
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-airflow", daemon=True)  # quick stop()
         self._thread.start()
@@ -3215,17 +3439,60 @@ class FakeAirflow:
     def update_ti(self, dag, run, task, map_index=-1, **fields):
         return self.app.store.update_ti(dag, run, task, map_index, fields)
 
-    def inject(self, method=None, path=None, status=None, body=None, delay=0, count=1):
-        """The next `count` requests matching method and path (a prefix of the raw
-        path) get `status` with `body` (a problem+json by default) instead of their
-        answer, and/or have their answer held back `delay` seconds."""
+    def inject(self, method=None, path=None, status=None, body=None, delay=0, count=1,
+               hang=False, drop=None, truncate=None, content_type=None, headers=None,
+               set_fields=None, replace=None):
+        """The next `count` requests matching method (None: any) and path (a prefix of
+        the raw path, without the query; None: any) are answered wrongly. Faults are
+        taken in the order they were injected; each request takes at most one.
+
+        status:       this status instead of the real answer, with a problem+json (v1) or
+                      {"detail": "injected fault"} (v2) body unless `body` says otherwise
+        body:         this body instead of the answer's (bytes as they are, str as UTF-8,
+                      anything else as JSON), the status kept unless `status` is given
+        set_fields:   {key: value} merged into the JSON object answered (wrong types)
+        replace:      [(old, new), ...] byte replacements in the answer (str as UTF-8;
+                      e.g. (b'"success"', b'"succ\\xffess"') for invalid UTF-8)
+        truncate:     the body cut to that many bytes (negative: that many fewer), with a
+                      Content-Length that matches
+        content_type: this Content-Type instead (e.g. a proxy's "text/html")
+        headers:      extra headers ({"Retry-After": "1"}, {"Location": url}); None as
+                      a value removes the header
+        delay:        the answer is held back that many seconds (ended early by
+                      clear_faults(), pause() and stop())
+        hang:         the request is read and never answered; the connection is closed
+                      without a byte only at clear_faults(), pause() or stop()
+        drop:         the headers (with the whole body's Content-Length) and that many
+                      bytes of the body are sent (negative: all but that many), then the
+                      connection is closed
+        Each request a fault took is recorded with "fault" saying what it did."""
+        fault = new_fault(method, path, status, body, delay, count, hang, drop, truncate,
+                          content_type, headers, set_fields, replace)
         with self._lock:
-            self._faults.append({"method": method, "path": path, "status": status,
-                                 "body": body, "delay": delay, "count": count})
+            self._faults.append(fault)
+        return fault
+
+    def faults(self):
+        """The faults still pending (count: how many requests each will still take)."""
+        with self._lock:
+            return [dict(f) for f in self._faults]
+
+    def hanging(self):
+        """How many requests are being held by a hang fault now."""
+        with self._lock:
+            return self._hanging
 
     def clear_faults(self):
+        """Drops the pending faults and ends those holding a request: a hang closes its
+        connection, a delay answers now."""
         with self._lock:
             self._faults.clear()
+        self._release_held()
+
+    def _release_held(self):
+        with self._lock:
+            release, self._release = self._release, threading.Event()
+        release.set()
 
     def _take_fault(self, method, raw_path):
         with self._lock:
@@ -3235,18 +3502,55 @@ class FakeAirflow:
                     f["count"] -= 1
                     if f["count"] <= 0:
                         self._faults.remove(f)
-                    return f
-        return None
+                    return f, self._release
+        return None, None
+
+    def _close_connections(self):
+        for conn in list(self._conns):  # idle keep-alive connections too
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _pause_for(self, seconds):
+        self.pause()
+        time.sleep(seconds)
+        self.resume()
+
+    @property
+    def paused(self):
+        return self._paused
+
+    def pause(self):
+        """The server goes away: its listening socket and every connection are closed
+        (held requests end first), so a client gets "connection refused" until resume().
+        The faults and the record stay."""
+        with self._lock:
+            if self._paused:
+                return
+            self._paused = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._release_held()
+        self._close_connections()
+        self._thread.join()
+
+    def resume(self):
+        """Listens again, on the same port."""
+        with self._lock:
+            if not self._paused:
+                return
+            self._paused = False
+        self._listen(self.port)
 
     def stop(self):
         self.stop_growing()
-        self._server.shutdown()
-        self._server.server_close()
-        for conn in list(self._conns):  # end idle keep-alive connections too
-            try:
-                conn.shutdown(2)
-            except OSError:
-                pass
+        if not self._paused:
+            self._paused = True
+            self._server.shutdown()
+            self._server.server_close()
+        self._release_held()
+        self._close_connections()
 
     def __enter__(self):
         return self
@@ -3281,6 +3585,29 @@ class FakeAirflow:
                 return answer(200, self.log_records(
                     q.get("dag"), q.get("run"), q.get("task"), int(q.get("try", 1)),
                     int(q.get("map_index", -1))))
+            if (method, path) == ("POST", "/_fake/inject"):
+                src = dict(arg or {})
+                bad = set(src) - set(FAULT_KEYS)
+                if bad:
+                    raise ValueError(f"bad fault field(s): {', '.join(sorted(bad))}")
+                self.inject(**src)
+                return answer(200, {"pending": len(self.faults())})
+            if (method, path) == ("GET", "/_fake/faults"):
+                return answer(200, [{**f, "body": None if isinstance(f["body"], bytes)
+                                     else f["body"], "replace": len(f["replace"])}
+                                    for f in self.faults()])
+            if (method, path) == ("POST", "/_fake/clear_faults"):
+                self.clear_faults()
+                return answer(200, {"ok": True})
+            if (method, path) == ("POST", "/_fake/pause"):
+                seconds = float((arg or {}).get("seconds", 1))
+                if not 0 < seconds <= 600:
+                    raise ValueError("seconds must be in (0, 600]")
+                # this very connection is closed too: answered from another thread first
+                timer = threading.Timer(0.1, self._pause_for, (seconds,))
+                timer.daemon = True
+                timer.start()
+                return answer(200, {"paused_for": seconds})
             if (method, path) == ("POST", "/_fake/reset"):
                 self.reset()
                 return answer(200, {"ok": True})

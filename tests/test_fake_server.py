@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -814,3 +815,290 @@ def test_cli_big_log(tmp_path):
     finally:
         proc.kill()
         proc.stdout.close()
+
+
+# --- fault injection (either API) ---------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["v1", "v2"])
+def faulty_srv(request):
+    s = fa.start(api=request.param)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def faulty(faulty_srv):
+    faulty_srv.set_data("demo")
+    faulty_srv.clear_faults()
+    faulty_srv.resume()
+    faulty_srv.reset()
+    yield faulty_srv
+    faulty_srv.clear_faults()
+    faulty_srv.resume()
+
+
+def base_of(srv):
+    return "/api/v1" if srv.api == "v1" else "/api/v2"
+
+
+def ti_url(srv, task="load"):
+    return f"{base_of(srv)}/dags/etl_daily/dagRuns/{seg(R1)}/taskInstances/{task}"
+
+
+def auth_of(srv):
+    if not hasattr(srv, "api"):  # a Recorder
+        return None
+    return AUTH if srv.api == "v1" else "Bearer " + srv.issue_token()
+
+
+def raw(srv, method, path, timeout=5, body=None, headers=None):
+    """One request on its own connection: (status, headers, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=timeout)
+    hdrs = {"Accept": "application/json", **(headers or {})}
+    hdrs.setdefault("Authorization", auth_of(srv))
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        conn.close()
+
+
+def handler_threads():
+    """The request handler threads alive now (socketserver names them "Thread-N
+    (process_request_thread)")."""
+    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
+
+
+def test_fault_status_for_the_next_k_requests(faulty):
+    faulty.inject(method="GET", path=ti_url(faulty), status=503, count=2)
+    faulty.inject(method="PATCH", status=500)
+    assert [raw(faulty, "GET", ti_url(faulty))[0] for _ in range(3)] == [503, 503, 200]
+    assert raw(faulty, "GET", ti_url(faulty, "notify"))[0] == 200  # another path
+    assert [f["method"] for f in faulty.faults()] == ["PATCH"]
+    status, headers, body = raw(faulty, "GET", "/api/v1/version" if faulty.api == "v1"
+                                else "/api/v2/version")
+    assert status == 200
+    recs = faulty.requests()
+    assert [r.get("fault") for r in recs] == ["status 503", "status 503", None, None, None]
+    assert [r["status"] for r in recs] == [503, 503, 200, 200, 200]
+
+
+def test_fault_error_bodies_per_api(faulty):
+    faulty.inject(status=502)
+    status, headers, body = raw(faulty, "GET", ti_url(faulty))
+    assert status == 502
+    if faulty.api == "v1":
+        assert headers["Content-Type"] == "application/problem+json"
+        assert json.loads(body)["title"] == "Bad Gateway"
+    else:
+        assert json.loads(body) == {"detail": "injected fault"}
+
+
+def test_fault_wrong_types_truncation_and_invalid_utf8(faulty):
+    good = json.loads(raw(faulty, "GET", ti_url(faulty))[2])
+    faulty.inject(path=ti_url(faulty), set_fields={"state": 42, "try_number": "one"})
+    obj = json.loads(raw(faulty, "GET", ti_url(faulty))[2])
+    assert obj == {**good, "state": 42, "try_number": "one"}
+    # truncated, with a Content-Length that says so
+    faulty.inject(path=ti_url(faulty), truncate=-5)
+    status, headers, body = raw(faulty, "GET", ti_url(faulty))
+    assert status == 200 and int(headers["Content-Length"]) == len(body)
+    with pytest.raises(ValueError):
+        json.loads(body)
+    full = raw(faulty, "GET", ti_url(faulty))[2]
+    faulty.inject(path=ti_url(faulty), truncate=10)
+    assert raw(faulty, "GET", ti_url(faulty))[2] == full[:10]
+    # invalid UTF-8 inside a JSON string
+    faulty.inject(path=ti_url(faulty), replace=[(b'"success"', b'"succ\xffess"')])
+    body = raw(faulty, "GET", ti_url(faulty))[2]
+    assert b'"succ\xffess"' in body
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    # a body of its own, the status kept
+    faulty.inject(path=ti_url(faulty), body=b"[1, 2")
+    assert raw(faulty, "GET", ti_url(faulty))[:3:2] == (200, b"[1, 2")
+
+
+def test_fault_content_type_and_proxy_pages(faulty):
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+    for status in (200, 502):
+        faulty.inject(path=ti_url(faulty), status=status, body=page,
+                      content_type="text/html; charset=utf-8")
+        s, headers, body = raw(faulty, "GET", ti_url(faulty))
+        assert (s, headers["Content-Type"], body) == (status, "text/html; charset=utf-8",
+                                                      page.encode())
+    # the real answer under another type
+    faulty.inject(path=ti_url(faulty), content_type="text/plain")
+    s, headers, body = raw(faulty, "GET", ti_url(faulty))
+    assert s == 200 and headers["Content-Type"] == "text/plain"
+    assert json.loads(body)["task_id"] == "load"
+
+
+def test_fault_extra_headers_retry_after(faulty):
+    faulty.inject(status=429, headers={"Retry-After": "1"})
+    s, headers, _ = raw(faulty, "GET", ti_url(faulty))
+    assert s == 429 and headers["Retry-After"] == "1"
+
+
+def test_fault_redirects_and_the_other_origin(faulty):
+    with fa.Recorder() as other:
+        for status in (301, 302, 307):
+            faulty.inject(path=ti_url(faulty), status=status,
+                          headers={"Location": other.url + "/elsewhere"}, body=b"")
+            s, headers, body = raw(faulty, "GET", ti_url(faulty))
+            assert (s, headers["Location"], body) == (status, other.url + "/elsewhere", b"")
+        assert other.requests() == []
+        assert raw(other, "GET", "/x?y=1", headers={"Authorization": "Basic Zm9v"})[0] == 200
+        [rec] = other.requests()
+        assert (rec["method"], rec["path"], rec["query"]) == ("GET", "/x", "y=1")
+        assert rec["headers"]["Authorization"] == "Basic Zm9v"
+
+
+def test_fault_huge_body(faulty):
+    big = "x" * (9 << 20)
+    faulty.inject(path=ti_url(faulty), set_fields={"rendered_fields": {"sql": big}})
+    s, headers, body = raw(faulty, "GET", ti_url(faulty))
+    assert s == 200 and len(body) > 9 << 20 == len(big)
+    assert json.loads(body)["rendered_fields"]["sql"] == big
+
+
+def test_fault_drop_mid_body(faulty):
+    full = raw(faulty, "GET", ti_url(faulty))[2]
+    faulty.inject(path=ti_url(faulty), drop=20)
+    conn = http.client.HTTPConnection("127.0.0.1", faulty.port, timeout=5)
+    conn.request("GET", ti_url(faulty), headers={"Authorization": auth_of(faulty)})
+    r = conn.getresponse()
+    assert r.status == 200 and int(r.getheader("Content-Length")) == len(full)
+    with pytest.raises(http.client.IncompleteRead) as e:
+        r.read()
+    assert e.value.partial == full[:20]
+    conn.close()
+    [rec] = faulty.requests()[1:]
+    assert rec["fault"] == "drop" and rec["status"] == 200
+    assert raw(faulty, "GET", ti_url(faulty))[2] == full  # count=1: over
+
+
+def test_fault_hang_until_cleared(faulty):
+    before = len(handler_threads())
+    faulty.inject(path=ti_url(faulty), hang=True, count=2)
+    with pytest.raises(TimeoutError):
+        raw(faulty, "GET", ti_url(faulty), timeout=0.5)
+    assert faulty.hanging() == 1
+    # a client still waiting sees the connection closed, without an answer, at clear
+    got = []
+    t = threading.Thread(target=lambda: got.append(
+        pytest.raises(http.client.RemoteDisconnected, raw, faulty, "GET", ti_url(faulty))))
+    t.start()
+    deadline = time.monotonic() + 5
+    while faulty.hanging() < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert faulty.hanging() == 2 and len(handler_threads()) >= before + 2
+    t0 = time.monotonic()
+    faulty.clear_faults()
+    t.join(5)
+    assert not t.is_alive() and got and time.monotonic() - t0 < 1
+    deadline = time.monotonic() + 5
+    while (faulty.hanging() or len(handler_threads()) > before) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert faulty.hanging() == 0 and len(handler_threads()) <= before
+    assert [r["fault"] for r in faulty.requests()] == ["hang", "hang"]
+    assert [r["status"] for r in faulty.requests()] == [None, None]
+    assert raw(faulty, "GET", ti_url(faulty))[0] == 200
+
+
+def test_fault_delay_is_ended_by_clear_faults(faulty):
+    faulty.inject(path=ti_url(faulty), delay=0.4)
+    t0 = time.monotonic()
+    assert raw(faulty, "GET", ti_url(faulty))[0] == 200
+    assert 0.4 <= time.monotonic() - t0 < 2
+    faulty.inject(path=ti_url(faulty), delay=60)
+    got = []
+    t = threading.Thread(target=lambda: got.append(raw(faulty, "GET", ti_url(faulty))[0]))
+    t.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    faulty.clear_faults()
+    t.join(5)
+    assert got == [200] and time.monotonic() - t0 < 1
+
+
+def test_fault_stop_ends_hanging_requests():
+    s = fa.start()
+    s.inject(hang=True)
+    got = []
+    t = threading.Thread(target=lambda: got.append(pytest.raises(
+        (http.client.RemoteDisconnected, ConnectionError), raw, s, "GET", "/api/v1/dags")))
+    t.start()
+    deadline = time.monotonic() + 5
+    while not s.hanging() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert s.hanging() == 1
+    s.stop()
+    t.join(5)
+    assert not t.is_alive() and got
+    deadline = time.monotonic() + 5
+    while s.hanging() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert s.hanging() == 0
+
+
+def test_pause_refuses_then_resume_on_the_same_port(faulty):
+    port = faulty.port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", ti_url(faulty), headers={"Authorization": auth_of(faulty)})
+    assert conn.getresponse().read()
+    faulty.inject(path=ti_url(faulty), hang=True)
+    hung = []
+    t = threading.Thread(target=lambda: hung.append(pytest.raises(
+        (http.client.RemoteDisconnected, ConnectionError), raw, faulty, "GET",
+        ti_url(faulty))))
+    t.start()
+    deadline = time.monotonic() + 5
+    while not faulty.hanging() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    faulty.pause()
+    assert faulty.paused
+    t.join(5)
+    assert hung and not t.is_alive()  # a held request ends with the pause
+    with pytest.raises(ConnectionRefusedError):
+        raw(faulty, "GET", ti_url(faulty))
+    # the kept-alive connection was closed too
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        conn.request("GET", ti_url(faulty), headers={"Authorization": auth_of(faulty)})
+        conn.getresponse().read()
+    conn.close()
+    faulty.resume()
+    assert not faulty.paused and faulty.port == port
+    assert raw(faulty, "GET", ti_url(faulty))[0] == 200
+    faulty.resume()  # twice: nothing happens
+    assert raw(faulty, "GET", ti_url(faulty))[0] == 200
+
+
+def test_fault_control_endpoints(faulty):
+    def ctl(method, path, obj=None):
+        s, _, body = raw(faulty, method, path, body=None if obj is None else
+                         json.dumps(obj).encode(), headers={"Content-Type": "application/json"})
+        return s, json.loads(body)
+
+    assert ctl("POST", "/_fake/inject", {"path": ti_url(faulty), "status": 504,
+                                         "count": 2}) == (200, {"pending": 1})
+    assert ctl("POST", "/_fake/inject", {"path": ti_url(faulty), "replace": [
+        ['"success"', '"succ\udcffess"']]})[0] == 200
+    assert ctl("POST", "/_fake/inject", {"stauts": 500})[0] == 400
+    s, pending = ctl("GET", "/_fake/faults")
+    assert [(f["status"], f["count"]) for f in pending] == [(504, 2), (None, 1)]
+    assert [raw(faulty, "GET", ti_url(faulty))[0] for _ in range(2)] == [504, 504]
+    assert b'"succ\xffess"' in raw(faulty, "GET", ti_url(faulty))[2]
+    ctl("POST", "/_fake/inject", {"status": 500})
+    assert ctl("POST", "/_fake/clear_faults") == (200, {"ok": True})
+    assert ctl("GET", "/_fake/faults") == (200, [])
+    assert ctl("POST", "/_fake/pause", {"seconds": 0.6})[0] == 200
+    time.sleep(0.3)
+    with pytest.raises(ConnectionRefusedError):
+        raw(faulty, "GET", ti_url(faulty))
+    deadline = time.monotonic() + 5
+    while faulty.paused and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert raw(faulty, "GET", ti_url(faulty))[0] == 200

@@ -601,6 +601,13 @@ static void test_ti_bad(void)
 		"{\"task_id\": \"t\", \"state\": \"succ",
 		"{\"task_id\": \"t\"}\n{\"task_id\": \"u\"}",
 		"{\"task_id\": \"t\", \"note\": \"a\tb\"} ]",
+		/* invalid UTF-8 in a string: a stray byte, a cut sequence,
+		 * an overlong form, a surrogate */
+		"{\"task_id\": \"t\", \"state\": \"succ\xff"
+		"ess\"}",
+		"{\"task_id\": \"t\", \"note\": \"caf\xc3\"}",
+		"{\"task_id\": \"t\xc0\xaf\"}",
+		"{\"task_id\": \"t\", \"note\": \"\xed\xa0\x80\"}",
 	};
 	struct af_ti ti = {.task_id = (char *)1};
 	size_t i;
