@@ -652,6 +652,7 @@ static int jwt_get(struct http *h, const char *stale, double deadline,
 		resp->status = 502;
 		goto done;
 	}
+	explicit_bzero(resp->body, resp->len); /* it holds the token */
 	http_resp_free(resp);
 	config_wipe(&h->jwt);
 	h->jwt = fresh;
