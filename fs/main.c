@@ -141,8 +141,12 @@ static int serve(struct fs *fs, struct fuse_args *args,
 		fuse_loop_cfg_destroy(loop);
 	}
 	notify_service("STOPPING=1");
-	/* SIGTERM or SIGINT ends the loop with its number: a clean exit */
-	ret = ret < 0;
+	/*
+	 * SIGTERM or SIGINT ends the loop with its number: a clean exit. So
+	 * does ECONNABORTED: the kernel tore the connection down, as after a
+	 * lazy unmount (fusermount3 -uz) once the last open file is closed.
+	 */
+	ret = ret < 0 && ret != -ECONNABORTED;
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:
