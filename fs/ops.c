@@ -169,6 +169,7 @@ static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
  */
 struct handle {
 	struct handle *prev, *next;
+	int linked;	     /* on fs->handles: not yet taken by a release */
 	struct node *node;   /* held by the kernel while open */
 	struct file *file;   /* an open file, or */
 	struct dir_list dir; /* an open directory's names */
@@ -186,26 +187,55 @@ static struct handle *handle_new(struct fs *fs)
 		if (h->next)
 			h->next->prev = h;
 		fs->handles = h;
+		h->linked = 1;
 		pthread_mutex_unlock(&fs->handles_lock);
 	}
 	return h;
 }
 
-static void handle_free(struct fs *fs, struct handle *h)
+/* Takes h off the list of open handles; fs->handles_lock held. */
+static void handle_unlink(struct fs *fs, struct handle *h)
 {
-	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
 	else
 		fs->handles = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
+	h->linked = 0;
+}
+
+/*
+ * Takes h off the list: 1 when the caller now owns it, 0 when DESTROY
+ * took it first (a RELEASE may still be on its way at unmount, and the
+ * two run in two threads at once).
+ */
+static int handle_take(struct fs *fs, struct handle *h)
+{
+	int mine;
+
+	pthread_mutex_lock(&fs->handles_lock);
+	mine = h->linked;
+	if (mine)
+		handle_unlink(fs, h);
 	pthread_mutex_unlock(&fs->handles_lock);
+	return mine;
+}
+
+/* Closes what h holds (a pending save is made) and frees it; h is taken. */
+static void handle_close(struct fs *fs, struct handle *h)
+{
 	file_release(fs, &h->file);
 	dir_list_free(&h->dir);
 	if (h->kc)
 		kc_close(&h->node->kc, h->kc_gen);
 	free(h);
+}
+
+static void handle_free(struct fs *fs, struct handle *h)
+{
+	if (handle_take(fs, h))
+		handle_close(fs, h);
 }
 
 static struct handle *handle_of(struct fuse_file_info *fi)
@@ -224,9 +254,18 @@ static void afs_destroy(void *userdata)
 
 	readahead_stop(&fs->store.ra);
 	/* saves left pending by open files: each within the timeout */
-	while (fs->handles) {
+	for (;;) {
+		struct handle *h;
+
+		pthread_mutex_lock(&fs->handles_lock);
+		h = fs->handles;
+		if (h)
+			handle_unlink(fs, h);
+		pthread_mutex_unlock(&fs->handles_lock);
+		if (!h)
+			break;
 		http_call_begin(fs->cfg->timeout);
-		handle_free(fs, fs->handles);
+		handle_close(fs, h);
 	}
 }
 
@@ -373,8 +412,12 @@ static void afs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void afs_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	count(fs_of(req), handle_of(fi)->node, OP_RELEASE);
-	handle_free(fs_of(req), handle_of(fi));
+	struct handle *h = handle_of(fi);
+
+	if (handle_take(fs_of(req), h)) {
+		count(fs_of(req), h->node, OP_RELEASE);
+		handle_close(fs_of(req), h);
+	}
 	fuse_reply_err(req, 0);
 }
 
