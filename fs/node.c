@@ -256,9 +256,14 @@ int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 	return 0;
 }
 
-static void set_dir(struct stat *st, mode_t perm, time_t mtime)
+/*
+ * Every directory is 0755, whether a scratch file can be made in it or not:
+ * only the owner changes anything (ops.c checks each request), and a copy
+ * made with cp -r can be removed again.
+ */
+static void set_dir(struct stat *st, time_t mtime)
 {
-	st->st_mode = S_IFDIR | perm;
+	st->st_mode = S_IFDIR | 0755;
 	st->st_nlink = 2;
 	st->st_mtime = st->st_ctime = st->st_atime = mtime;
 }
@@ -296,7 +301,7 @@ static int attr_trusted(struct fs *fs, const struct node *n, int check,
 			store_put(r);
 		}
 	}
-	set_dir(st, 0555, mtime);
+	set_dir(st, mtime);
 	return err;
 }
 
@@ -317,10 +322,8 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	*timeout = store_ti_left(&fs->store, t);
 	switch (n->kind) {
 	case N_TI:
-		set_dir(st, 0755, ti->mtime);
-		break;
 	case N_LOGS:
-		set_dir(st, 0555, ti->mtime);
+		set_dir(st, ti->mtime);
 		break;
 	case N_LATEST:
 		st->st_mode = S_IFLNK | 0777;
@@ -383,7 +386,7 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	switch (n->kind) {
 	case N_ROOT:
 	case N_MAPPED:
-		set_dir(st, 0555, fs->started);
+		set_dir(st, fs->started);
 		break;
 	case N_STATS:
 		err = node_content(fs, n, &b, &final);

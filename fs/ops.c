@@ -31,6 +31,27 @@ static struct node *node_of(fuse_req_t req, fuse_ino_t ino)
 	return inodes_get(fs_of(req)->inodes, ino);
 }
 
+/*
+ * Whether the caller of req may change anything: only the mounting user
+ * and root. Every request that changes something asks first and answers
+ * EACCES when not, before it looks at anything or sends anything (under
+ * allow_other, another user's change would otherwise reach the server with
+ * the mounting user's credentials). Reads are anyone's the kernel lets in.
+ */
+static int may_change(fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	const struct fs *fs = fuse_req_userdata(req);
+
+	return c->uid == 0 || c->uid == fs->uid;
+}
+
+/* An open that can change the file: for writing, or truncating it. */
+static int open_changes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
 /* Counts a request about n for .stats; none about .stats itself. */
 static void count(struct fs *fs, const struct node *n, enum fs_op op)
 {
@@ -320,8 +341,7 @@ static void reply_open(fuse_req_t req, struct node *n,
 	} else if (how == FC_FINAL) {
 		fi->keep_cache = 1;
 		o.inval_attr = kc_stale_size(&n->kc, hash);
-	} else if ((fi->flags & O_ACCMODE) != O_RDONLY ||
-		   (fi->flags & O_TRUNC)) {
+	} else if (open_changes(fi->flags)) {
 		kc_forget(&n->kc); /* writes: size and pages change */
 	}
 	if (o.inval_attr)
@@ -329,16 +349,20 @@ static void reply_open(fuse_req_t req, struct node *n,
 	if (fi->keep_cache)
 		count(fs, n, OP_OPEN_KEEP);
 	/* saves happen at flush: only opens for writing need it */
-	fi->noflush =
-		(fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
+	fi->noflush = !open_changes(fi->flags);
 	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) != 0)
 		handle_free(fs, h);
 }
 
 static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct node *n = node_of(req, ino);
+	struct node *n;
 
+	if (open_changes(fi->flags) && !may_change(req)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	n = node_of(req, ino);
 	if (!n)
 		fuse_reply_err(req, ESTALE);
 	else
@@ -350,10 +374,16 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param e = {0};
-	struct node *p = node_of(req, parent), tmpl, *n;
+	struct node *p, tmpl, *n;
 	double timeout;
-	int err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
+	int err;
 
+	if (!may_change(req)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	p = node_of(req, parent);
+	err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
 	n = err ? NULL : inodes_add(fs->inodes, p, name, &tmpl);
 	if (!err && !n)
 		err = -ENOMEM;
@@ -388,7 +418,9 @@ static void afs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void afs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		      size_t size, off_t off, struct fuse_file_info *fi)
 {
-	long n = file_write(fs_of(req), file_of(fi), buf, size, off);
+	long n = may_change(req)
+			 ? file_write(fs_of(req), file_of(fi), buf, size, off)
+			 : -EACCES;
 
 	count(fs_of(req), handle_of(fi)->node, OP_WRITE);
 	if (n < 0)
@@ -573,40 +605,53 @@ static void afs_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Names are made and removed only as scratch files (node.c says where). */
+/*
+ * Names are made and removed only as scratch files (node.c says where):
+ * the rest is EPERM, or EACCES for a caller who may change nothing.
+ */
+static int refused(fuse_req_t req)
+{
+	return may_change(req) ? EPERM : EACCES;
+}
+
 static void afs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, EPERM);
+	fuse_reply_err(req, refused(req));
 }
 
 static void afs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode)
 {
-	fuse_reply_err(req, EPERM);
+	fuse_reply_err(req, refused(req));
 }
 
 static void afs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	fuse_reply_err(req, refused(req));
 }
 
 static void afs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 			const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	fuse_reply_err(req, refused(req));
 }
 
 static void afs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		     const char *newname)
 {
-	fuse_reply_err(req, EPERM);
+	fuse_reply_err(req, refused(req));
 }
 
 static void afs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct node *p = node_of(req, parent);
+	struct node *p;
 
+	if (!may_change(req)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	p = node_of(req, parent);
 	fuse_reply_err(req, p ? -node_unlink(fs_of(req), p, name) : ESTALE);
 }
 
@@ -614,8 +659,14 @@ static void afs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       fuse_ino_t newparent, const char *newname,
 		       unsigned int flags)
 {
-	struct node *p = node_of(req, parent), *np = node_of(req, newparent);
+	struct node *p, *np;
 
+	if (!may_change(req)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	p = node_of(req, parent);
+	np = node_of(req, newparent);
 	fuse_reply_err(req, p && np ? -node_rename(fs_of(req), p, name, np,
 						   newname, flags)
 				    : ESTALE);
@@ -625,12 +676,17 @@ static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct node *n = node_of(req, ino);
+	struct node *n;
 	struct file_attr a;
 	struct stat st;
 	double timeout;
 	int err;
 
+	if (!may_change(req)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	n = node_of(req, ino);
 	if (!n) {
 		fuse_reply_err(req, ESTALE);
 		return;
