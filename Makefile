@@ -18,8 +18,19 @@ endif
 OPT ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS += -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DAFS_VERSION=\"$(VERSION)\" \
-	  -Ifs -Icache $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# Hardened as Debian builds packages: stack protector, fortified libc calls
+# (unless CPPFLAGS or CFLAGS choose a _FORTIFY_SOURCE, or -O0, where it
+# warns), read-only relocations bound at start. The sanitizer builds leave
+# fortify out (ASan checks those calls itself). CPPFLAGS, CFLAGS and LDFLAGS
+# of the environment or the command line come after ours, so they win.
+NO_FORTIFY = $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS))$(filter -O0,$(OPT) $(CFLAGS))
+HARDEN_CPPFLAGS = $(if $(NO_FORTIFY),,-D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS = -fstack-protector-strong
+HARDEN_LDFLAGS = -Wl,-z,relro,-z,now
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -DAFS_VERSION=\"$(VERSION)\" \
+	-Ifs -Icache $(PKG_CFLAGS) $(HARDEN_CPPFLAGS) $(CPPFLAGS) \
+	$(HARDEN_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread $(EXTRA_LDFLAGS)
 
 B = build
@@ -37,7 +48,7 @@ BIN = airflowfs
 all: $(BIN)
 
 $(BIN): $(B)/fs/main.o $(B)/libairflowfs.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libairflowfs.a: $(LIB_OBJ)
 	rm -f $@
@@ -45,14 +56,14 @@ $(B)/libairflowfs.a: $(LIB_OBJ)
 
 $(B)/%.o: %.c $(wildcard fs/*.h cache/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # tests/unit/pyrepr.c: a plain decoder of v1 log content, the oracle that
 # the streaming one (fs/logstream.c) is checked against
 $(B)/test_%: tests/unit/test_%.c tests/unit/pyrepr.c $(B)/libairflowfs.a \
 		tests/unit/check.h tests/unit/pyrepr.h
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< tests/unit/pyrepr.c \
-		$(B)/libairflowfs.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
+		tests/unit/pyrepr.c $(B)/libairflowfs.a $(LDLIBS)
 
 # Installs the Debian packages that building and testing need, if missing.
 deps:
@@ -74,11 +85,11 @@ check: deps
 # and UndefinedBehaviorSanitizer; the mount fixture fails a test whose
 # daemon printed a report.
 ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_MAKE = B=build/asan OPT="-O1 -g" HARDEN_CPPFLAGS= EXTRA_CFLAGS="$(ASAN)" \
+	EXTRA_LDFLAGS="$(ASAN)"
 asan: deps
-	$(MAKE) B=build/asan BIN=build/asan/airflowfs OPT="-O1 -g" \
-		EXTRA_CFLAGS="$(ASAN)" EXTRA_LDFLAGS="$(ASAN)" build/asan/airflowfs
-	$(MAKE) B=build/asan OPT="-O1 -g" EXTRA_CFLAGS="$(ASAN)" \
-		EXTRA_LDFLAGS="$(ASAN)" unit
+	$(MAKE) $(ASAN_MAKE) BIN=build/asan/airflowfs build/asan/airflowfs
+	$(MAKE) $(ASAN_MAKE) unit
 	AIRFLOWFS_BIN=$(CURDIR)/build/asan/airflowfs \
 		AIRFLOWFS_RSS_LIMIT_MB=1024 ASAN_OPTIONS=detect_leaks=1 \
 		$(PYTEST) -q tests
@@ -107,14 +118,13 @@ $(FUZZ_BIN): $(FUZZ_DIR)/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
 		tests/fuzz/oracle.h tests/fuzz/replay.c tests/unit/pyrepr.c \
 		tests/unit/pyrepr.h $(B)/libairflowfs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< tests/unit/pyrepr.c \
-		$(FUZZ_DRIVER) $(B)/libairflowfs.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
+		tests/unit/pyrepr.c $(FUZZ_DRIVER) $(B)/libairflowfs.a $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz-replay:
-	$(MAKE) B=build/asan OPT="-O1 -g" EXTRA_CFLAGS="$(ASAN)" \
-		EXTRA_LDFLAGS="$(ASAN)" fuzz-bins
+	$(MAKE) $(ASAN_MAKE) fuzz-bins
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		files=$$(find tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t \
 			-type f 2>/dev/null | sort); \
@@ -128,7 +138,8 @@ fuzz-deps:
 	@sh tests/deps.sh fuzz
 
 FUZZ_MAKE = $(MAKE) B=build/fuzz FUZZ_DIR=build/fuzz CC=$(FUZZ_CC) \
-	OPT="-O1 -g" EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	OPT="-O1 -g" HARDEN_CPPFLAGS= \
+	EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 	EXTRA_LDFLAGS="$(FUZZ_SAN)" FUZZ_DRIVER=-fsanitize=fuzzer
 
 fuzz: fuzz-deps
