@@ -5,8 +5,9 @@ everything, and every write, create, rename, unlink and attribute change of
 state, note and scratch files fails with EACCES, from system calls and from
 the shell's tools alike, while the fake server records no request for them.
 Without allow_other the kernel keeps every other user out. The mounting user
-is root here (the tests run as root); the test that mounts as nobody (in
-test_install.py: fstab's `user`) covers a mount by another user.
+is root in most tests (they run as root); one mounts as nobody (in a mount
+namespace with user_allow_other) and checks that nobody and root change
+things there and uid 65533 does not.
 
 Modes agree: directories 0755, state and note 0644, the rest 0444."""
 import errno
@@ -20,7 +21,8 @@ import tempfile
 import pytest
 
 import airflow_api as api
-from conftest import BAD_LOG, Mount, fresh, start_mount, wait_mounted
+from conftest import BAD_LOG, BIN, Mount, creds_env, fresh, start_mount, wait_mounted
+from private_dev import PRIVATE_DEV
 
 E = "etl_daily"
 R1 = "scheduled__2024-01-01T00:00:00+00:00"
@@ -280,3 +282,62 @@ def test_without_allow_other_another_user_gets_nothing(shared, fake):
     assert {k: v for k, v in got.items() if k != "top"} == {
         "root": ["EACCES"], "state": ["EACCES"], "write": ["EACCES"]}
     assert fake.requests() == []
+
+
+# In a mount namespace of its own, with a stock /dev/fuse (0666) and an
+# /etc/fuse.conf saying user_allow_other: nobody mounts with allow_other,
+# and uid 65533, nobody and root each try a write.
+USER_MOUNT = PRIVATE_DEV + r"""
+umount /dev/fuse && rm /dev/fuse
+mknod -m 666 /dev/fuse c 10 229
+printf 'user_allow_other\n' > "$T/fuse.conf"
+mount --bind "$T/fuse.conf" /etc/fuse.conf
+as() { u=$1; shift; setpriv --reuid=$u --regid=$u --clear-groups "$@"; }
+as 65534 "$BIN" -f -o allow_other "$URL" "$T/mnt" > "$T/log" 2>&1 &
+pid=$!
+i=0
+until grep -q " $T/mnt " /proc/self/mounts; do
+	i=$((i + 1)); [ $i -lt 600 ] || { cat "$T/log"; exit 1; }
+	kill -0 $pid || { cat "$T/log"; exit 1; }
+	sleep 0.05
+done
+D="$T/mnt/$TI"
+try() { who=$1; shift; if out=$("$@" 2>&1); then echo "$who ok"; else echo "$who $out"; fi; }
+try other-read as 65533 cat "$D/state"
+try other-write as 65533 sh -c "echo failed > '$D/state'"
+try other-note as 65533 sh -c ": > '$D/note'"
+try owner-write as 65534 sh -c "echo owner-note > '$D/note'"
+try root-write sh -c "echo skipped > '$D/state'"
+try owner-read as 65534 cat "$D/state" "$D/note"
+as 65534 fusermount3 -u "$T/mnt"
+wait $pid
+"""
+
+
+def test_a_mount_by_another_user_is_changed_by_that_user_and_root(fake):
+    fresh(fake)
+    t = tempfile.mkdtemp(prefix="airflowfs-owner.", dir="/tmp")
+    try:
+        os.chmod(t, 0o755)
+        os.mkdir(os.path.join(t, "mnt"))
+        os.chown(os.path.join(t, "mnt"), 65534, 65534)
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            USER_MOUNT], capture_output=True, text=True, timeout=120,
+                           env=creds_env(T=t, BIN=BIN, URL=fake.url,
+                                         TI="%s/%s/load" % (E, R1)))
+        assert r.returncode == 0, r.stdout + r.stderr
+        log = open(os.path.join(t, "log"), errors="replace").read()
+    finally:
+        shutil.rmtree(t)
+    for bad in BAD_LOG:
+        assert bad not in log, log
+    lines = r.stdout.splitlines()
+    assert lines[0] == "other-read ok", r.stdout
+    assert lines[1].startswith("other-write ") and "Permission denied" in lines[1]
+    assert lines[2].startswith("other-note ") and "Permission denied" in lines[2]
+    assert lines[3:] == ["owner-write ok", "root-write ok", "owner-read ok"], r.stdout
+    assert api.patches(fake)[-2:] == [
+        api.expected_note_patch(fake, E, R1, "load", -1, "owner-note"),
+        api.expected_state_patch(fake, E, R1, "load", -1, "skipped")]
+    assert [p for p in api.patches(fake) if p[0] != "POST"] == api.patches(fake)[-2:]
+    assert api.record(fake, E, R1, "load")["state"] == "skipped"
