@@ -2,7 +2,8 @@
 /*
  * The fuse_lowlevel_ops table: each operation finds its node, asks node.c,
  * and replies. Nothing else lives here. Errors are -errno from below,
- * passed through.
+ * passed through. One rule is kept here, for every file alike: only the
+ * mounting user and root change anything (may_change).
  */
 #include <errno.h>
 #include <fcntl.h>
