@@ -231,7 +231,7 @@ typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
  * bound it ends there (logged), short of the rest.
  */
 #define LIST_ITEMS_MAX 100000
-#define LIST_BYTES_MAX ((size_t)128 << 20) /* of answer bodies */
+#define LIST_BYTES_MAX ((size_t)64 << 20) /* of answer bodies */
 
 struct page_job {
 	struct airflow *a;

@@ -283,3 +283,19 @@ def test_descriptors_stay_below_the_limit(fake, tmp_path):
     for bad in BAD_LOG:
         assert bad not in log, log
     assert rc == 0, log
+
+
+def test_endless_pages_are_cut_at_the_listing_cap(mount, fake):
+    """The same pages, given time: the listing ends at 64 MiB of answers (or 100,000 items)
+    with a log line, and lists what the server really holds (the rows repeated)."""
+    m = mount(opts=["timeout=120"])
+    list_path = ti_path(fake, E, R1, "x")[:-2]
+    fake.inject(method="GET", path=list_path, count=1_000_000, ignore_offset=True,
+                set_fields={"total_entries": 1_000_000})
+    names = os.listdir(m.p(E, R1))
+    assert "load" in names and "transform" in names
+    assert "listing cut at" in m.log() and "of the 1000000 the server announced" in m.log()
+    pages = [r for r in fake.requests() if r["path"] == list_path]
+    # one listing, not three: a cut listing is not fetched again for being short
+    # (a page of its 9 task instances is 7-8 KB: 64 MiB are 9,000-9,700 pages)
+    assert len(pages) < 64 * MB // 5000, len(pages)
