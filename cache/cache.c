@@ -595,7 +595,8 @@ int cache_evict_disk(struct cache *c)
 		struct entry *e = lru_entry(l);
 
 		if (e->val && e->val->disk > 0) {
-			unlink_entry(c, find_slot(c, e->key, e->keylen, e->hash),
+			unlink_entry(c,
+				     find_slot(c, e->key, e->keylen, e->hash),
 				     &drop);
 			c->st.evictions++;
 			break;

@@ -273,9 +273,9 @@ static void *page_worker(void *arg)
  * once, and hands them to fn in order; says how many items and bytes they
  * held, and whether one came back short (the rest is then not taken).
  */
-static int window(struct airflow *a, const struct url *u, long first,
-		  long end, page_fn fn, void *ctx, long *got, long *total,
-		  size_t *bytes, int *short_page)
+static int window(struct airflow *a, const struct url *u, long first, long end,
+		  page_fn fn, void *ctx, long *got, long *total, size_t *bytes,
+		  int *short_page)
 {
 	struct http_resp resp[PARALLEL_PAGES];
 	int errs[PARALLEL_PAGES];
@@ -386,7 +386,8 @@ static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 			if (cut)
 				*cut = 1;
 			log_msg(LOG_WARNING,
-				"GET %s: listing cut at %ld items (%zu bytes of "
+				"GET %s: listing cut at %ld items (%zu bytes "
+				"of "
 				"answers), of the %ld the server announced",
 				u->s, offset, bytes, total);
 			return 0;

@@ -24,7 +24,7 @@ struct config {
 	long max_runs; /* 0: all */
 	size_t cache_bytes;
 	size_t disk_bytes; /* bound of the logs in unnamed files */
-	int readahead; /* connections fetching ahead; 0: none */
+	int readahead;	   /* connections fetching ahead; 0: none */
 	int ro;
 	int verbose;
 	int insecure;

@@ -172,7 +172,8 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      (unsigned long long)cs.hits,
 				      (unsigned long long)cs.misses,
 				      (unsigned long long)cs.evictions,
-				      cs.entries, cs.bytes, disk_bytes, disk_files);
+				      cs.entries, cs.bytes, disk_bytes,
+				      disk_files);
 	for (int i = 0; i < OP_MAX && n < sizeof(buf); i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "fuse_%s %llu\n", op_names[i],
