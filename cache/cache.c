@@ -361,6 +361,7 @@ struct cache_blob *cache_blob_new(const void *data, size_t len)
 		return NULL;
 	b->hdr.refs = 1;
 	b->hdr.size = sizeof(*b) + len + 1;
+	b->hdr.disk = 0;
 	b->hdr.destroy = blob_destroy;
 	b->len = len;
 	if (len)
