@@ -212,11 +212,25 @@ static int decoded(const struct url *u, int err)
 	return err;
 }
 
-/* GET of a JSON document, decoded by the caller on 0. */
+/*
+ * GET of a JSON document, decoded by the caller on 0; -EIO (logged) for
+ * one that json-c would take too much memory to decode.
+ */
 static int get(struct airflow *a, const struct url *u, size_t max,
 	       struct http_resp *resp)
 {
-	return call(a, "GET", u, "application/json", NULL, max, resp);
+	int err = call(a, "GET", u, "application/json", NULL, max, resp);
+	size_t cost;
+
+	if (!err && resp->body &&
+	    (cost = json_decode_cost(resp->body, resp->len)) > JSON_COST_MAX) {
+		log_msg(LOG_ERR,
+			"GET %s: an answer of %zu bytes that would take about "
+			"%zu MB to decode (more than %zu)",
+			u->s, resp->len, cost >> 20, JSON_COST_MAX >> 20);
+		err = -EIO;
+	}
+	return err;
 }
 
 /* A page decoder appends what it found to ctx and says how many and of how

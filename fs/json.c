@@ -30,13 +30,12 @@
 /* nesting limit for parsing, so printing recurses at most this deep */
 #define JSON_MAX_DEPTH 64
 /*
- * What json-c may take to decode one answer, estimated by decode_cost():
+ * What json-c may take to decode one answer, estimated by json_decode_cost():
  * measured with json-c 0.16 (glibc malloc), a value costs about 72-88
  * bytes, an array 152, an object 792 (its hash table), a member 200 more.
  * A 2 MB list of zeros would take 150 MB; a real page of 100 task
  * instances takes about 1 MB.
  */
-#define JSON_COST_MAX ((size_t)32 << 20)
 #define COST_VALUE    96
 #define COST_ARRAY    160
 #define COST_OBJECT   800
@@ -130,11 +129,11 @@ static int lax_strings(const char *s, size_t n)
 }
 
 /*
- * About the bytes json-c would allocate for the document s: every value
+ * See json.h. About the bytes json-c would allocate for s: every value
  * (a ',' or an opening bracket starts one more), object and member, and a
  * copy of the text. Strings are skipped; the text need not be valid.
  */
-static size_t decode_cost(const char *s, size_t n)
+size_t json_decode_cost(const char *s, size_t n)
 {
 	size_t cost = n + COST_VALUE;
 	int in_str = 0;
@@ -230,7 +229,7 @@ static int parse(const char *body, size_t len, struct json_object **out)
 	enum json_tokener_error e;
 
 	if (len >= INT_MAX || (!body && len) || lax_strings(body, len) ||
-	    !utf8_ok(body, len) || decode_cost(body, len) > JSON_COST_MAX)
+	    !utf8_ok(body, len) || json_decode_cost(body, len) > JSON_COST_MAX)
 		return -EIO;
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (!tok)
