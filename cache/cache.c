@@ -361,6 +361,7 @@ struct cache_blob *cache_blob_new(const void *data, size_t len)
 		return NULL;
 	b->hdr.refs = 1;
 	b->hdr.size = sizeof(*b) + len + 1;
+	b->hdr.disk = 0;
 	b->hdr.destroy = blob_destroy;
 	b->len = len;
 	if (len)
@@ -583,6 +584,28 @@ void cache_invalidate(struct cache *c, const char *key)
 	c->gen++;
 	pthread_mutex_unlock(&c->lock);
 	drop_entries(drop);
+}
+
+int cache_evict_disk(struct cache *c)
+{
+	struct entry *drop = NULL;
+	struct lru *l;
+
+	pthread_mutex_lock(&c->lock);
+	for (l = c->lru.prev; l != &c->lru; l = l->prev) {
+		struct entry *e = lru_entry(l);
+
+		if (e->val && e->val->disk > 0) {
+			unlink_entry(c,
+				     find_slot(c, e->key, e->keylen, e->hash),
+				     &drop);
+			c->st.evictions++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	drop_entries(drop);
+	return drop ? 0 : -ENOENT;
 }
 
 void cache_invalidate_prefix(struct cache *c, const char *prefix)

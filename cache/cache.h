@@ -24,6 +24,8 @@
 struct cache_val {
 	unsigned refs;
 	size_t size;
+	size_t disk; /* bytes it keeps outside memory (a log's file), not
+			charged against max_bytes: see cache_evict_disk */
 	void (*destroy)(struct cache_val *v);
 };
 
@@ -105,6 +107,13 @@ void cache_end(struct cache *c, const char *key, struct cache_val *val, int err,
 void cache_invalidate(struct cache *c, const char *key);
 /* Removes every key that starts with prefix ("" clears all); bumps gen. */
 void cache_invalidate_prefix(struct cache *c, const char *prefix);
+
+/*
+ * Drops the least recently used entry whose value keeps bytes on disk
+ * (disk > 0), as an eviction; the value goes once its last holder lets it
+ * go. Returns 0, or -ENOENT when the cache holds no such entry.
+ */
+int cache_evict_disk(struct cache *c);
 
 void cache_get_stats(struct cache *c, struct cache_stats *st);
 

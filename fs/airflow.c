@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "airflow.h"
 #include "json.h"
@@ -16,7 +17,7 @@
 #include "path.h"
 #include "records.h"
 
-#define MAX_PAGE_BODY ((size_t)64 << 20)
+#define MAX_PAGE_BODY ((size_t)16 << 20)
 #define MAX_ONE_BODY  ((size_t)8 << 20)
 #define MAX_LOG_BODY  ((size_t)1 << 30) /* streamed */
 #define PAGE	      100
@@ -94,6 +95,7 @@ static const char *const req_names[REQ_KINDS] = {
 
 struct airflow {
 	uint64_t counts[REQ_KINDS]; /* changed atomically */
+	double timeout;
 	struct http *http;
 	const struct api *api;
 	char *server_version;
@@ -210,11 +212,25 @@ static int decoded(const struct url *u, int err)
 	return err;
 }
 
-/* GET of a JSON document, decoded by the caller on 0. */
+/*
+ * GET of a JSON document, decoded by the caller on 0; -EIO (logged) for
+ * one that json-c would take too much memory to decode.
+ */
 static int get(struct airflow *a, const struct url *u, size_t max,
 	       struct http_resp *resp)
 {
-	return call(a, "GET", u, "application/json", NULL, max, resp);
+	int err = call(a, "GET", u, "application/json", NULL, max, resp);
+	size_t cost;
+
+	if (!err && resp->body &&
+	    (cost = json_decode_cost(resp->body, resp->len)) > JSON_COST_MAX) {
+		log_msg(LOG_ERR,
+			"GET %s: an answer of %zu bytes that would take about "
+			"%zu MB to decode (more than %zu)",
+			u->s, resp->len, cost >> 20, JSON_COST_MAX >> 20);
+		err = -EIO;
+	}
+	return err;
 }
 
 /* A page decoder appends what it found to ctx and says how many and of how
@@ -224,17 +240,30 @@ typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
 
 /* Pages fetched at once, once the first page told how many there are. */
 #define PARALLEL_PAGES 8
+/*
+ * What one listing may take, whatever total_entries says: past either
+ * bound it ends there (logged), short of the rest.
+ */
+#define LIST_ITEMS_MAX 100000
+#define LIST_BYTES_MAX ((size_t)64 << 20) /* of answer bodies */
 
 struct page_job {
 	struct airflow *a;
 	const struct url *u;
-	long first, limit, end; /* offsets first, first+limit, ... < end */
+	long first, end;	/* pages at first, first+PAGE, ... < end */
 	long next;		/* the next page to take, atomically */
 	double deadline;	/* the system call's, for the helpers */
 	long npages;
 	struct http_resp *resp; /* one per page */
 	int *err;
 };
+
+static long page_limit(const struct page_job *j, long i)
+{
+	long off = j->first + i * PAGE;
+
+	return j->end - off < PAGE ? j->end - off : PAGE;
+}
 
 static void *page_worker(void *arg)
 {
@@ -245,118 +274,139 @@ static void *page_worker(void *arg)
 	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) <
 	       j->npages) {
 		struct url p = *j->u;
-		long off = j->first + i * j->limit;
-		long limit = j->end - off < j->limit ? j->end - off : j->limit;
 
-		url_fmt(&p, "limit=%ld&offset=%ld", limit, off);
+		url_fmt(&p, "limit=%ld&offset=%ld", page_limit(j, i),
+			j->first + i * PAGE);
 		j->err[i] = get(j->a, &p, MAX_PAGE_BODY, &j->resp[i]);
 	}
 	return NULL;
 }
 
 /*
- * Fetches the pages at offsets [first, end) in parallel and hands them to
- * fn in order; returns how many items they held in *got.
+ * Fetches the pages at offsets [first, end), at most PARALLEL_PAGES, at
+ * once, and hands them to fn in order; says how many items and bytes they
+ * held, and whether one came back short (the rest is then not taken).
  */
-static int parallel_pages(struct airflow *a, const struct url *u, long first,
-			  long end, long limit, page_fn fn, void *ctx,
-			  long *got)
+static int window(struct airflow *a, const struct url *u, long first, long end,
+		  page_fn fn, void *ctx, long *got, long *total, size_t *bytes,
+		  int *short_page)
 {
+	struct http_resp resp[PARALLEL_PAGES];
+	int errs[PARALLEL_PAGES];
 	struct page_job j = {
 		.a = a,
 		.u = u,
 		.first = first,
-		.limit = limit,
 		.end = end,
 		.deadline = http_call_deadline(),
+		.resp = resp,
+		.err = errs,
 	};
 	pthread_t threads[PARALLEL_PAGES];
 	int nthreads = 0, err = 0;
-	long total;
 
-	j.npages = (end - first + limit - 1) / limit;
-	j.resp = calloc((size_t)j.npages, sizeof(*j.resp));
-	j.err = calloc((size_t)j.npages, sizeof(*j.err));
-	if (!j.resp || !j.err) {
-		free(j.resp);
-		free(j.err);
-		return -ENOMEM;
-	}
-	for (; nthreads < PARALLEL_PAGES && nthreads < j.npages; nthreads++)
+	j.npages = (end - first + PAGE - 1) / PAGE;
+	if (j.npages > PARALLEL_PAGES)
+		j.npages = PARALLEL_PAGES;
+	memset(resp, 0, sizeof(resp));
+	for (; nthreads + 1 < j.npages; nthreads++)
 		if (pthread_create(&threads[nthreads], NULL, page_worker, &j))
 			break;
 	page_worker(&j); /* this thread takes pages too */
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(threads[t], NULL);
 	*got = 0;
+	*bytes = 0;
+	*short_page = 0;
 	for (long i = 0; i < j.npages; i++) {
 		size_t n = 0;
 
-		if (!err)
-			err = j.err[i];
-		if (!err) {
-			err = fn(ctx, j.resp[i].body, j.resp[i].len, &n,
-				 &total);
-			if (err)
-				log_msg(LOG_ERR,
-					"a page of %s: unexpected answer",
-					u->s);
+		if (!err && !*short_page)
+			err = errs[i];
+		if (!err && !*short_page) {
+			struct url p = *u;
+
+			err = fn(ctx, resp[i].body, resp[i].len, &n, total);
+			if (err) {
+				url_fmt(&p, "limit=%ld&offset=%ld",
+					page_limit(&j, i), first + i * PAGE);
+				log_msg(LOG_ERR, "GET %s: unexpected answer",
+					p.s);
+			}
 			*got += (long)n;
+			*bytes += resp[i].len;
+			*short_page = (long)n < page_limit(&j, i);
 		}
-		http_resp_free(&j.resp[i]);
+		http_resp_free(&resp[i]);
 	}
-	free(j.resp);
-	free(j.err);
 	return err;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
  * Pages through a list: u is the path with its query so far (ending in
  * '?' or '&'); at most max items (0: all). The first page says how many
- * there are; the others are then fetched in parallel, and whatever they
- * leave short is fetched page by page after them.
+ * there are; the next ones are then fetched PARALLEL_PAGES at a time, page
+ * by page again after a short one, until a page brings nothing or the
+ * total is reached. A listing ends at the call's deadline (-ETIMEDOUT) and,
+ * cut short (*cut set when not NULL), at LIST_ITEMS_MAX items or
+ * LIST_BYTES_MAX bytes: a server's total is not taken on trust.
  */
 static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
-		 void *ctx)
+		 void *ctx, int *cut)
 {
-	long offset = 0, total = 0;
+	double deadline = http_call_deadline();
+	long offset = 0, total = 0, k = 1, npages = 0;
+	int capped = max <= 0 || max > LIST_ITEMS_MAX;
+	size_t bytes = 0;
 
-	for (int round = 0;; round++) {
-		struct url p = *u;
-		struct http_resp resp;
-		long limit = PAGE, end;
-		size_t got = 0;
-		int err;
+	if (deadline <= 0)
+		deadline = mono_s() + a->timeout;
+	if (capped)
+		max = LIST_ITEMS_MAX;
+	if (cut)
+		*cut = 0;
+	for (;;) {
+		long end = offset == 0 || max < total ? max : total, got;
+		size_t b;
+		int err, short_page;
 
-		if (max > 0 && max - offset < limit)
-			limit = max - offset;
-		url_fmt(&p, "limit=%ld&offset=%ld", limit, offset);
-		err = get(a, &p, MAX_PAGE_BODY, &resp);
-		if (!err) {
-			err = fn(ctx, resp.body, resp.len, &got, &total);
-			if (err)
-				log_msg(LOG_ERR, "GET %s: unexpected answer",
-					p.s);
+		if (offset > 0 && mono_s() >= deadline) {
+			log_msg(LOG_ERR,
+				"GET %s: listing stopped at the deadline after "
+				"%ld pages (%ld of the %ld items announced)",
+				u->s, npages, offset, total);
+			return -ETIMEDOUT;
 		}
-		http_resp_free(&resp);
+		if (end > offset + k * PAGE)
+			end = offset + k * PAGE;
+		err = window(a, u, offset, end, fn, ctx, &got, &total, &b,
+			     &short_page);
 		if (err)
 			return err;
+		npages += (end - offset + PAGE - 1) / PAGE;
 		offset += got;
-		if (got == 0 || offset >= total || (max > 0 && offset >= max))
+		bytes += b;
+		if (got == 0 || offset >= total || (offset >= max && !capped))
 			return 0;
-		end = max > 0 && max < total ? max : total;
-		if (round == 0 && got == (size_t)limit &&
-		    end - offset > limit) {
-			long more;
-
-			err = parallel_pages(a, u, offset, end, limit, fn, ctx,
-					     &more);
-			if (err)
-				return err;
-			offset += more;
-			if (offset >= end)
-				return 0;
+		if (offset >= max || bytes >= LIST_BYTES_MAX) {
+			if (cut)
+				*cut = 1;
+			log_msg(LOG_WARNING,
+				"GET %s: listing cut at %ld items (%zu bytes "
+				"of "
+				"answers), of the %ld the server announced",
+				u->s, offset, bytes, total);
+			return 0;
 		}
+		k = short_page ? 1 : PARALLEL_PAGES;
 	}
 }
 
@@ -414,7 +464,7 @@ int airflow_dags(struct airflow *a, struct af_names *out)
 	int err;
 
 	url_fmt(&u, "%s/dags?", a->api->base);
-	err = pages(a, &u, 0, dags_page, &acc);
+	err = pages(a, &u, 0, dags_page, &acc, NULL);
 	out->v = acc.v;
 	out->n = acc.n;
 	if (err)
@@ -464,7 +514,7 @@ int airflow_runs(struct airflow *a, const char *dag, long max,
 	url_fmt(&u, "%s/dags/", a->api->base);
 	url_id(&u, dag);
 	url_fmt(&u, "/dagRuns?order_by=%s&", a->api->runs_order);
-	err = pages(a, &u, max, runs_page, &acc);
+	err = pages(a, &u, max, runs_page, &acc, NULL);
 	*runs = acc.v;
 	*n = acc.n;
 	if (err)
@@ -549,7 +599,7 @@ static int list_tis(struct airflow *a, const struct url *u, struct af_ti **tis,
 {
 	for (int round = 0;; round++) {
 		struct ti_acc t = {0};
-		int err = pages(a, u, 0, tis_page, &t);
+		int cut, err = pages(a, u, 0, tis_page, &t, &cut);
 
 		*tis = t.acc.v;
 		*n = t.acc.n;
@@ -558,7 +608,7 @@ static int list_tis(struct airflow *a, const struct url *u, struct af_ti **tis,
 			return err;
 		}
 		ti_dedup(*tis, n);
-		if ((long)*n >= t.total || round == 2)
+		if ((long)*n >= t.total || round == 2 || cut)
 			return 0;
 		af_tis_free(tis, *n);
 	}
@@ -943,6 +993,7 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)))
 		goto fail;
 	a->verbose = cfg->verbose;
+	a->timeout = cfg->timeout;
 	a->api = cfg->api == API_V1 ? &api_v1 : &api_v2;
 	ret = probe(a, a->api, &a->server_version, err, errlen);
 	/* an Airflow 3 server answers there; a 2.x one gives 404 */

@@ -22,6 +22,7 @@
 struct raw_opts {
 	struct config *cfg;
 	char *api, *ttl, *log_ttl, *timeout, *retries, *max_runs, *cache_size;
+	char *disk_cache;
 	char *readahead;
 	int nonopts;
 };
@@ -40,6 +41,7 @@ static const struct fuse_opt raw_table[] = {
 	OPT("retries=%s", retries),
 	OPT("max_runs=%s", max_runs),
 	OPT("cache_size=%s", cache_size),
+	OPT("disk_cache=%s", disk_cache),
 	OPT("readahead=%s", readahead),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -130,6 +132,8 @@ void config_usage(const char *prog)
 	       "(default 1000)\n"
 	       "    -o cache_size=MB       memory bound of the cache "
 	       "(default 256)\n"
+	       "    -o disk_cache=MB       disk bound of logs kept in unnamed "
+	       "files (default 2048)\n"
 	       "    -o readahead=N         connections fetching logs ahead "
 	       "(default 8, 0: off)\n"
 	       "    -o ro                  read-only mount\n"
@@ -320,6 +324,16 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 		}
 		cfg->cache_bytes = (size_t)v << 20;
 	}
+	if (raw->disk_cache) {
+		if (parse_num("disk_cache", raw->disk_cache, 1 << 24, 1, &v) ||
+		    v < 1) {
+			if (v < 1)
+				fprintf(stderr, "airflowfs: disk_cache must "
+						"be at least 1\n");
+			return -1;
+		}
+		cfg->disk_bytes = (size_t)v << 20;
+	}
 	if (raw->readahead) {
 		if (parse_num("readahead", raw->readahead, 64, 1, &v))
 			return -1;
@@ -365,6 +379,7 @@ int config_parse(struct config *cfg, struct fuse_args *args)
 	cfg->retries = 3;
 	cfg->max_runs = 1000;
 	cfg->cache_bytes = (size_t)256 << 20;
+	cfg->disk_bytes = (size_t)2048 << 20;
 	cfg->readahead = 8;
 
 	if (fuse_opt_parse(args, &raw, raw_table, raw_proc) < 0 ||
@@ -383,6 +398,7 @@ out:
 	free(raw.retries);
 	free(raw.max_runs);
 	free(raw.cache_size);
+	free(raw.disk_cache);
 	free(raw.readahead);
 	return ret;
 }

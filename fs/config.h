@@ -23,7 +23,8 @@ struct config {
 	int retries;
 	long max_runs; /* 0: all */
 	size_t cache_bytes;
-	int readahead; /* connections fetching ahead; 0: none */
+	size_t disk_bytes; /* bound of the logs in unnamed files */
+	int readahead;	   /* connections fetching ahead; 0: none */
 	int ro;
 	int verbose;
 	int insecure;

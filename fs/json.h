@@ -15,6 +15,13 @@
 
 #include "model.h"
 
+/*
+ * About the bytes json-c would take to decode body; every decoder here
+ * refuses (-EIO) a body whose cost is over JSON_COST_MAX, before parsing.
+ */
+#define JSON_COST_MAX ((size_t)32 << 20)
+size_t json_decode_cost(const char *body, size_t len);
+
 /* {"dags": [{"dag_id": ...}, ...], "total_entries": N} */
 int json_dags(const char *body, size_t len, struct af_names *out, long *total);
 /* {"dag_runs": [...], "total_entries": N} */

@@ -10,22 +10,104 @@
 
 #include "logbuf.h"
 
+struct logdisk {
+	int dirfd;
+	size_t max_bytes, max_files;
+	logdisk_reclaim reclaim;
+	void *arg;
+	pthread_mutex_t lock; /* protects below */
+	size_t bytes, files;  /* held by the files of logbufs, real bytes */
+};
+
 struct logbuf {
 	unsigned refs;
-	int dirfd;
+	struct logdisk *disk;
 	pthread_mutex_t lock; /* protects below */
 	char *mem;	      /* the bytes while in memory */
 	size_t len, cap;
 	int fd; /* the file once spilled, else -1 */
 };
 
-struct logbuf *logbuf_new(int dirfd)
+struct logdisk *logdisk_new(int dirfd, size_t max_bytes, size_t max_files,
+			    logdisk_reclaim reclaim, void *arg)
+{
+	struct logdisk *d = calloc(1, sizeof(*d));
+
+	if (d) {
+		d->dirfd = dirfd;
+		d->max_bytes = max_bytes;
+		d->max_files = max_files;
+		d->reclaim = reclaim;
+		d->arg = arg;
+		pthread_mutex_init(&d->lock, NULL);
+	}
+	return d;
+}
+
+void logdisk_free(struct logdisk **dp)
+{
+	struct logdisk *d = *dp;
+
+	*dp = NULL;
+	if (d) {
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+	}
+}
+
+void logdisk_stats(struct logdisk *d, size_t *bytes, size_t *files)
+{
+	pthread_mutex_lock(&d->lock);
+	*bytes = d->bytes;
+	*files = d->files;
+	pthread_mutex_unlock(&d->lock);
+}
+
+size_t logdisk_max_bytes(const struct logdisk *d)
+{
+	return d->max_bytes;
+}
+
+/* Gives back bytes and files. */
+static void unreserve(struct logdisk *d, size_t bytes, size_t files)
+{
+	pthread_mutex_lock(&d->lock);
+	d->bytes -= bytes;
+	d->files -= files;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Counts bytes (and a file) more against the bounds, first freeing the
+ * least recently used logs while they are over. No lock held.
+ */
+static int reserve(struct logdisk *d, size_t bytes, size_t files)
+{
+	for (;;) {
+		int bytes_ok, files_ok;
+
+		pthread_mutex_lock(&d->lock);
+		bytes_ok = d->bytes + bytes <= d->max_bytes;
+		files_ok = d->files + files <= d->max_files;
+		if (bytes_ok && files_ok) {
+			d->bytes += bytes;
+			d->files += files;
+		}
+		pthread_mutex_unlock(&d->lock);
+		if (bytes_ok && files_ok)
+			return 0;
+		if (!d->reclaim || d->reclaim(d->arg) != 0)
+			return bytes_ok ? -EMFILE : -ENOSPC;
+	}
+}
+
+struct logbuf *logbuf_new(struct logdisk *d)
 {
 	struct logbuf *b = calloc(1, sizeof(*b));
 
 	if (b) {
 		b->refs = 1;
-		b->dirfd = dirfd;
+		b->disk = d;
 		b->fd = -1;
 		pthread_mutex_init(&b->lock, NULL);
 	}
@@ -45,8 +127,10 @@ void logbuf_unref(struct logbuf **bp)
 	*bp = NULL;
 	if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	if (b->fd >= 0)
+	if (b->fd >= 0) {
 		close(b->fd);
+		unreserve(b->disk, b->len, 1);
+	}
 	free(b->mem);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -112,7 +196,7 @@ static int unnamed_file(int dirfd)
 /* Moves the bytes into an unlinked file; b->lock held. */
 static int spill(struct logbuf *b)
 {
-	int fd = unnamed_file(b->dirfd);
+	int fd = unnamed_file(b->disk->dirfd);
 	int err;
 
 	if (fd < 0)
@@ -131,10 +215,25 @@ static int spill(struct logbuf *b)
 
 int logbuf_append(struct logbuf *b, const char *data, size_t len)
 {
+	size_t have = logbuf_len(b), more = 0, files = 0;
 	int err = 0;
 
+	if (len > b->disk->max_bytes || have > b->disk->max_bytes - len)
+		return -EFBIG;
+	/* counted before the lock: reclaiming may drop other logbufs */
+	if (logbuf_in_file(b)) {
+		more = len;
+	} else if (have + len > LOGBUF_MEM_MAX) {
+		more = have + len;
+		files = 1;
+	}
+	if (more || files) {
+		err = reserve(b->disk, more, files);
+		if (err)
+			return err;
+	}
 	pthread_mutex_lock(&b->lock);
-	if (b->fd < 0 && b->len + len > LOGBUF_MEM_MAX)
+	if (b->fd < 0 && files)
 		err = spill(b);
 	if (!err && b->fd >= 0) {
 		err = write_all(b->fd, data, len, (off_t)b->len);
@@ -157,6 +256,16 @@ int logbuf_append(struct logbuf *b, const char *data, size_t len)
 	if (!err)
 		b->len += len;
 	pthread_mutex_unlock(&b->lock);
+	if (err && (more || files)) {
+		/* a spilled file keeps counting what it holds */
+		pthread_mutex_lock(&b->lock);
+		if (b->fd >= 0 && files) {
+			more = len;
+			files = 0;
+		}
+		pthread_mutex_unlock(&b->lock);
+		unreserve(b->disk, more, files);
+	}
 	return err;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "airflow.h"
@@ -37,6 +38,30 @@ static int add_fsname(struct fuse_args *args, const char *url)
 	}
 	opt[n] = '\0';
 	return fuse_opt_add_arg(args, opt);
+}
+
+/*
+ * Raises the soft limit of open files to the hard one and returns how many
+ * descriptors the files of logs may hold: what is left once the daemon's
+ * own (standard streams, /dev/fuse, the connections of the handle pool and
+ * of readahead, syslog, pipes) are set aside, half the limit at most.
+ */
+static size_t log_files_max(int readahead)
+{
+	size_t reserve = 128 + (size_t)readahead, lim = 1024;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 24)
+			      ? (size_t)1 << 24
+			      : (size_t)rl.rlim_cur;
+	}
+	return lim > 2 * reserve ? lim - reserve : lim / 2;
 }
 
 /*
@@ -166,7 +191,7 @@ int main(int argc, char *argv[])
 	struct config cfg;
 	struct fs fs = {.cfg = &cfg};
 	char err[1024], log_dir[4096] = "";
-	int ret = 1;
+	int ret = 1, log_dirfd;
 
 	if (config_parse(&cfg, &args) != 0)
 		goto out_args;
@@ -206,24 +231,28 @@ int main(int argc, char *argv[])
 	fs.store.ttl = cfg.ttl;
 	fs.store.log_ttl = cfg.log_ttl;
 	fs.store.max_runs = cfg.max_runs;
-	fs.store.log_dirfd = make_log_dir(log_dir, sizeof(log_dir));
+	log_dirfd = make_log_dir(log_dir, sizeof(log_dir));
+	if (log_dirfd >= 0)
+		fs.store.disk = logdisk_new(log_dirfd, cfg.disk_bytes,
+					    log_files_max(cfg.readahead),
+					    store_reclaim_disk, &fs.store);
 	fs.inodes = inodes_new();
 	fs.scratch = scratch_new(SCRATCH_BYTES);
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.started = time(NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
-	if (fs.store.cache && fs.inodes && fs.scratch &&
-	    fs.store.log_dirfd >= 0)
+	if (fs.store.cache && fs.inodes && fs.scratch && fs.store.disk)
 		ret = serve(&fs, &args, &opts);
-	if (fs.store.log_dirfd >= 0)
-		close(fs.store.log_dirfd);
 	if (log_dir[0] && rmdir(log_dir) != 0)
 		log_msg(LOG_WARNING, "cannot remove %s: %s", log_dir,
 			strerror(errno));
 	scratch_free(&fs.scratch);
 	inodes_free(&fs.inodes);
 	cache_free(&fs.store.cache);
+	logdisk_free(&fs.store.disk); /* after the cache: its logs are gone */
+	if (log_dirfd >= 0)
+		close(log_dirfd);
 	airflow_close(&fs.store.af);
 out_http:
 	http_global_cleanup();

@@ -11,6 +11,8 @@
 
 /* The kernel may keep what can never change this long. */
 #define FOREVER_S 86400.0
+/* Tries that logs/ lists, the newest; an older one still opens by name. */
+#define LOGS_LISTED 1000
 
 static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
 {
@@ -127,11 +129,12 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 	struct http_stats hs;
 	struct cache_stats cs;
 	uint64_t counts[32], ra_queued, ra_done, ra_used, ra_wasted;
-	size_t kinds, n;
+	size_t kinds, n, disk_bytes, disk_files;
 	char buf[4096];
 
 	airflow_stats(fs->store.af, &hs);
 	cache_get_stats(fs->store.cache, &cs);
+	logdisk_stats(fs->store.disk, &disk_bytes, &disk_files);
 	kinds = airflow_request_kinds(fs->store.af, &names, counts, 32);
 	n = (size_t)snprintf(
 		buf, sizeof(buf),
@@ -163,11 +166,14 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "cache_misses %llu\n"
 				      "cache_evictions %llu\n"
 				      "cache_entries %zu\n"
-				      "cache_bytes %zu\n",
+				      "cache_bytes %zu\n"
+				      "disk_bytes %zu\n"
+				      "disk_files %zu\n",
 				      (unsigned long long)cs.hits,
 				      (unsigned long long)cs.misses,
 				      (unsigned long long)cs.evictions,
-				      cs.entries, cs.bytes);
+				      cs.entries, cs.bytes, disk_bytes,
+				      disk_files);
 	for (int i = 0; i < OP_MAX && n < sizeof(buf); i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "fuse_%s %llu\n", op_names[i],
@@ -544,7 +550,12 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		err = ti_of(fs, n, &t);
 		if (err)
 			break;
-		for (int k = 1; !err && k <= t->ti.try_number; k++) {
+		/* the newest LOGS_LISTED tries: a try_number is the
+		 * server's word, not rows it sent; older ones open by name */
+		for (int k = t->ti.try_number > LOGS_LISTED
+				     ? t->ti.try_number - LOGS_LISTED + 1
+				     : 1;
+		     !err && k <= t->ti.try_number; k++) {
 			snprintf(num, sizeof(num), "%d", k);
 			err = add_entry(out, &cap, num, S_IFREG);
 		}

@@ -11,7 +11,7 @@
 #include "json.h"
 #include "records.h"
 
-#define RECORD_MAX ((size_t)64 << 20) /* one record, in bytes */
+#define RECORD_MAX ((size_t)16 << 20) /* one record, in bytes */
 
 enum member { KEY, IN_KEY, COLON, VALUE, AFTER };
 enum value { OTHER, CONTENT, TOKEN };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "store.h"
 
 #define KEY_MAX 4096
@@ -852,6 +853,12 @@ static int ended_now(struct store *s, const struct ids *id)
 	return over;
 }
 
+static const char *mi_str(char *buf, int map_index)
+{
+	snprintf(buf, 16, "%d", map_index);
+	return buf;
+}
+
 struct log_arg {
 	struct ids id;
 	const struct s_log *prev;
@@ -881,7 +888,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	if (prev && logbuf_len(prev->buf) == prev->len)
 		k->buf = logbuf_ref(prev->buf);
 	else
-		k->buf = logbuf_new(s->log_dirfd);
+		k->buf = logbuf_new(s->disk);
 	if (!k->buf) {
 		free(k);
 		free(l);
@@ -942,11 +949,27 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 		free(l->token);
 		l->token = NULL;
 	}
+	if (err == -EFBIG || err == -ENOSPC || err == -EMFILE)
+		log_msg(LOG_ERR,
+			"log of %s/%s/%s%s%s try %d: %s (disk_cache %zu MB)",
+			a->id.dag, a->id.run, ti->task_id,
+			ti->map_index >= 0 ? "/" : "",
+			ti->map_index >= 0 ? mi_str(mi, ti->map_index) : "",
+			a->id.try_number,
+			err == -EFBIG	 ? "larger than disk_cache"
+			: err == -EMFILE ? "too many logs held open"
+					 : "disk_cache full of logs held open",
+			logdisk_max_bytes(s->disk) >> 20);
 	if (err) {
 		log_destroy(&l->hdr);
 		return err;
 	}
-	l->hdr.size += logbuf_in_file(l->buf) ? 4096 : l->len;
+	if (logbuf_in_file(l->buf)) {
+		l->hdr.size += 4096; /* the file's own bytes count as disk */
+		l->hdr.disk = l->len ? l->len : 1;
+	} else {
+		l->hdr.size += l->len;
+	}
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
 	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, END))
@@ -955,6 +978,13 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
 	*val = &l->hdr;
 	return 0;
+}
+
+int store_reclaim_disk(void *arg)
+{
+	struct store *s = arg;
+
+	return cache_evict_disk(s->cache);
 }
 
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,

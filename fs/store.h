@@ -24,7 +24,7 @@ struct store {
 	struct cache *cache;
 	double ttl, log_ttl;
 	long max_runs;
-	int log_dirfd;	      /* where large logs go (unlinked files) */
+	struct logdisk *disk; /* large logs' unlinked files and their bound */
 	struct readahead *ra; /* told of what readers fetch; may be NULL */
 	/* objects fetched by readahead: read by a reader later (used), or
 	 * dropped by the cache before any reader read them (wasted) */
@@ -133,6 +133,11 @@ void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted);
  */
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, struct s_log **out);
+/*
+ * logdisk's reclaim (arg: the store): drops the least recently used log
+ * kept in a file from the cache.
+ */
+int store_reclaim_disk(void *arg);
 /* Copies up to size bytes of l at off into buf; the count or -errno. */
 long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf);
 

@@ -2845,7 +2845,8 @@ class App:
 # Fault injection (FakeAirflow.inject)
 
 FAULT_KEYS = ("method", "path", "status", "body", "delay", "count", "hang", "drop",
-              "truncate", "content_type", "headers", "set_fields", "replace")
+              "truncate", "content_type", "headers", "set_fields", "replace", "stream",
+              "gzip", "ignore_offset")
 
 
 def _phrase(status):
@@ -2868,8 +2869,16 @@ def _bytes(value):
 
 def new_fault(method=None, path=None, status=None, body=None, delay=0, count=1, hang=False,
               drop=None, truncate=None, content_type=None, headers=None, set_fields=None,
-              replace=None):
+              replace=None, stream=None, gzip=False, ignore_offset=False):
     """Checks and normalizes inject()'s arguments into a fault."""
+    if stream is not None:
+        if not isinstance(stream, dict) or set(stream) - {"prefix", "unit", "count", "suffix"}:
+            raise ValueError("stream must be {prefix?, unit, count, suffix?}")
+        n = stream.get("count")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0 or not stream.get("unit"):
+            raise ValueError("stream needs a unit and a count >= 0")
+        stream = {k: _bytes(stream.get(k, "")) for k in ("prefix", "unit", "suffix")} | {
+            "count": n}
     if status is not None and not (isinstance(status, int) and 100 <= status <= 599):
         raise ValueError("status must be an HTTP status code")
     if not isinstance(count, int) or count < 1:
@@ -2888,7 +2897,8 @@ def new_fault(method=None, path=None, status=None, body=None, delay=0, count=1, 
     return {"method": method, "path": path, "status": status, "body": body,
             "delay": delay, "count": count, "hang": bool(hang), "drop": drop,
             "truncate": truncate, "content_type": content_type,
-            "headers": dict(headers or {}), "set_fields": set_fields, "replace": pairs}
+            "headers": dict(headers or {}), "set_fields": set_fields, "replace": pairs,
+            "stream": stream, "gzip": bool(gzip), "ignore_offset": bool(ignore_offset)}
 
 
 def fault_kinds(fault):
@@ -2907,7 +2917,33 @@ def fault_kinds(fault):
         kinds.append("headers")
     if fault["delay"]:
         kinds.append("delay")
+    for name in ("stream", "gzip", "ignore_offset"):
+        if fault[name]:
+            kinds.append(name)
     return "+".join(kinds)
+
+
+def stream_chunks(stream, compress):
+    """The pieces of a streamed fault's body: prefix, unit * count, suffix (gzip-compressed
+    as they go when compress), never all of it in memory."""
+    z = zlib.compressobj(6, zlib.DEFLATED, 31) if compress else None
+
+    def raw():
+        yield stream["prefix"]
+        units = max(1, (1 << 20) // len(stream["unit"]))  # about 1 MiB a piece
+        left = stream["count"]
+        while left > 0:
+            k = min(units, left)
+            yield stream["unit"] * k
+            left -= k
+        yield stream["suffix"]
+
+    for piece in raw():
+        out = z.compress(piece) if z else piece
+        if out:
+            yield out
+    if z:
+        yield z.flush()
 
 
 def apply_fault(fault, headers, payload):
@@ -2924,6 +2960,9 @@ def apply_fault(fault, headers, payload):
     if fault["truncate"] is not None:
         payload = payload[:fault["truncate"]]
     extra = dict(fault["headers"])
+    if fault["gzip"]:
+        payload = zlib.compress(payload, 6, 31) if not fault["stream"] else payload
+        extra.setdefault("Content-Encoding", "gzip")
     if fault["content_type"] is not None:
         extra["Content-Type"] = fault["content_type"]
     for name, value in extra.items():
@@ -3073,7 +3112,11 @@ class _Handler(BaseHTTPRequestHandler):
                                "title": _phrase(status), "type": "about:blank"}
                 payload = json.dumps(default).encode()
             else:
-                req = Request(self.command, raw_path, raw_query, self.headers, body)
+                query = raw_query
+                if fault and fault["ignore_offset"]:  # every page is the first one
+                    query = "&".join(p for p in raw_query.split("&")
+                                     if not p.startswith("offset="))
+                req = Request(self.command, raw_path, query, self.headers, body)
                 status, headers, payload = fake.app.handle(req)
             if fault:
                 headers, payload = apply_fault(fault, dict(headers), payload)
@@ -3084,7 +3127,19 @@ class _Handler(BaseHTTPRequestHandler):
         # werkzeug (v1) sends the reason phrase upper-cased, uvicorn (v2) as is
         self.send_response(status, phrase if fake.app.api == "v2" else phrase.upper())
         for name, value in headers.items():
-            self.send_header(name, value)
+            if not (fault and fault["stream"] and name.lower() == "content-length"):
+                self.send_header(name, value)
+        if fault and fault["stream"]:
+            # no length: the body is as long as the stream, then the connection closes
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for piece in stream_chunks(fault["stream"], fault["gzip"]):
+                    self.wfile.write(piece)
+            except OSError:
+                pass  # the client stopped reading
+            return
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command == "HEAD":
@@ -3441,7 +3496,7 @@ class FakeAirflow:
 
     def inject(self, method=None, path=None, status=None, body=None, delay=0, count=1,
                hang=False, drop=None, truncate=None, content_type=None, headers=None,
-               set_fields=None, replace=None):
+               set_fields=None, replace=None, stream=None, gzip=False, ignore_offset=False):
         """The next `count` requests matching method (None: any) and path (a prefix of
         the raw path, without the query; None: any) are answered wrongly. Faults are
         taken in the order they were injected; each request takes at most one.
@@ -3465,9 +3520,19 @@ class FakeAirflow:
         drop:         the headers (with the whole body's Content-Length) and that many
                       bytes of the body are sent (negative: all but that many), then the
                       connection is closed
+        Hostile answers (tests/test_limits.py), for a client that must bound what it takes:
+        stream:       {"prefix", "unit", "count", "suffix"}: the body is prefix, then unit
+                      repeated count times, then suffix (str as UTF-8), sent as it is made
+                      (never all in memory) without a Content-Length, then the connection
+                      closes: an endless log, a huge page
+        gzip:         the body (streamed or not) goes gzip-compressed with Content-Encoding:
+                      gzip: a compression bomb when it is repetitive
+        ignore_offset: a list answers every page as its first (offset dropped from the
+                      query): with set_fields={"total_entries": N}, pages that never end
         Each request a fault took is recorded with "fault" saying what it did."""
         fault = new_fault(method, path, status, body, delay, count, hang, drop, truncate,
-                          content_type, headers, set_fields, replace)
+                          content_type, headers, set_fields, replace, stream, gzip,
+                          ignore_offset)
         with self._lock:
             self._faults.append(fault)
         return fault

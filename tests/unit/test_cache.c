@@ -53,6 +53,7 @@ static struct cache_val *tval_new(int id, size_t size)
 		abort();
 	t->hdr.refs = 1;
 	t->hdr.size = size;
+	t->hdr.disk = 0;
 	t->hdr.destroy = tval_destroy;
 	t->id = id;
 	__atomic_add_fetch(&created, 1, __ATOMIC_RELAXED);
@@ -763,6 +764,36 @@ static void test_stress(void)
 	CHECK(created > 0 && destroyed == created);
 }
 
+/* cache_evict_disk drops the least recently used value kept on disk only. */
+static void test_evict_disk(void)
+{
+	struct cache *c = new_cache(1 << 20, NULL);
+	struct cache_val *v;
+	struct cache_stats st;
+
+	reset_counts();
+	for (int id = 0; id < 4; id++) {
+		char key[2] = {(char)('a' + id), 0};
+
+		v = tval_new(id, 100);
+		v->disk = id % 2 ? 5000 : 0; /* b and d on disk */
+		CHECK(cache_put(c, key, v, CACHE_FOREVER, cache_gen(c)) == 0);
+		cache_unref(&v);
+	}
+	/* b is now the most recent */
+	CHECK(cache_get(c, "b", &v) == CACHE_HIT);
+	cache_unref(&v);
+	CHECK(cache_evict_disk(c) == 0); /* d: the older of b and d */
+	CHECK(destroy_count[3] == 1 && destroy_count[1] == 0);
+	CHECK(cache_evict_disk(c) == 0);
+	CHECK(destroy_count[1] == 1);
+	CHECK(cache_evict_disk(c) == -ENOENT); /* a and c stay */
+	CHECK(destroy_count[0] == 0 && destroy_count[2] == 0);
+	cache_get_stats(c, &st);
+	CHECK(st.entries == 2 && st.evictions == 2);
+	cache_free(&c);
+}
+
 int main(void)
 {
 	test_blob();
@@ -778,5 +809,6 @@ int main(void)
 	test_single_flight();
 	test_stale_fill();
 	test_stress();
+	test_evict_disk();
 	return CHECK_DONE();
 }

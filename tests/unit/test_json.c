@@ -1036,8 +1036,37 @@ static void test_tokens(void)
 	CHECK(tok == (char *)1);
 }
 
+/* What json-c would take is estimated and bounded before parsing. */
+static void test_decode_cost(void)
+{
+	size_t n = (size_t)2 << 20, i;
+	char *zeros = malloc(n + 32), *objs = malloc(n + 32);
+	struct af_ti ti;
+	int len;
+
+	if (!zeros || !objs)
+		abort();
+	/* {"task_id": "t", "pad": [0,0,...]}: 2 MB, 1M values */
+	len = sprintf(zeros, "{\"task_id\": \"t\", \"pad\": [");
+	for (i = 0; i < n / 2; i++)
+		len += sprintf(zeros + len, "0,");
+	zeros[len - 1] = ']';
+	zeros[len++] = '}';
+	CHECK(json_decode_cost(zeros, (size_t)len) > JSON_COST_MAX);
+	CHECK(json_ti(zeros, (size_t)len, &ti) == -EIO);
+	/* strings cost their bytes, not per character */
+	CHECK(json_decode_cost("[\"a,b:c{d[e\"]", 13) < 1000);
+	/* one object costs as much as hundreds of bytes of text */
+	memcpy(objs, "[{},{}]", 7);
+	CHECK(json_decode_cost(objs, 7) >= 2 * 800);
+	CHECK(json_decode_cost("0", 1) < 200);
+	free(zeros);
+	free(objs);
+}
+
 int main(void)
 {
+	test_decode_cost();
 	test_dags();
 	test_dags_bad();
 	test_length_is_honoured();
