@@ -142,6 +142,8 @@ static int serve(struct fs *fs, struct fuse_args *args,
 		fuse_loop_cfg_destroy(loop);
 	}
 	notify_service("STOPPING=1");
+	/* no reload while the session ends: its thread uses the session */
+	reload_free(&hup);
 	/*
 	 * SIGTERM or SIGINT ends the loop with its number: a clean exit. So
 	 * does ECONNABORTED: the kernel tore the connection down, as after a
@@ -156,6 +158,7 @@ out_session:
 	reload_free(&hup);
 	fs->se = NULL;
 	fuse_session_destroy(se);
+	ops_free(fs);
 	return ret;
 }
 
