@@ -197,6 +197,15 @@ valgrind: deps all
 	@! find $(B)/valgrind -name 'vg.*.log' -size +0 | grep .
 	@echo "valgrind: no leaks or errors reported"
 
+# tests/test_teardown.py's unmount loop, 100 rounds, against the ASan build
+# (make check runs 10 rounds, against it when it is built)
+TEARDOWN_ROUNDS ?= 100
+teardown: deps
+	$(MAKE) B=build/asan BIN=build/asan/airflowfs OPT="-O1 -g" \
+		EXTRA_CFLAGS="$(ASAN)" EXTRA_LDFLAGS="$(ASAN)" build/asan/airflowfs
+	AIRFLOWFS_BIN=$(CURDIR)/build/asan/airflowfs \
+		TEARDOWN_ROUNDS=$(TEARDOWN_ROUNDS) $(PYTEST) -q tests/test_teardown.py
+
 # tests/test_soak.py for ten minutes (a few seconds in make check)
 SOAK_SECONDS ?= 600
 soak: deps

@@ -910,7 +910,7 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-/* GET URL + path without credentials' help: the version probe. */
+/* GET URL + path without credentials: the version probe. */
 static int probe(struct airflow *a, const struct api *api, char **version,
 		 char *err, size_t errlen)
 {
@@ -919,8 +919,8 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 	int ret;
 
 	url_fmt(&u, "%s/version", api->base);
-	ret = http_request(a->http, "GET", u.s, "application/json", NULL,
-			   MAX_ONE_BODY, &resp);
+	ret = http_request_anon(a->http, u.s, "application/json", MAX_ONE_BODY,
+				&resp);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", a->url, resp.error);
 	} else if (resp.status == 200 &&

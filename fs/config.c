@@ -169,16 +169,22 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 {
 	struct stat st;
 	char buf[8192];
-	ssize_t n;
+	ssize_t n = 0;
 	size_t len = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in its place must not hang the daemon */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
@@ -189,12 +195,14 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += n;
 	close(fd);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
 			 strerror(errno));
+		explicit_bzero(buf, sizeof(buf));
 		return -1;
 	}
 	if (len && buf[len - 1] == '\n')
@@ -207,16 +215,39 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 	return *out ? 0 : -1;
 }
 
-/* Copies an environment secret and wipes it from /proc/PID/environ. */
-static char *take_env(const char *name)
-{
-	char *v = getenv(name), *copy;
+/* Every variable the daemon may take a credential from. */
+static const char *const cred_vars[] = {"AIRFLOW_USERNAME", "AIRFLOW_PASSWORD",
+					"AIRFLOW_TOKEN"};
 
-	if (!v)
-		return NULL;
-	copy = strdup(v);
-	explicit_bzero(v, strlen(v));
-	return copy;
+/* A copy of a variable's value, or NULL. */
+static char *copy_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? strdup(v) : NULL;
+}
+
+/*
+ * Takes the credential variables out of the environment, used or not:
+ * unset, and their NAME=value text zeroed where it lies, which is what
+ * /proc/PID/environ shows.
+ */
+static void wipe_cred_env(void)
+{
+	extern char **environ;
+
+	for (size_t i = 0; i < sizeof(cred_vars) / sizeof(cred_vars[0]); i++) {
+		size_t n = strlen(cred_vars[i]);
+		char *entry = NULL;
+
+		for (char **e = environ; e && *e; e++)
+			if (!strncmp(*e, cred_vars[i], n) && (*e)[n] == '=')
+				entry = *e;
+		while (getenv(cred_vars[i]))
+			unsetenv(cred_vars[i]);
+		if (entry)
+			explicit_bzero(entry, strlen(entry));
+	}
 }
 
 /*
@@ -241,8 +272,13 @@ static int absolute(char **path)
 
 static int load_credentials(struct config *cfg)
 {
+	char *env_user = copy_env("AIRFLOW_USERNAME");
+	char *env_pass = copy_env("AIRFLOW_PASSWORD");
+	char *env_token = copy_env("AIRFLOW_TOKEN");
 	char err[512];
+	int ret = -1;
 
+	wipe_cred_env();
 	if (cfg->token_file) {
 		if (config_read_secret(cfg->token_file, &cfg->token, err,
 				       sizeof(err)) < 0)
@@ -251,28 +287,36 @@ static int load_credentials(struct config *cfg)
 		if (!cfg->username) {
 			fprintf(stderr, "airflowfs: password_file needs "
 					"-o username=NAME\n");
-			return -1;
+			goto out;
 		}
 		if (config_read_secret(cfg->password_file, &cfg->password, err,
 				       sizeof(err)) < 0)
 			goto fail;
-	} else if (getenv("AIRFLOW_TOKEN")) {
-		cfg->token = take_env("AIRFLOW_TOKEN");
-	} else if (getenv("AIRFLOW_PASSWORD") &&
-		   (cfg->username || getenv("AIRFLOW_USERNAME"))) {
+	} else if (env_token) {
+		cfg->token = env_token;
+		env_token = NULL;
+	} else if (env_pass && (cfg->username || env_user)) {
 		/* -o username wins over AIRFLOW_USERNAME */
-		if (!cfg->username)
-			cfg->username = strdup(getenv("AIRFLOW_USERNAME"));
-		cfg->password = take_env("AIRFLOW_PASSWORD");
+		if (!cfg->username) {
+			cfg->username = env_user;
+			env_user = NULL;
+		}
+		cfg->password = env_pass;
+		env_pass = NULL;
 	} else if (cfg->username) {
 		fprintf(stderr, "airflowfs: -o username needs "
 				"-o password_file or AIRFLOW_PASSWORD\n");
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+	goto out;
 fail:
 	fprintf(stderr, "airflowfs: %s\n", err);
-	return -1;
+out:
+	config_wipe(&env_user);
+	config_wipe(&env_pass);
+	config_wipe(&env_token);
+	return ret;
 }
 
 static int validate(struct config *cfg, struct raw_opts *raw)

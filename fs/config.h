@@ -47,8 +47,9 @@ int config_parse(struct config *cfg, struct fuse_args *args);
 /* Prints our usage and options (libfuse's are printed by the caller). */
 void config_usage(const char *prog);
 /*
- * Reads a secret file: refused (-1, message in err) when group or others
- * may read it; one trailing newline stripped. *out is malloc'd.
+ * Reads a secret file: refused (-1, message in err) when it is not a
+ * regular file (a FIFO is not waited on) or group or others may read it;
+ * at most 8191 bytes, one trailing newline stripped. *out is malloc'd.
  */
 int config_read_secret(const char *path, char **out, char *err, size_t errlen);
 /* Zeroes a secret string, frees it and sets *s to NULL; NULL is fine. */

@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -57,9 +58,49 @@ struct body_buf {
 	int sink_err;
 };
 
+/*
+ * curl's memory, wiped when it is given back: its request buffers hold the
+ * Authorization header, its receive buffers the login answer. Freed blocks
+ * would otherwise keep copies of them (a core held 81 of a token).
+ */
+static void wipe_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *wipe_realloc(void *p, size_t n)
+{
+	size_t old = p ? malloc_usable_size(p) : 0;
+	void *q;
+
+	if (!p)
+		return malloc(n);
+	if (!n) {
+		wipe_free(p);
+		return NULL;
+	}
+	if (n <= old) { /* in place; the tail may become a free block */
+		explicit_bzero((char *)p + n, old - n);
+		return realloc(p, n);
+	}
+	q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old);
+	wipe_free(p);
+	return q;
+}
+
 int http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
+				    wipe_realloc, strdup,
+				    calloc) == CURLE_OK
+		       ? 0
+		       : -1;
 }
 
 void http_global_cleanup(void)
@@ -104,7 +145,8 @@ struct http *http_new(const struct http_config *cfg)
 	h->cacert = dup_or_null(cfg->cacert);
 	h->username = dup_or_null(cfg->username);
 	h->password = dup_or_null(cfg->password);
-	h->token = dup_or_null(cfg->token);
+	/* with a file, its content is read again (file_token): one copy */
+	h->token = cfg->token_file ? NULL : dup_or_null(cfg->token);
 	h->token_file = dup_or_null(cfg->token_file);
 	h->timeout = cfg->timeout;
 	h->retries = cfg->retries;
@@ -330,13 +372,6 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	}
 	if (h->cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
-	pthread_mutex_lock(&h->lock); /* the password may be replaced */
-	if (h->username && h->password && !h->jwt_login) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, h->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
-	}
-	pthread_mutex_unlock(&h->lock);
 	if (strcmp(method, "GET"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -346,8 +381,6 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	/* the URL may hold nothing secret, but the handle holds the password */
-	curl_easy_setopt(c, CURLOPT_PASSWORD, "");
 	return rc;
 }
 
@@ -365,11 +398,82 @@ static void describe(CURL *c, CURLcode rc, char *buf, size_t size)
 		snprintf(buf + n, size - n, " (%s)", strerror((int)os_errno));
 }
 
-static struct curl_slist *make_headers(const char *accept, int has_body,
-				       const char *tok)
+/*
+ * a, b and c in one string malloc'd at its size, or NULL: unlike asprintf,
+ * which grows its buffer with realloc and leaves the copies it outgrew in
+ * freed memory (a secret passes here).
+ */
+static char *concat(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+	char *s = malloc(na + nb + nc + 1);
+
+	if (s) {
+		memcpy(s, a, na);
+		memcpy(s + na, b, nb);
+		memcpy(s + na + nb, c, nc + 1);
+	}
+	return s;
+}
+
+/* Standard base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). */
+static void b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = in[i] << 16;
+
+		if (i + 1 < n)
+			v |= in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/*
+ * "Authorization: Basic ..." of the username and password (v1), built
+ * here rather than by curl so that the only copies are ours, wiped after
+ * the request; NULL without them or without memory. Caller wipes it.
+ */
+static char *basic_line(struct http *h)
+{
+	char *pair = NULL, *line = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&h->lock); /* the password may be replaced */
+	if (h->username && h->password && !h->jwt_login &&
+	    (pair = concat(h->username, ":", h->password)))
+		n = strlen(pair);
+	pthread_mutex_unlock(&h->lock);
+	if (!pair)
+		return NULL;
+	line = malloc(sizeof("Authorization: Basic ") + 4 * ((n + 2) / 3));
+	if (line) {
+		strcpy(line, "Authorization: Basic ");
+		b64_encode((unsigned char *)pair, n, line + strlen(line));
+	}
+	explicit_bzero(pair, n);
+	free(pair);
+	return line;
+}
+
+/*
+ * The headers of a request: Accept, Content-Type for a body, and the
+ * credentials: Bearer tok when given, else HTTP Basic unless anon.
+ */
+static struct curl_slist *make_headers(struct http *h, const char *accept,
+				       int has_body, const char *tok, int anon)
 {
 	struct curl_slist *l = NULL, *n;
-	char line[8192];
+	char line[8192], *auth = NULL;
 
 	snprintf(line, sizeof(line), "Accept: %s", accept);
 	l = curl_slist_append(l, line);
@@ -377,12 +481,15 @@ static struct curl_slist *make_headers(const char *accept, int has_body,
 		n = curl_slist_append(l, "Content-Type: application/json");
 		l = n ? n : (curl_slist_free_all(l), NULL);
 	}
-	if (tok && l) {
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
-		n = curl_slist_append(l, line);
+	if (tok)
+		auth = concat("Authorization: Bearer ", tok, "");
+	else if (!anon)
+		auth = basic_line(h);
+	if (auth && l) {
+		n = curl_slist_append(l, auth);
 		l = n ? n : (curl_slist_free_all(l), NULL);
-		explicit_bzero(line, sizeof(line));
 	}
+	config_wipe(&auth);
 	return l;
 }
 
@@ -481,16 +588,17 @@ static int follow(CURL *c, const char *method, long status, const char *url,
 }
 
 /*
- * One call with retries until deadline, with the Bearer token tok (or
- * none); see http_request_to.
+ * One call with retries until deadline, with the Bearer token tok, or
+ * else HTTP Basic unless anon; see http_request_to.
  */
 static int request(struct http *h, const char *method, const char *path,
 		   const char *accept, const char *body, size_t max,
 		   http_sink sink, void *arg, double deadline, const char *tok,
-		   struct http_resp *resp)
+		   int anon, struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
-	struct curl_slist *hdrs = make_headers(accept, body != NULL, tok);
+	struct curl_slist *hdrs = make_headers(h, accept, body != NULL, tok,
+					       anon);
 	size_t urllen = strlen(h->url) + strlen(path) + 1;
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);
@@ -635,16 +743,17 @@ static int jwt_get(struct http *h, const char *stale, double deadline,
 	if (h->jwt && wall_s() < h->jwt_renew &&
 	    (!stale || strcmp(stale, h->jwt) != 0))
 		goto done;
+	/* malloc'd at its size: asprintf would leave outgrown copies */
 	if (json_quote(h->username, strlen(h->username), &user) ||
 	    json_quote(h->password, strlen(h->password), &pass) ||
-	    asprintf(&body, "{\"username\": %s, \"password\": %s}", user,
-		     pass) < 0) {
-		body = NULL;
+	    !(body = malloc(strlen(user) + strlen(pass) +
+			    sizeof("{\"username\": , \"password\": }")))) {
 		ret = -ENOMEM;
 		goto done;
 	}
+	sprintf(body, "{\"username\": %s, \"password\": %s}", user, pass);
 	ret = request(h, "POST", "/auth/token", "application/json", body,
-		      (size_t)1 << 20, NULL, NULL, deadline, NULL, resp);
+		      (size_t)1 << 20, NULL, NULL, deadline, NULL, 1, resp);
 	if (ret || resp->status / 100 != 2)
 		goto done;
 	if (json_access_token(resp->body, resp->len, &fresh)) {
@@ -715,7 +824,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
 	ret = bearer(h, NULL, deadline, &tok, resp);
 	if (!ret && !resp->status) {
 		ret = request(h, method, path, accept, body, max, sink, arg,
-			      deadline, tok, resp);
+			      deadline, tok, 0, resp);
 		sent = 1;
 	}
 	/* a JWT that expired or lost its key, a token file replaced: the
@@ -730,7 +839,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		    (!tok || strcmp(again, tok) != 0)) {
 			http_resp_free(resp);
 			ret = request(h, method, path, accept, body, max, sink,
-				      arg, deadline, again, resp);
+				      arg, deadline, again, 0, resp);
 		} else if (!ret && r2.status) {
 			http_resp_free(resp);
 			*resp = r2;
@@ -741,6 +850,17 @@ int http_request_to(struct http *h, const char *method, const char *path,
 	if (ret < 0)
 		count(h, &h->stats.errors, 1);
 	return ret;
+}
+
+int http_request_anon(struct http *h, const char *path, const char *accept,
+		      size_t max, struct http_resp *resp)
+{
+	double deadline = now_s() + h->timeout;
+
+	if (call_deadline > 0 && call_deadline < deadline)
+		deadline = call_deadline;
+	return request(h, "GET", path, accept, NULL, max, NULL, NULL, deadline,
+		       NULL, 1, resp);
 }
 
 int http_retry_wait(struct http *h, int try)

@@ -58,6 +58,13 @@ int http_request(struct http *h, const char *method, const char *path,
 		 struct http_resp *resp);
 void http_resp_free(struct http_resp *r);
 
+/*
+ * A GET like http_request's that carries no credentials at all (the
+ * version probe: it goes to a server not yet known to be ours).
+ */
+int http_request_anon(struct http *h, const char *path, const char *accept,
+		      size_t max, struct http_resp *resp);
+
 /* Takes the body of a 2xx answer as it arrives; 0 or -errno to stop. */
 typedef int (*http_sink)(void *arg, const char *data, size_t len);
 /*

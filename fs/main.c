@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -166,6 +167,8 @@ static int serve(struct fs *fs, struct fuse_args *args,
 		fuse_loop_cfg_destroy(loop);
 	}
 	notify_service("STOPPING=1");
+	/* no reload while the session ends: its thread uses the session */
+	reload_free(&hup);
 	/*
 	 * SIGTERM or SIGINT ends the loop with its number: a clean exit. So
 	 * does ECONNABORTED: the kernel tore the connection down, as after a
@@ -180,6 +183,7 @@ out_session:
 	reload_free(&hup);
 	fs->se = NULL;
 	fuse_session_destroy(se);
+	ops_free(fs);
 	return ret;
 }
 
@@ -193,6 +197,16 @@ int main(int argc, char *argv[])
 	char err[1024], log_dir[4096] = "";
 	int ret = 1, log_dirfd;
 
+	/*
+	 * Non-dumpable, as ssh-agent: no core file, and no process of the
+	 * same user may ptrace it or read /proc/PID/mem. fuse_daemonize's
+	 * fork keeps this; only an execve or a change of uid would undo it,
+	 * and the daemon makes neither.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		perror("airflowfs: prctl(PR_SET_DUMPABLE)");
+		goto out_args;
+	}
 	if (config_parse(&cfg, &args) != 0)
 		goto out_args;
 	if (cfg.show_help) {
@@ -222,6 +236,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "airflowfs: %s\n", err);
 		goto out_http;
 	}
+	/* the HTTP layer holds its own copies: one of each is enough */
+	config_wipe(&cfg.password);
+	config_wipe(&cfg.token);
 	if (cfg.verbose)
 		log_msg(LOG_INFO, "%s: Airflow %s, API %s", cfg.url,
 			airflow_server_version(fs.store.af),

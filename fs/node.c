@@ -519,8 +519,12 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		err = add_entry(out, &cap, ".stats", S_IFREG);
 		if (!err)
 			err = store_dags(&fs->store, &d);
+		/* .stats and @-names are ours: a DAG cannot hide them */
 		for (size_t i = 0; !err && i < d->names.n; i++)
-			err = add_entry(out, &cap, d->names.v[i], S_IFDIR);
+			if (strcmp(d->names.v[i], ".stats") &&
+			    d->names.v[i][0] != '@')
+				err = add_entry(out, &cap, d->names.v[i],
+						S_IFDIR);
 		if (d)
 			store_put(d);
 		break;

@@ -54,6 +54,7 @@ struct fs {
 	struct scratch *scratch;
 	pthread_mutex_t handles_lock;
 	struct handle *handles; /* ops.c's open files and directories */
+	struct handle *closed;	/* those DESTROY closed: freed by ops_free */
 	uid_t uid;
 	gid_t gid;
 	time_t started;

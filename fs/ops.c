@@ -133,7 +133,9 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.ino = n->ino;
 	e.attr_timeout = timeout;
 	e.entry_timeout = timeout;
-	fuse_reply_entry(req, &e);
+	/* not delivered (the request was interrupted): no lookup to count */
+	if (fuse_reply_entry(req, &e) != 0)
+		inodes_forget(fs->inodes, n->ino, 1);
 }
 
 static void afs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -244,13 +246,20 @@ static int handle_take(struct fs *fs, struct handle *h)
 	return mine;
 }
 
-/* Closes what h holds (a pending save is made) and frees it; h is taken. */
-static void handle_close(struct fs *fs, struct handle *h)
+/* Closes what h holds (a pending save is made); h is taken. */
+static void handle_empty(struct fs *fs, struct handle *h)
 {
 	file_release(fs, &h->file);
 	dir_list_free(&h->dir);
 	if (h->kc)
 		kc_close(&h->node->kc, h->kc_gen);
+	h->kc = 0;
+}
+
+/* handle_empty, and frees h: only where no other thread can reach it. */
+static void handle_close(struct fs *fs, struct handle *h)
+{
+	handle_empty(fs, h);
 	free(h);
 }
 
@@ -287,7 +296,25 @@ static void afs_destroy(void *userdata)
 		if (!h)
 			break;
 		http_call_begin(fs->cfg->timeout);
-		handle_close(fs, h);
+		/*
+		 * Not freed: a RELEASE on its way in another thread still
+		 * reads h->linked (handle_take). ops_free frees it.
+		 */
+		handle_empty(fs, h);
+		pthread_mutex_lock(&fs->handles_lock);
+		h->next = fs->closed;
+		fs->closed = h;
+		pthread_mutex_unlock(&fs->handles_lock);
+	}
+}
+
+void ops_free(struct fs *fs)
+{
+	while (fs->closed) {
+		struct handle *h = fs->closed;
+
+		fs->closed = h->next;
+		free(h);
 	}
 }
 
@@ -351,8 +378,13 @@ static void reply_open(fuse_req_t req, struct node *n,
 		count(fs, n, OP_OPEN_KEEP);
 	/* saves happen at flush: only opens for writing need it */
 	fi->noflush = !open_changes(fi->flags);
-	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) != 0)
+	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) !=
+	    0) {
+		/* not delivered: no open file, and for a create no lookup */
 		handle_free(fs, h);
+		if (e)
+			inodes_forget(fs->inodes, n->ino, 1);
+	}
 }
 
 static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

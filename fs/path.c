@@ -11,8 +11,16 @@ static const char *const ti_names[] = {
 
 int path_id_ok(const char *id)
 {
-	return id && *id && !strchr(id, '/') && strcmp(id, ".") &&
-	       strcmp(id, "..");
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0 || n > 255 || strchr(id, '/') || !strcmp(id, ".") ||
+	    !strcmp(id, ".."))
+		return 0;
+	/* a control character: not a name a listing may show */
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
 }
 
 enum ti_file path_ti_file(const char *name)

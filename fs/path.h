@@ -18,7 +18,10 @@ enum ti_file {
 	TI_LOGS,
 };
 
-/* 1 when an id can be shown as a name: not empty, no '/', not . or .. */
+/*
+ * 1 when an id can be shown as a name: not empty, at most 255 bytes, no
+ * '/' or control character, not . or ..
+ */
 int path_id_ok(const char *id);
 /* The file a name stands for in a task instance directory, or TI_NONE. */
 enum ti_file path_ti_file(const char *name);

@@ -328,7 +328,12 @@ def test_an_fstab_line_with_a_token_file(real_install, fake, tmp_path):
         fake.reset()
         with mounted_by_mount8(["--fstab", str(fstab), path], path, fake.url) as line:
             assert "nosuid" in line[3] and "nodev" in line[3]  # what `user` implies
-        auth = {r["headers"].get("Authorization") for r in fake.requests()}
+        reqs = fake.requests()
+        # the version probe carries no credentials (SPEC.md), every other request the token
+        assert {r["headers"].get("Authorization") for r in reqs
+                if r["path"].endswith("/version")} == {None}
+        auth = {r["headers"].get("Authorization") for r in reqs
+                if not r["path"].endswith("/version")}
         assert auth == {"Bearer fstab-tok.123"}
     finally:
         fake.app.token = None

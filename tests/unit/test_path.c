@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Unit tests of fs/path.c: names, numbers, URL escaping. */
+#include <string.h>
 #include "check.h"
 #include "path.h"
 
@@ -16,6 +17,22 @@ static void test_ids(void)
 	CHECK(!path_id_ok("a/b"));
 	CHECK(!path_id_ok("/"));
 	CHECK(!path_id_ok(NULL));
+	/* control characters and names over 255 bytes are left out */
+	CHECK(!path_id_ok("a\nb"));
+	CHECK(!path_id_ok("a\tb"));
+	CHECK(!path_id_ok("\x1b[31mred"));
+	CHECK(!path_id_ok("del\x7f"));
+	CHECK(path_id_ok("caf\xc3\xa9"));
+	{
+		char id[300];
+
+		memset(id, 'x', sizeof(id));
+		id[255] = '\0';
+		CHECK(path_id_ok(id));
+		id[255] = 'x';
+		id[256] = '\0';
+		CHECK(!path_id_ok(id));
+	}
 }
 
 static void test_ti_files(void)
