@@ -28,7 +28,7 @@ struct file {
 	size_t len;
 	int dirty;     /* written since the last save */
 	int truncated; /* truncated since the last save */
-	int failed;    /* EFBIG: saves nothing */
+	int failed;    /* -EFBIG or -EINVAL: saves nothing */
 };
 
 static int writing(int flags)
@@ -163,6 +163,8 @@ static int save(struct fs *fs, struct file *f)
 			path_ti_file_name(what), f->node->dag, f->node->run,
 			f->node->task, mi, strerror(-err));
 	f->dirty = f->truncated = 0;
+	if (f->kind == F_NOTE && err == -EINVAL)
+		f->failed = err; /* cut short in a UTF-8 sequence */
 	if (f->kind == F_STATE)
 		f->len = 0; /* the next value is collected from empty */
 	return err;
@@ -187,23 +189,33 @@ static long write_state(struct fs *fs, struct file *f, const char *buf,
 	return err ? err : (long)size;
 }
 
+/*
+ * A note's text is checked as it comes: too long (EFBIG), not UTF-8 or a
+ * NUL byte (EINVAL) fail the write and every later one of this open file,
+ * which then saves nothing. A UTF-8 sequence that the end of the text cuts
+ * short may be completed by the next write; the save checks it again.
+ */
 static long write_note(struct file *f, const char *buf, size_t size, off_t off)
 {
 	size_t end = (size_t)off + size;
 
-	if (f->failed || end > NOTE_BYTES) {
-		f->failed = 1;
-		return -EFBIG;
+	if (f->failed)
+		return f->failed;
+	if (end > NOTE_BYTES) {
+		f->failed = -EFBIG;
+		return f->failed;
 	}
 	if ((size_t)off > f->len)
 		memset(f->buf + f->len, 0, off - f->len);
 	memcpy(f->buf + off, buf, size);
 	if (end > f->len)
 		f->len = end;
-	if (value_note(f->buf, f->len) < 0) {
-		f->failed = 1;
-		return -EFBIG;
-	}
+	if (value_note(f->buf, f->len) == -EFBIG)
+		f->failed = -EFBIG;
+	else if (value_text(f->buf, f->len, 1))
+		f->failed = -EINVAL;
+	if (f->failed)
+		return f->failed;
 	f->dirty = 1;
 	return (long)size;
 }
@@ -236,7 +248,7 @@ int file_truncate(struct fs *fs, struct file *f, off_t size)
 		return 0; /* a state collects its value from empty anyway */
 	pthread_mutex_lock(&f->lock);
 	if ((size_t)size > NOTE_BYTES) {
-		f->failed = 1;
+		f->failed = -EFBIG;
 		pthread_mutex_unlock(&f->lock);
 		return -EFBIG;
 	}

@@ -582,6 +582,8 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	if (fs->cfg->ro)
 		return -EROFS;
 	if (file == TI_STATE) {
+		if (value_blank(buf, len))
+			return 0; /* nothing but white space: nothing to send */
 		state = value_state(buf, len);
 		if (!state)
 			return -EINVAL;
@@ -608,6 +610,8 @@ int node_create(struct fs *fs, const struct node *dir, const char *name,
 		return -EROFS;
 	if (path_ti_file(name) != TI_NONE)
 		return -EEXIST;
+	if (path_ti_lookalike(name))
+		return -EPERM; /* echo failed > State meant the real file */
 	err = node_ti_key(dir, key);
 	if (!err)
 		err = scratch_create(fs->scratch, key, name, mode, NULL, 0, 1,
@@ -689,6 +693,8 @@ int node_rename(struct fs *fs, struct node *dir, const char *from,
 		return -EINVAL;
 	if (fs->cfg->ro)
 		return -EROFS;
+	if (path_ti_lookalike(to))
+		return -EPERM;
 	err = node_ti_key(dir, key);
 	if (err)
 		return err;

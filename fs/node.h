@@ -110,9 +110,11 @@ int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
 /*
  * Saves len bytes written into state or note (file) of the task instance
- * of n: -EINVAL for a state other than success, failed or skipped, -EFBIG
- * for a note over 1000 characters (nothing sent either way), -EROFS on a
- * read-only mount, else what the server said.
+ * of n: -EINVAL for a state other than success, failed or skipped or a
+ * note that is not UTF-8 or holds a NUL, -EFBIG for a note over 1000
+ * characters (nothing sent either way), -EROFS on a read-only mount, else
+ * what the server said. A state of nothing but white space sends nothing
+ * and is 0.
  */
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len);
