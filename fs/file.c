@@ -31,6 +31,29 @@ struct file {
 	int failed;    /* -EFBIG or -EINVAL: saves nothing */
 };
 
+/* Counts a save of n in flight (+1), or one done (-1). */
+static void saving(struct fs *fs, struct node *n, int d)
+{
+	pthread_mutex_lock(&fs->saves_lock);
+	n->saving += d;
+	if (!n->saving)
+		pthread_cond_broadcast(&fs->saves_done);
+	pthread_mutex_unlock(&fs->saves_lock);
+}
+
+/*
+ * A read of state or note waits for the saves of that file in flight (a
+ * truncation saved at release runs after close returned): `: > note; cat
+ * note` shows the cleared note.
+ */
+static void wait_saves(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->saves_lock);
+	while (n->saving)
+		pthread_cond_wait(&fs->saves_done, &fs->saves_lock);
+	pthread_mutex_unlock(&fs->saves_lock);
+}
+
 static int writing(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
@@ -48,6 +71,8 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		return -ENOMEM;
 	f->node = n;
 	pthread_mutex_init(&f->lock, NULL);
+	if (n->kind == N_FILE && (n->file == TI_STATE || n->file == TI_NOTE))
+		wait_saves(fs, n);
 	if (n->kind == N_SCRATCH) {
 		f->kind = F_SCRATCH;
 		f->sid = n->sid;
@@ -153,8 +178,12 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 static int save(struct fs *fs, struct file *f)
 {
 	enum ti_file what = f->kind == F_STATE ? TI_STATE : TI_NOTE;
-	int err = node_save(fs, f->node, what, f->buf, f->len);
 	char mi[16] = "";
+	int err;
+
+	saving(fs, f->node, 1);
+	err = node_save(fs, f->node, what, f->buf, f->len);
+	saving(fs, f->node, -1);
 
 	if (f->node->map_index >= 0)
 		snprintf(mi, sizeof(mi), "/%d", f->node->map_index);
@@ -300,9 +329,12 @@ void file_release(struct fs *fs, struct file **fp)
 	if (!f)
 		return;
 	if (unsaved(f)) {
+		/* counted before the lock: a read from now on waits for it */
+		saving(fs, f->node, 1);
 		pthread_mutex_lock(&f->lock);
 		save(fs, f); /* a failure can only be logged here */
 		pthread_mutex_unlock(&f->lock);
+		saving(fs, f->node, -1);
 	}
 	store_put(f->blob);
 	store_put(f->log);

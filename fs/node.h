@@ -54,6 +54,9 @@ struct fs {
 	struct scratch *scratch;
 	pthread_mutex_t handles_lock;
 	struct handle *handles; /* ops.c's open files and directories */
+	/* saves of state and note in flight (node->saving), for file.c */
+	pthread_mutex_t saves_lock;
+	pthread_cond_t saves_done;
 	uid_t uid;
 	gid_t gid;
 	time_t started;
