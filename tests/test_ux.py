@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 import time
+from datetime import datetime
 
 import pytest
 
@@ -51,6 +52,104 @@ def printf_escape(data):
 def ti(mount):
     m = mount()
     return m, m.p(E, R1, "load")
+
+
+# --- 1. times ---
+
+R2 = "scheduled__2024-01-02T00:00:00+00:00"
+R3 = "manual__2024-01-03T10:15:00+00:00"
+R2_START = "2024-01-03T00:00:01+00:00"      # the run record's start_date, in whole seconds
+R3_START = "2024-01-03T10:15:02+00:00"
+R2_LOGICAL = "2024-01-02T00:00:00+00:00"
+
+
+def epoch(iso):
+    return int(datetime.fromisoformat(iso).timestamp())
+
+
+def mtimes(d):
+    """The mtime of a task instance directory and of each thing in it."""
+    paths = [d] + [os.path.join(d, f) for f in TI_FILES]
+    return {os.path.relpath(p, d): int(os.lstat(p).st_mtime) for p in paths}
+
+
+def test_what_never_ran_sorts_with_its_run(mount, fake):
+    m = mount()
+    run2, run3 = m.p(E, R2), m.p(E, R3)
+    started = time.time() - 3600
+    # upstream_failed and skipped (R2), never scheduled (R3: state null), queued (R3/process/3)
+    for d, start in [(os.path.join(run2, "load"), R2_START),
+                     (os.path.join(run2, "notify"), R2_START),
+                     (os.path.join(run2, "process"), R2_START),
+                     (os.path.join(run3, "load"), R3_START),
+                     (os.path.join(run3, "process", "3"), R3_START)]:
+        os.listdir(os.path.dirname(d))
+        got = mtimes(d)
+        assert set(got.values()) == {epoch(start)}, (d, got)
+    assert int(os.stat(run2).st_mtime) == epoch(R2_START)
+    # ls -t of a run: the tasks that ended last first, those that never ran last
+    r = sh("ls -t '%s'" % run2)
+    assert r.stdout.split() == ["transform", "group.extract", "load", "notify", "process"]
+    for p in [m.p(), m.p(E), run2, run3]:
+        for name in os.listdir(p):
+            t = os.lstat(os.path.join(p, name)).st_mtime
+            assert t > epoch("2000-01-01T00:00:00+00:00"), (p, name)
+            if p != m.p():
+                assert t < started, (p, name)   # never the mount time below the DAGs
+
+
+def test_a_mapped_task_carries_its_newest_map_index(mount, fake):
+    m = mount()
+    run3 = m.p(E, R3)
+    names = os.listdir(run3)
+    assert "process" in names
+    indexes = {i: int(os.stat(os.path.join(run3, "process", i)).st_mtime)
+               for i in os.listdir(os.path.join(run3, "process"))}
+    assert sorted(indexes) == ["0", "1", "2", "3", "4"]
+    assert int(os.stat(os.path.join(run3, "process")).st_mtime) == max(indexes.values())
+    # R3's process[4] failed last: ls -t shows process first because of it, and the
+    # mapped directory is not dated at the mount time
+    assert max(indexes.values()) == indexes["4"] < time.time() - 3600
+    assert sh("ls -t '%s'" % run3).stdout.split()[0] == "process"
+
+
+def test_a_mapped_task_named_cold_carries_its_runs_date(mount, fake):
+    m = mount()
+    st = os.stat(m.p(E, R3, "process"))
+    # known by name only: the task instance (mapped) and the run were asked, nothing listed
+    assert int(st.st_mtime) == epoch(R3_START)
+    gets = [r["path"] for r in fake.requests()]
+    assert gets == [api.ti_path(fake, E, R3, "process"), api.run_path(fake, E, R3)]
+
+
+def test_a_task_instance_named_cold_carries_its_logical_date(mount, fake):
+    m = mount()
+    st = os.stat(m.p(E, R2, "load", "state"))
+    # one request (the task instance); its record's logical date stands for its run's
+    assert [r["path"] for r in fake.requests()] == [api.ti_path(fake, E, R2, "load")]
+    assert int(st.st_mtime) == epoch(R2_LOGICAL)
+    assert int(os.stat(m.p(E, R2, "load")).st_mtime) == epoch(R2_LOGICAL)
+
+
+def test_a_run_without_logical_date_uses_run_after(mount, fake):
+    # v2: a manual Airflow 3 run has logical_date null (v1 shows run_after in its place)
+    m = mount()
+    run = "manual__2024-01-02T09:30:00+00:00"
+    fake.update_ti("reporting", run, "send_email", state=None, try_number=0,
+                   start_date=None, end_date=None)
+    rec = api.record(fake, "reporting", run, "send_email")
+    if fake.api == "v2":
+        assert rec["logical_date"] is None and rec["run_after"] is not None
+    st = os.stat(m.p("reporting", run, "send_email", "note"))
+    assert int(st.st_mtime) == epoch("2024-01-02T09:30:00+00:00")
+
+
+def test_a_dag_carries_its_newest_run_once_listed(mount, fake):
+    m = mount()
+    assert sorted(os.listdir(m.p(E))) == sorted(["scheduled__2024-01-01T00:00:00+00:00",
+                                                 R2, R3])
+    assert int(os.stat(m.p(E)).st_mtime) == epoch(R3_START)
+    assert int(os.stat(m.p("reporting")).st_mtime) > epoch("2000-01-01T00:00:00+00:00")
 
 
 # --- 2. a typo that looks like success ---
