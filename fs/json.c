@@ -699,8 +699,8 @@ static int ti_from(struct json_object *o, struct af_ti *ti)
 {
 	static const char *const dates[] = {"end_date", "start_date", NULL};
 	/* v1 says execution_date; v2 logical_date, which may be null */
-	static const char *const run_dates[] = {"logical_date", "execution_date",
-						"run_after", NULL};
+	static const char *const run_dates[] = {
+		"logical_date", "execution_date", "run_after", NULL};
 	struct af_ti t = {0};
 	int e;
 

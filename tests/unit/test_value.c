@@ -64,15 +64,15 @@ static void test_note(void)
 
 static void test_text(void)
 {
-	CHECK(value_text(S("relanc\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"), 0) ==
-	      0);
+	CHECK(value_text(S("relanc\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"),
+			 0) == 0);
 	CHECK(value_text(S(""), 0) == 0);
 	CHECK(value_text(S("a\0b"), 1) == -EINVAL);
 	CHECK(value_text(S("\xff"), 1) == -EINVAL);
 	CHECK(value_text(S("\x80"), 1) == -EINVAL);
-	CHECK(value_text(S("\xc0\xaf"), 1) == -EINVAL);	     /* overlong */
-	CHECK(value_text(S("\xe0\x80\xaf"), 1) == -EINVAL);    /* overlong */
-	CHECK(value_text(S("\xed\xa0\x80"), 1) == -EINVAL);    /* surrogate */
+	CHECK(value_text(S("\xc0\xaf"), 1) == -EINVAL);		/* overlong */
+	CHECK(value_text(S("\xe0\x80\xaf"), 1) == -EINVAL);	/* overlong */
+	CHECK(value_text(S("\xed\xa0\x80"), 1) == -EINVAL);	/* surrogate */
 	CHECK(value_text(S("\xf4\x90\x80\x80"), 1) == -EINVAL); /* > 10FFFF */
 	CHECK(value_text(S("\xc3x"), 1) == -EINVAL);
 	/* an incomplete sequence at the end: only while partial */
