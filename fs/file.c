@@ -28,8 +28,31 @@ struct file {
 	size_t len;
 	int dirty;     /* written since the last save */
 	int truncated; /* truncated since the last save */
-	int failed;    /* EFBIG: saves nothing */
+	int failed;    /* -EFBIG or -EINVAL: saves nothing */
 };
+
+/* Counts a save of n in flight (+1), or one done (-1). */
+static void saving(struct fs *fs, struct node *n, int d)
+{
+	pthread_mutex_lock(&fs->saves_lock);
+	n->saving += d;
+	if (!n->saving)
+		pthread_cond_broadcast(&fs->saves_done);
+	pthread_mutex_unlock(&fs->saves_lock);
+}
+
+/*
+ * A read of state or note waits for the saves of that file in flight (a
+ * truncation saved at release runs after close returned): `: > note; cat
+ * note` shows the cleared note.
+ */
+static void wait_saves(struct fs *fs, struct node *n)
+{
+	pthread_mutex_lock(&fs->saves_lock);
+	while (n->saving)
+		pthread_cond_wait(&fs->saves_done, &fs->saves_lock);
+	pthread_mutex_unlock(&fs->saves_lock);
+}
 
 static int writing(int flags)
 {
@@ -48,6 +71,8 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		return -ENOMEM;
 	f->node = n;
 	pthread_mutex_init(&f->lock, NULL);
+	if (n->kind == N_FILE && (n->file == TI_STATE || n->file == TI_NOTE))
+		wait_saves(fs, n);
 	if (n->kind == N_SCRATCH) {
 		f->kind = F_SCRATCH;
 		f->sid = n->sid;
@@ -153,8 +178,12 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 static int save(struct fs *fs, struct file *f)
 {
 	enum ti_file what = f->kind == F_STATE ? TI_STATE : TI_NOTE;
-	int err = node_save(fs, f->node, what, f->buf, f->len);
 	char mi[16] = "";
+	int err;
+
+	saving(fs, f->node, 1);
+	err = node_save(fs, f->node, what, f->buf, f->len);
+	saving(fs, f->node, -1);
 
 	if (f->node->map_index >= 0)
 		snprintf(mi, sizeof(mi), "/%d", f->node->map_index);
@@ -163,6 +192,8 @@ static int save(struct fs *fs, struct file *f)
 			path_ti_file_name(what), f->node->dag, f->node->run,
 			f->node->task, mi, strerror(-err));
 	f->dirty = f->truncated = 0;
+	if (f->kind == F_NOTE && err == -EINVAL)
+		f->failed = err; /* cut short in a UTF-8 sequence */
 	if (f->kind == F_STATE)
 		f->len = 0; /* the next value is collected from empty */
 	return err;
@@ -187,23 +218,33 @@ static long write_state(struct fs *fs, struct file *f, const char *buf,
 	return err ? err : (long)size;
 }
 
+/*
+ * A note's text is checked as it comes: too long (EFBIG), not UTF-8 or a
+ * NUL byte (EINVAL) fail the write and every later one of this open file,
+ * which then saves nothing. A UTF-8 sequence that the end of the text cuts
+ * short may be completed by the next write; the save checks it again.
+ */
 static long write_note(struct file *f, const char *buf, size_t size, off_t off)
 {
 	size_t end = (size_t)off + size;
 
-	if (f->failed || end > NOTE_BYTES) {
-		f->failed = 1;
-		return -EFBIG;
+	if (f->failed)
+		return f->failed;
+	if (end > NOTE_BYTES) {
+		f->failed = -EFBIG;
+		return f->failed;
 	}
 	if ((size_t)off > f->len)
 		memset(f->buf + f->len, 0, off - f->len);
 	memcpy(f->buf + off, buf, size);
 	if (end > f->len)
 		f->len = end;
-	if (value_note(f->buf, f->len) < 0) {
-		f->failed = 1;
-		return -EFBIG;
-	}
+	if (value_note(f->buf, f->len) == -EFBIG)
+		f->failed = -EFBIG;
+	else if (value_text(f->buf, f->len, 1))
+		f->failed = -EINVAL;
+	if (f->failed)
+		return f->failed;
 	f->dirty = 1;
 	return (long)size;
 }
@@ -236,7 +277,7 @@ int file_truncate(struct fs *fs, struct file *f, off_t size)
 		return 0; /* a state collects its value from empty anyway */
 	pthread_mutex_lock(&f->lock);
 	if ((size_t)size > NOTE_BYTES) {
-		f->failed = 1;
+		f->failed = -EFBIG;
 		pthread_mutex_unlock(&f->lock);
 		return -EFBIG;
 	}
@@ -288,9 +329,12 @@ void file_release(struct fs *fs, struct file **fp)
 	if (!f)
 		return;
 	if (unsaved(f)) {
+		/* counted before the lock: a read from now on waits for it */
+		saving(fs, f->node, 1);
 		pthread_mutex_lock(&f->lock);
 		save(fs, f); /* a failure can only be logged here */
 		pthread_mutex_unlock(&f->lock);
+		saving(fs, f->node, -1);
 	}
 	store_put(f->blob);
 	store_put(f->log);

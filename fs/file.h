@@ -7,8 +7,12 @@
  *  - note: the open file holds the text (the note, or empty after O_TRUNC);
  *    it is saved at fsync or at the first flush after a write, once per
  *    save; a truncation with no write after it is saved at release; more
- *    than 1000 characters fail the write with EFBIG and the open file then
- *    saves nothing;
+ *    than 1000 characters fail the write with EFBIG, text that is not
+ *    UTF-8 or holds a NUL with EINVAL, and the open file then saves
+ *    nothing;
+ *  - an open of state or note waits for the saves of that file still in
+ *    flight in this daemon (from the moment its handler runs: a RELEASE
+ *    the kernel queued but no thread has taken yet is not waited for);
  *  - scratch files are read and written in memory;
  *  - everything else is read from a snapshot taken at open (a log: the
  *    latest one, renewed while the try runs).

@@ -39,6 +39,7 @@ struct node {
 	const char *dag, *run, *task;
 	int map_index; /* -1 for an unmapped task instance */
 	struct kc kc;  /* what the kernel may keep of it (kcache.h) */
+	unsigned saving; /* saves in flight: protected by fs->saves_lock */
 
 	/* protected by the table's lock */
 	uint64_t nlookup;

@@ -750,6 +750,9 @@ static int run_from(struct json_object *o, struct af_run *run)
 static int ti_from(struct json_object *o, struct af_ti *ti)
 {
 	static const char *const dates[] = {"end_date", "start_date", NULL};
+	/* v1 says execution_date; v2 logical_date, which may be null */
+	static const char *const run_dates[] = {
+		"logical_date", "execution_date", "run_after", NULL};
 	struct af_ti t = {0};
 	int e;
 
@@ -760,6 +763,8 @@ static int ti_from(struct json_object *o, struct af_ti *ti)
 		e = get_int(o, "try_number", 0, &t.try_number);
 	if (!e)
 		e = get_mtime(o, dates, &t.mtime);
+	if (!e)
+		e = get_mtime(o, run_dates, &t.run_date);
 	if (!e)
 		e = get_id(o, "task_id", &t.task_id);
 	if (!e)

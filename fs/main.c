@@ -259,6 +259,8 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs.started = time(NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
+	pthread_mutex_init(&fs.saves_lock, NULL);
+	pthread_cond_init(&fs.saves_done, NULL);
 	if (fs.store.cache && fs.inodes && fs.scratch && fs.store.disk)
 		ret = serve(&fs, &args, &opts);
 	if (log_dir[0] && rmdir(log_dir) != 0)

@@ -26,7 +26,8 @@ struct af_ti {
 	char *state;   /* NULL when the API says null */
 	char *note;    /* NULL when the API says null */
 	int try_number;
-	time_t mtime; /* end_date, else start_date, else 0 */
+	time_t mtime;	 /* end_date, else start_date, else 0 */
+	time_t run_date; /* its run's logical date (v2: else run_after), or 0 */
 	char *info;   /* the record, pretty-printed, final newline */
 	size_t info_len;
 };

@@ -283,6 +283,86 @@ static void set_file(struct stat *st, mode_t perm, size_t size, time_t mtime)
 	st->st_mtime = st->st_ctime = st->st_atime = mtime;
 }
 
+/* A run's date (its start, else its logical date) if the cache has it. */
+static time_t run_time(struct fs *fs, const char *dag, const char *run)
+{
+	struct s_run *r;
+	time_t t = 0;
+
+	if (!store_run_cached(&fs->store, dag, run, &r)) {
+		t = r->run.mtime;
+		store_put(r);
+	}
+	return t;
+}
+
+/*
+ * A task instance's time: its end, else its start, else its run's date as
+ * known without a request (the run's record, else the logical date the
+ * record carries): one that never ran sorts with its run.
+ */
+static time_t ti_time(struct fs *fs, const struct node *n,
+		      const struct af_ti *ti)
+{
+	time_t t = ti->mtime;
+
+	if (!t)
+		t = run_time(fs, n->dag, n->run);
+	if (!t)
+		t = ti->run_date;
+	return t ? t : fs->started;
+}
+
+/* A DAG's time: its newest run's once its runs are listed, else 0. */
+static time_t dag_time(struct fs *fs, const char *dag)
+{
+	struct s_runs *r;
+	time_t t = 0;
+
+	if (store_runs_cached(&fs->store, dag, &r))
+		return 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->runs[i].mtime > t)
+			t = r->runs[i].mtime;
+	store_put(r);
+	return t;
+}
+
+/*
+ * A mapped task's directory: the newest time among its map indexes once
+ * they are known, else its run's. Without check, nothing is asked: what is
+ * not known yet gets the mount time and a timeout of 0.
+ */
+static int attr_mapped(struct fs *fs, const struct node *n, int check,
+		       struct stat *st, double *timeout)
+{
+	struct s_tis *m;
+	struct s_run *r;
+	time_t t = 0;
+
+	if (!store_mapped_cached(&fs->store, n->dag, n->run, n->task, &m)) {
+		for (size_t i = 0; i < m->n; i++) {
+			time_t ti = ti_time(fs, n, &m->v[i]->ti);
+
+			if (ti > t)
+				t = ti;
+		}
+		store_put(m);
+	}
+	if (!t)
+		t = run_time(fs, n->dag, n->run);
+	if (!t && check && !store_run(&fs->store, n->dag, n->run, &r)) {
+		t = r->run.mtime;
+		store_put(r);
+	}
+	if (!t) {
+		t = fs->started;
+		*timeout = 0;
+	}
+	set_dir(st, t);
+	return 0;
+}
+
 /* A DAG or run directory: checked with the server, or taken on trust. */
 static int attr_trusted(struct fs *fs, const struct node *n, int check,
 			struct stat *st, double *timeout)
@@ -300,6 +380,9 @@ static int attr_trusted(struct fs *fs, const struct node *n, int check,
 		*timeout = 0;
 	} else if (n->kind == N_DAG) {
 		err = store_dag(s, n->dag);
+		mtime = dag_time(fs, n->dag);
+		if (!mtime) /* until its runs are listed */
+			mtime = fs->started;
 	} else {
 		err = store_run(s, n->dag, n->run, &r);
 		if (!err) {
@@ -320,28 +403,30 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	int final = 0, err = ti_of(fs, n, &t);
 	const struct af_ti *ti;
 	mode_t rw = fs->cfg->ro ? 0444 : 0644;
+	time_t mtime;
 
 	if (err)
 		return err;
 	ti = &t->ti;
+	mtime = ti_time(fs, n, ti);
 	/* what the kernel is told stays true as long as the record */
 	*timeout = store_ti_left(&fs->store, t);
 	switch (n->kind) {
 	case N_TI:
 	case N_LOGS:
-		set_dir(st, ti->mtime);
+		set_dir(st, mtime);
 		break;
 	case N_LATEST:
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;
 		st->st_size = snprintf(NULL, 0, "%d", ti->try_number);
-		st->st_mtime = st->st_ctime = st->st_atime = ti->mtime;
+		st->st_mtime = st->st_ctime = st->st_atime = mtime;
 		break;
 	case N_LOG:
 		err = node_log(fs, n, &l);
 		if (err)
 			break;
-		set_file(st, 0444, l->len, ti->mtime);
+		set_file(st, 0444, l->len, mtime);
 		*timeout = store_log_left(&fs->store, l);
 		if (*timeout < 0)
 			*timeout = FOREVER_S;
@@ -355,7 +440,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 			break;
 		set_file(st,
 			 n->file == TI_STATE || n->file == TI_NOTE ? rw : 0444,
-			 b->len, ti->mtime);
+			 b->len, mtime);
 		kc_told(&n->kc, kc_hash(b->data, b->len, 0));
 		store_put(b);
 		break;
@@ -391,8 +476,10 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	*timeout = fs->store.ttl;
 	switch (n->kind) {
 	case N_ROOT:
-	case N_MAPPED:
 		set_dir(st, fs->started);
+		break;
+	case N_MAPPED:
+		err = attr_mapped(fs, n, check, st, timeout);
 		break;
 	case N_STATS:
 		err = node_content(fs, n, &b, &final);
@@ -600,6 +687,8 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	if (fs->cfg->ro)
 		return -EROFS;
 	if (file == TI_STATE) {
+		if (value_blank(buf, len))
+			return 0; /* nothing but white space: nothing to send */
 		state = value_state(buf, len);
 		if (!state)
 			return -EINVAL;
@@ -626,6 +715,8 @@ int node_create(struct fs *fs, const struct node *dir, const char *name,
 		return -EROFS;
 	if (path_ti_file(name) != TI_NONE)
 		return -EEXIST;
+	if (path_ti_lookalike(name))
+		return -EPERM; /* echo failed > State meant the real file */
 	err = node_ti_key(dir, key);
 	if (!err)
 		err = scratch_create(fs->scratch, key, name, mode, NULL, 0, 1,
@@ -707,6 +798,8 @@ int node_rename(struct fs *fs, struct node *dir, const char *from,
 		return -EINVAL;
 	if (fs->cfg->ro)
 		return -EROFS;
+	if (path_ti_lookalike(to))
+		return -EPERM;
 	err = node_ti_key(dir, key);
 	if (err)
 		return err;

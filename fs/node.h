@@ -55,6 +55,9 @@ struct fs {
 	pthread_mutex_t handles_lock;
 	struct handle *handles; /* ops.c's open files and directories */
 	struct handle *closed;	/* those DESTROY closed: freed by ops_free */
+	/* saves of state and note in flight (node->saving), for file.c */
+	pthread_mutex_t saves_lock;
+	pthread_cond_t saves_done;
 	uid_t uid;
 	gid_t gid;
 	time_t started;
@@ -111,9 +114,11 @@ int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
 /*
  * Saves len bytes written into state or note (file) of the task instance
- * of n: -EINVAL for a state other than success, failed or skipped, -EFBIG
- * for a note over 1000 characters (nothing sent either way), -EROFS on a
- * read-only mount, else what the server said.
+ * of n: -EINVAL for a state other than success, failed or skipped or a
+ * note that is not UTF-8 or holds a NUL, -EFBIG for a note over 1000
+ * characters (nothing sent either way), -EROFS on a read-only mount, else
+ * what the server said. A state of nothing but white space sends nothing
+ * and is 0.
  */
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Names and URL escaping; see path.h. */
 #include <string.h>
+#include <strings.h>
 
 #include "path.h"
 
@@ -29,6 +30,19 @@ enum ti_file path_ti_file(const char *name)
 		if (!strcmp(name, ti_names[f]))
 			return f;
 	return TI_NONE;
+}
+
+int path_ti_lookalike(const char *name)
+{
+	static const char *const like[] = {"state",	 "note",   "info.json",
+					   "links.json", "states", "notes"};
+
+	if (path_ti_file(name) != TI_NONE)
+		return 0;
+	for (size_t i = 0; i < sizeof(like) / sizeof(*like); i++)
+		if (!strcasecmp(name, like[i]))
+			return 1;
+	return 0;
 }
 
 const char *path_ti_file_name(enum ti_file f)

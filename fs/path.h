@@ -25,6 +25,12 @@ enum ti_file {
 int path_id_ok(const char *id);
 /* The file a name stands for in a task instance directory, or TI_NONE. */
 enum ti_file path_ti_file(const char *name);
+/*
+ * Whether name is a typo of a task instance file that must not become a
+ * scratch file: state, note, info.json or links.json in other letter case,
+ * or states or notes (in any case).
+ */
+int path_ti_lookalike(const char *name);
 /* The fixed name of a task instance file. */
 const char *path_ti_file_name(enum ti_file f);
 /*

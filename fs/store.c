@@ -505,18 +505,52 @@ static void relist(struct store *s, const char *dag, const char *run,
 		store_put(t);
 }
 
+/* What the cache holds under key (a value, not an absence); -ENOENT. */
+static int peek(struct store *s, const char *key, struct cache_val **out)
+{
+	if (cache_get(s->cache, key, out) == CACHE_HIT)
+		return 0;
+	cache_unref(out);
+	return -ENOENT;
+}
+
 int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out)
 {
 	char key[KEY_MAX];
 	int err = mkkey(key, "tis", dag, run, END);
 
-	if (!err &&
-	    cache_get(s->cache, key, (struct cache_val **)out) != CACHE_HIT) {
-		store_put(*out);
-		err = -ENOENT;
-	}
-	return err;
+	*out = NULL;
+	return err ? err : peek(s, key, (struct cache_val **)out);
+}
+
+int store_runs_cached(struct store *s, const char *dag, struct s_runs **out)
+{
+	char key[KEY_MAX];
+	int err = mkkey(key, "runs", dag, END);
+
+	*out = NULL;
+	return err ? err : peek(s, key, (struct cache_val **)out);
+}
+
+int store_run_cached(struct store *s, const char *dag, const char *run,
+		     struct s_run **out)
+{
+	char key[KEY_MAX];
+	int err = mkkey(key, "run", dag, run, END);
+
+	*out = NULL;
+	return err ? err : peek(s, key, (struct cache_val **)out);
+}
+
+int store_mapped_cached(struct store *s, const char *dag, const char *run,
+			const char *task, struct s_tis **out)
+{
+	char key[KEY_MAX];
+	int err = mkkey(key, "mapped", dag, run, task, END);
+
+	*out = NULL;
+	return err ? err : peek(s, key, (struct cache_val **)out);
 }
 
 int store_tis(struct store *s, const char *dag, const char *run,

@@ -96,6 +96,15 @@ int store_tis(struct store *s, const char *dag, const char *run,
 /* A run's task instances if the cache holds them (no request); -ENOENT. */
 int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out);
+/*
+ * What the cache holds, without a request (-ENOENT when it holds nothing):
+ * a DAG's runs, a run, a mapped task's map indexes.
+ */
+int store_runs_cached(struct store *s, const char *dag, struct s_runs **out);
+int store_run_cached(struct store *s, const char *dag, const char *run,
+		     struct s_run **out);
+int store_mapped_cached(struct store *s, const char *dag, const char *run,
+			const char *task, struct s_tis **out);
 /* The map indexes of a mapped task; -ENOENT when it is not mapped. */
 int store_mapped(struct store *s, const char *dag, const char *run,
 		 const char *task, struct s_tis **out);

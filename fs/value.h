@@ -13,12 +13,22 @@
 
 /*
  * A written state: success, failed or skipped, in any case, surrounding
- * white space ignored. Returns the canonical lower-case name, or NULL.
+ * white space (blank lines too) ignored. Returns the canonical lower-case
+ * name, or NULL.
  */
 const char *value_state(const char *buf, size_t len);
+/* Whether buf holds nothing but white space (a state write that is none). */
+int value_blank(const char *buf, size_t len);
+/*
+ * Whether buf is text a note may hold: valid UTF-8 without a NUL byte
+ * (0, else -EINVAL). With partial, an incomplete sequence at the very end
+ * passes: the next write may complete it.
+ */
+int value_text(const char *buf, size_t len, int partial);
 /*
  * A written note: the text without its one trailing newline. Returns the
- * length to send, or -EFBIG when that is over VALUE_NOTE_MAX characters.
+ * length to send, -EFBIG when that is over VALUE_NOTE_MAX characters, or
+ * -EINVAL when it is not UTF-8 or holds a NUL byte (value_text).
  */
 long value_note(const char *buf, size_t len);
 /* The number of UTF-8 characters in buf (bytes that do not continue one). */

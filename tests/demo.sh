@@ -37,6 +37,7 @@ The demo Airflow server ($url, API $api) is mounted at $mnt. In another shell, t
 
     ls $mnt
     ls -lt $mnt/etl_daily
+    ls -lt '$run'                # what never ran sorts with its run
     ls '$run'
     cat '$run'/*/state
     cat '$run/transform/note'

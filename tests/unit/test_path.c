@@ -46,6 +46,18 @@ static void test_ti_files(void)
 	CHECK(path_ti_file("note~") == TI_NONE);
 	CHECK(path_ti_file("") == TI_NONE);
 	CHECK_STR(path_ti_file_name(TI_LINKS), "links.json");
+	CHECK(path_ti_lookalike("State"));
+	CHECK(path_ti_lookalike("NOTE"));
+	CHECK(path_ti_lookalike("Info.JSON"));
+	CHECK(path_ti_lookalike("Links.json"));
+	CHECK(path_ti_lookalike("states"));
+	CHECK(path_ti_lookalike("Notes"));
+	CHECK(!path_ti_lookalike("state"));
+	CHECK(!path_ti_lookalike("note"));
+	CHECK(!path_ti_lookalike("note~"));
+	CHECK(!path_ti_lookalike(".note.swp"));
+	CHECK(!path_ti_lookalike("4913"));
+	CHECK(!path_ti_lookalike("Logs"));
 	CHECK(path_ti_file_name(TI_NONE) == NULL);
 }
 

@@ -22,6 +22,8 @@ static void test_state(void)
 	CHECK(value_state(S("failed\nfailed\n")) == NULL);
 	CHECK(value_state(S("fai\0led")) == NULL);
 	CHECK(value_state(S("\"failed\"")) == NULL);
+	CHECK_STR(value_state(S("failed\n\n")), "failed");
+	CHECK_STR(value_state(S("\n\n success \n\n")), "success");
 }
 
 static void test_note(void)
@@ -54,11 +56,47 @@ static void test_note(void)
 		CHECK(value_chars(wide, 2000) == 1000);
 	}
 	CHECK(value_chars(S("relanc\xc3\xa9 \xe2\x9c\x93")) == 9);
+	/* not UTF-8, or a NUL: refused */
+	CHECK(value_note(S("bad \xff\xfe\n")) == -EINVAL);
+	CHECK(value_note(S("a\0b\n")) == -EINVAL);
+	CHECK(value_note(S("caf\xc3")) == -EINVAL);
+}
+
+static void test_text(void)
+{
+	CHECK(value_text(S("relanc\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80"),
+			 0) == 0);
+	CHECK(value_text(S(""), 0) == 0);
+	CHECK(value_text(S("a\0b"), 1) == -EINVAL);
+	CHECK(value_text(S("\xff"), 1) == -EINVAL);
+	CHECK(value_text(S("\x80"), 1) == -EINVAL);
+	CHECK(value_text(S("\xc0\xaf"), 1) == -EINVAL);		/* overlong */
+	CHECK(value_text(S("\xe0\x80\xaf"), 1) == -EINVAL);	/* overlong */
+	CHECK(value_text(S("\xed\xa0\x80"), 1) == -EINVAL);	/* surrogate */
+	CHECK(value_text(S("\xf4\x90\x80\x80"), 1) == -EINVAL); /* > 10FFFF */
+	CHECK(value_text(S("\xc3x"), 1) == -EINVAL);
+	/* an incomplete sequence at the end: only while partial */
+	CHECK(value_text(S("caf\xc3"), 1) == 0);
+	CHECK(value_text(S("caf\xc3"), 0) == -EINVAL);
+	CHECK(value_text(S("\xe2\x9c"), 1) == 0);
+	CHECK(value_text(S("\xe2\x9c"), 0) == -EINVAL);
+	CHECK(value_text(S("\xe2\x9cx"), 1) == -EINVAL);
+}
+
+static void test_blank(void)
+{
+	CHECK(value_blank(S("")));
+	CHECK(value_blank(S("\n")));
+	CHECK(value_blank(S(" \t\r\n\n")));
+	CHECK(!value_blank(S("failed\n\n")));
+	CHECK(!value_blank(S("\0")));
 }
 
 int main(void)
 {
 	test_state();
 	test_note();
+	test_text();
+	test_blank();
 	return CHECK_DONE();
 }
