@@ -213,6 +213,7 @@ int main(int argc, char *argv[])
 	fs.gid = getgid();
 	fs.started = time(NULL);
 	pthread_mutex_init(&fs.handles_lock, NULL);
+	pthread_mutex_init(&fs.failed_lock, NULL);
 	if (fs.store.cache && fs.inodes && fs.scratch &&
 	    fs.store.log_dirfd >= 0)
 		ret = serve(&fs, &args, &opts);
