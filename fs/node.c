@@ -638,6 +638,31 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
 }
 
+/* A refused state, logged with what was written (escaped) and what goes. */
+static void log_rejected_state(const struct node *n, const char *buf,
+			       size_t len)
+{
+	char shown[4 * 64 + 4];
+	size_t k = 0;
+
+	if (len && buf[len - 1] == '\n')
+		len--; /* echo's */
+	for (size_t i = 0; i < len && i < 64; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+			k += (size_t)snprintf(shown + k, sizeof(shown) - k,
+					      "\\x%02x", c);
+		else
+			shown[k++] = (char)c;
+	}
+	snprintf(shown + k, sizeof(shown) - k, "%s", len > 64 ? "..." : "");
+	log_msg(LOG_ERR,
+		"state of %s/%s/%s: \"%s\" is not accepted (success, failed "
+		"or skipped)",
+		n->dag, n->run, n->task, shown);
+}
+
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len)
 {
@@ -648,8 +673,10 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 		return -EROFS;
 	if (file == TI_STATE) {
 		state = value_state(buf, len);
-		if (!state)
+		if (!state) {
+			log_rejected_state(n, buf, len);
 			return -EINVAL;
+		}
 		return store_set_state(&fs->store, n->dag, n->run, n->task,
 				       n->map_index, state);
 	}
