@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import threading
+import traceback
 import time
 
 import pytest
@@ -299,8 +300,10 @@ RENDERED = (
     "[2024-01-05T10:00:00.123456Z] INFO task - Task started chan=stdout\n"
     "[2024-01-05T10:00:01Z] ERROR task - Traceback (most recent call last):\n"
     '  File "x.py", line 1, in <module>\n'
-    'ValueError: bad error_detail=[{"exc_type": "ValueError", "exc_value": "bad", '
-    '"frames": [{"filename": "x.py", "lineno": 1, "name": "<module>"}]}]\n'
+    'ValueError: bad\n'
+    "Traceback (most recent call last):\n"
+    '  File "x.py", line 1, in <module>\n'
+    'ValueError: bad\n'
     "[2024-01-05T10:00:02Z] WARNING no logger\n"
     "[2024-01-05T10:00:03Z] airflow.models - no level\n"
     "[2024-01-05T10:00:04Z] bare\n"
@@ -369,3 +372,79 @@ def test_a_running_log_gets_its_newline_once_final(mount, fake):
     assert os.stat(path).st_size == len(want)
     if fake.api == "v1":
         assert want == raw + b"\n"
+
+
+def raised_chain():
+    """A real chain: a KeyError, a ValueError raised from it (its __cause__), and during
+    handling of that, a RuntimeError without a message (its __context__)."""
+    def inner():
+        raise KeyError("k")
+
+    def middle():
+        try:
+            inner()
+        except KeyError as e:
+            raise ValueError("bad value\nsecond line") from e
+
+    def outer():
+        try:
+            middle()
+        except ValueError:
+            raise RuntimeError()
+
+    try:
+        outer()
+    except RuntimeError as e:
+        return e
+
+
+def structlog_detail(exc):
+    """error_detail as structlog's dict_tracebacks makes it: the exception raised last
+    first, each cause or context after it, is_cause when it was the __cause__."""
+    out, is_cause = [], False
+    while exc is not None:
+        out.append({"exc_type": type(exc).__name__, "exc_value": str(exc), "exc_notes": [],
+                    "syntax_error": None, "is_cause": is_cause,
+                    "frames": [{"filename": f.filename, "lineno": f.lineno, "name": f.name}
+                               for f in traceback.extract_tb(exc.__traceback__)],
+                    "is_group": False, "exceptions": []})
+        if exc.__cause__ is not None:
+            exc, is_cause = exc.__cause__, True
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc, is_cause = exc.__context__, False
+        else:
+            exc = None
+    return out
+
+
+@pytest.mark.api("v2")
+def test_v2_tracebacks_are_printed_as_python_prints_them(mount, fake):
+    """SPEC.md "logs": error_detail follows its record as Python prints the chain (the
+    source lines, which structlog does not keep, left out), line by line."""
+    m = mount()
+    exc = raised_chain()
+    python = [ln for ln in "".join(traceback.format_exception(exc)).splitlines()
+              if not ln.startswith("    ")]       # source lines and carets
+    assert "During handling of the above exception, another exception occurred:" in python
+    assert "The above exception was the direct cause of the following exception:" in python
+    fake.add_dag({"dag_id": "chained", "runs": [{
+        "dag_run_id": RENDER_RUN, "state": "failed", "tis": [{
+            "task_id": "t", "state": "failed", "try_number": 1,
+            "start_date": "2024-01-05T10:00:00+00:00", "end_date": "2024-01-05T10:00:07+00:00",
+            "logs": [{"records": [
+                {"timestamp": "2024-01-05T10:00:01Z", "level": "error",
+                 "logger": "airflow.task", "event": "Task failed with exception",
+                 "error_detail": structlog_detail(exc)},
+                {"timestamp": "2024-01-05T10:00:02Z", "level": "info", "event": "after"}]}]}]}]})
+    got = read(m.p("chained", RENDER_RUN, "t", "logs", "1")).decode().split("\n")
+    at = got.index("[2024-01-05T10:00:01Z] ERROR airflow.task - Task failed with exception")
+    assert got[at + 1:at + 1 + len(python)] == python
+    assert got[at + 1 + len(python):] == ["[2024-01-05T10:00:02Z] INFO after", ""]
+    assert api.log_text(fake, "chained", RENDER_RUN, "t", 1).decode().split("\n") == got
+
+
+def test_grep_finds_the_failing_line_on_v1_and_v2(mount, fake):
+    m = mount()
+    out = subprocess.run(["grep", "-n", 'File "/opt/airflow/dags/etl_daily.py", line 57',
+                          m.p(E, R2, "transform", "logs", "2")], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count("line 57") >= 1, out
