@@ -894,8 +894,8 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 
 /* What a 401 means: with no credentials at all, say where they come from. */
 #define NO_CREDENTIALS                                                         \
-	"unauthorized: no credentials were given (AIRFLOW_USERNAME + "        \
-	"AIRFLOW_PASSWORD or AIRFLOW_TOKEN in the environment, or -o "       \
+	"unauthorized: no credentials were given (AIRFLOW_USERNAME + "         \
+	"AIRFLOW_PASSWORD or AIRFLOW_TOKEN in the environment, or -o "         \
 	"token_file=PATH, or -o username=NAME + -o password_file=PATH)"
 
 /* One authenticated list call, to check the credentials. */

@@ -254,8 +254,9 @@ static int load_credentials(struct config *cfg)
 		if (!cfg->username && getenv("AIRFLOW_USERNAME"))
 			cfg->username = strdup(getenv("AIRFLOW_USERNAME"));
 		if (!cfg->username) {
-			fprintf(stderr, "airflowfs: password_file needs "
-					"-o username=NAME or AIRFLOW_USERNAME\n");
+			fprintf(stderr,
+				"airflowfs: password_file needs "
+				"-o username=NAME or AIRFLOW_USERNAME\n");
 			return -1;
 		}
 		if (config_read_secret(cfg->password_file, &cfg->password, err,
@@ -332,8 +333,9 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 	     parse_num("timeout", raw->timeout, 0, 1e6, 0, &cfg->timeout)))
 		return -1;
 	if (cfg->timeout <= 0) {
-		fprintf(stderr, "airflowfs: invalid value timeout=%s: a number "
-				"above 0, up to 1000000\n",
+		fprintf(stderr,
+			"airflowfs: invalid value timeout=%s: a number "
+			"above 0, up to 1000000\n",
 			raw->timeout);
 		return -1;
 	}

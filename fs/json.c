@@ -1171,12 +1171,13 @@ static void put_traceback(struct sbuf *b, struct json_object *detail)
 		if (k == 0)
 			break;
 		v = member(e, "is_cause");
-		sb_str(b, json_object_is_type(v, json_type_boolean) &&
-				  json_object_get_boolean(v)
-			  ? "\nThe above exception was the direct cause of "
-			    "the following exception:\n\n"
-			  : "\nDuring handling of the above exception, "
-			    "another exception occurred:\n\n");
+		if (json_object_is_type(v, json_type_boolean) &&
+		    json_object_get_boolean(v))
+			sb_str(b, "\nThe above exception was the direct cause "
+				  "of the following exception:\n\n");
+		else
+			sb_str(b, "\nDuring handling of the above exception, "
+				  "another exception occurred:\n\n");
 	}
 }
 

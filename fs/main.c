@@ -168,7 +168,8 @@ static int mountpoint_ok(const char *path)
 	struct stat st;
 
 	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "airflowfs: %s: MOUNTPOINT must be a directory\n",
+		fprintf(stderr,
+			"airflowfs: %s: MOUNTPOINT must be a directory\n",
 			path);
 		return 0;
 	}

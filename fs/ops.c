@@ -87,8 +87,9 @@ static double mono_s(void)
 /*
  * The answer to a repeat (struct failed_lookup) of name in parent by this
  * process within REPEAT_S: 1 with *out filled, else 0. It answers one
- * repeat, and goes once the process looks up a name inside it. SPEC.md: a lookup that the kernel repeats after a
- * failure fails at once with the same error.
+ * repeat, and goes once the process looks up a name inside it. SPEC.md: a
+ * lookup that the kernel repeats after a failure fails at once with the same
+ * error.
  */
 static int take_repeat(struct fs *fs, fuse_ino_t parent, const char *name,
 		       pid_t pid, struct failed_lookup *out)
@@ -116,8 +117,8 @@ static int take_repeat(struct fs *fs, fuse_ino_t parent, const char *name,
 }
 
 static void put_repeat(struct fs *fs, struct node *p, const char *name,
-		       uint64_t ino, pid_t pid, int err, const struct node *tmpl,
-		       const struct stat *attr)
+		       uint64_t ino, pid_t pid, int err,
+		       const struct node *tmpl, const struct stat *attr)
 {
 	struct failed_lookup *f, *oldest;
 

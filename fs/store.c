@@ -215,7 +215,8 @@ static void keep_seen(struct store *s, const char *key, struct cache_val *v)
 	if (seen_key(seen, key))
 		return;
 	if (cache_get(s->cache, seen, &old) != CACHE_HIT || old != v)
-		cache_put(s->cache, seen, v, CACHE_FOREVER, cache_gen(s->cache));
+		cache_put(s->cache, seen, v, CACHE_FOREVER,
+			  cache_gen(s->cache));
 	cache_unref(&old);
 }
 
