@@ -942,8 +942,15 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 	return ret;
 }
 
+/* What a 401 means: with no credentials at all, say where they come from. */
+#define NO_CREDENTIALS                                                         \
+	"unauthorized: no credentials were given (AIRFLOW_USERNAME + "         \
+	"AIRFLOW_PASSWORD or AIRFLOW_TOKEN in the environment, or -o "         \
+	"token_file=PATH, or -o username=NAME + -o password_file=PATH)"
+
 /* One authenticated list call, to check the credentials. */
-static int check_auth(struct airflow *a, char *err, size_t errlen)
+static int check_auth(struct airflow *a, int anonymous, char *err,
+		      size_t errlen)
 {
 	struct http_resp resp;
 	struct url u = {0};
@@ -958,7 +965,8 @@ static int check_auth(struct airflow *a, char *err, size_t errlen)
 	} else if (resp.status != 200) {
 		json_error_message(resp.body, resp.len, &msg);
 		snprintf(err, errlen, "%s: %ld %s%s%s", a->url, resp.status,
-			 resp.status == 401   ? "unauthorized, check the "
+			 resp.status == 401 && anonymous ? NO_CREDENTIALS
+			 : resp.status == 401 ? "unauthorized, check the "
 						"credentials"
 			 : resp.status == 403 ? "forbidden"
 					      : "answer to the first list call",
@@ -1005,7 +1013,8 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		goto fail;
 	if (a->api->jwt)
 		http_use_jwt(a->http);
-	ret = check_auth(a, err, errlen);
+	ret = check_auth(a, !cfg->username && !cfg->password && !cfg->token,
+			 err, errlen);
 	if (ret)
 		goto fail;
 	*out = a;

@@ -147,18 +147,24 @@ void config_usage(const char *prog)
 	       prog);
 }
 
-/* Parses a non-negative number with at most max; -1 if invalid. */
-static int parse_num(const char *name, const char *s, double max, int integer,
-		     double *out)
+/*
+ * Parses a number from min to max (an integer with integer); -1 after a
+ * message that names the range when it is not one.
+ */
+static int parse_num(const char *name, const char *s, double min, double max,
+		     int integer, double *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > max ||
+	if (errno || end == s || *end || v != v || v < min || v > max ||
 	    (integer && v != (long)v)) {
-		fprintf(stderr, "airflowfs: invalid value %s=%s\n", name, s);
+		fprintf(stderr,
+			"airflowfs: invalid value %s=%s: %s from %.0f to "
+			"%.0f\n",
+			name, s, integer ? "an integer" : "a number", min, max);
 		return -1;
 	}
 	*out = v;
@@ -284,9 +290,15 @@ static int load_credentials(struct config *cfg)
 				       sizeof(err)) < 0)
 			goto fail;
 	} else if (cfg->password_file) {
+		/* -o username wins over AIRFLOW_USERNAME */
+		if (!cfg->username && env_user) {
+			cfg->username = env_user;
+			env_user = NULL;
+		}
 		if (!cfg->username) {
-			fprintf(stderr, "airflowfs: password_file needs "
-					"-o username=NAME\n");
+			fprintf(stderr,
+				"airflowfs: password_file needs "
+				"-o username=NAME or AIRFLOW_USERNAME\n");
 			goto out;
 		}
 		if (config_read_secret(cfg->password_file, &cfg->password, err,
@@ -319,6 +331,32 @@ out:
 	return ret;
 }
 
+/*
+ * A URL that ends in /api/v1 or /api/v2 (pasted from the API docs) means
+ * the root before it and that version; -1 when -o api says another.
+ */
+static int api_suffix(struct config *cfg)
+{
+	size_t n = strlen(cfg->url);
+	enum api_version v;
+
+	if (n < 7 || strncmp(cfg->url + n - 7, "/api/v", 6) ||
+	    (cfg->url[n - 1] != '1' && cfg->url[n - 1] != '2'))
+		return 0;
+	v = cfg->url[n - 1] == '1' ? API_V1 : API_V2;
+	if (cfg->api != API_AUTO && cfg->api != v) {
+		fprintf(stderr, "airflowfs: %s names API v%c, -o api another\n",
+			cfg->url, cfg->url[n - 1]);
+		return -1;
+	}
+	cfg->api = v;
+	n -= 7;
+	while (n > 0 && cfg->url[n - 1] == '/')
+		n--;
+	cfg->url[n] = '\0';
+	return 0;
+}
+
 static int validate(struct config *cfg, struct raw_opts *raw)
 {
 	const char *authority;
@@ -338,48 +376,41 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 			return -1;
 		}
 	}
-	if ((raw->ttl && parse_num("ttl", raw->ttl, 1e7, 0, &cfg->ttl)) ||
+	if ((raw->ttl && parse_num("ttl", raw->ttl, 0, 1e7, 0, &cfg->ttl)) ||
 	    (raw->log_ttl &&
-	     parse_num("log_ttl", raw->log_ttl, 1e7, 0, &cfg->log_ttl)) ||
+	     parse_num("log_ttl", raw->log_ttl, 0, 1e7, 0, &cfg->log_ttl)) ||
 	    (raw->timeout &&
-	     parse_num("timeout", raw->timeout, 1e6, 0, &cfg->timeout)))
+	     parse_num("timeout", raw->timeout, 0, 1e6, 0, &cfg->timeout)))
 		return -1;
 	if (cfg->timeout <= 0) {
-		fprintf(stderr, "airflowfs: timeout must be above 0\n");
+		fprintf(stderr,
+			"airflowfs: invalid value timeout=%s: a number "
+			"above 0, up to 1000000\n",
+			raw->timeout);
 		return -1;
 	}
 	if (raw->retries) {
-		if (parse_num("retries", raw->retries, 100, 1, &v))
+		if (parse_num("retries", raw->retries, 0, 100, 1, &v))
 			return -1;
 		cfg->retries = (int)v;
 	}
 	if (raw->max_runs) {
-		if (parse_num("max_runs", raw->max_runs, 1e9, 1, &v))
+		if (parse_num("max_runs", raw->max_runs, 0, 1e9, 1, &v))
 			return -1;
 		cfg->max_runs = (long)v;
 	}
 	if (raw->cache_size) {
-		if (parse_num("cache_size", raw->cache_size, 1 << 20, 1, &v) ||
-		    v < 1) {
-			if (v < 1)
-				fprintf(stderr, "airflowfs: cache_size must "
-						"be at least 1\n");
+		if (parse_num("cache_size", raw->cache_size, 1, 1 << 20, 1, &v))
 			return -1;
-		}
 		cfg->cache_bytes = (size_t)v << 20;
 	}
 	if (raw->disk_cache) {
-		if (parse_num("disk_cache", raw->disk_cache, 1 << 24, 1, &v) ||
-		    v < 1) {
-			if (v < 1)
-				fprintf(stderr, "airflowfs: disk_cache must "
-						"be at least 1\n");
+		if (parse_num("disk_cache", raw->disk_cache, 1, 1 << 24, 1, &v))
 			return -1;
-		}
 		cfg->disk_bytes = (size_t)v << 20;
 	}
 	if (raw->readahead) {
-		if (parse_num("readahead", raw->readahead, 64, 1, &v))
+		if (parse_num("readahead", raw->readahead, 0, 64, 1, &v))
 			return -1;
 		cfg->readahead = (int)v;
 	}
@@ -405,9 +436,16 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 	n = strlen(cfg->url);
 	while (n > 0 && cfg->url[n - 1] == '/')
 		cfg->url[--n] = '\0';
+	if (api_suffix(cfg))
+		return -1;
 	if (absolute(&cfg->password_file) || absolute(&cfg->token_file) ||
 	    absolute(&cfg->cacert))
 		return -1;
+	if (cfg->cacert && access(cfg->cacert, R_OK) != 0) {
+		fprintf(stderr, "airflowfs: cacert=%s: %s\n", cfg->cacert,
+			strerror(errno));
+		return -1;
+	}
 	return load_credentials(cfg);
 }
 

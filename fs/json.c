@@ -1165,6 +1165,79 @@ static void put_text(struct sbuf *b, struct json_object *v)
 		put_value(b, v, -1);
 }
 
+/* A member as text, or nothing when it is absent or null. */
+static void put_member_text(struct sbuf *b, struct json_object *o,
+			    const char *key)
+{
+	struct json_object *v = member(o, key);
+
+	if (v)
+		put_text(b, v);
+}
+
+/*
+ * structlog's error_detail (the exception raised last first, each with
+ * is_cause when it was the __cause__ of the one before it in the list) as
+ * Python prints the chain: the causes first, each "Traceback (most recent
+ * call last):", a "  File ..., line N, in NAME" line per frame and
+ * "TYPE: VALUE", with Python's separator between them.
+ */
+static void put_traceback(struct sbuf *b, struct json_object *detail)
+{
+	size_t n;
+
+	if (!json_object_is_type(detail, json_type_array))
+		return;
+	n = json_object_array_length(detail);
+	for (size_t k = n; k-- > 0;) {
+		struct json_object *e = json_object_array_get_idx(detail, k);
+		struct json_object *frames = member(e, "frames"), *v;
+		size_t vn = 0;
+
+		if (!json_object_is_type(e, json_type_object))
+			continue;
+		sb_str(b, "Traceback (most recent call last):\n");
+		for (size_t i = 0;
+		     json_object_is_type(frames, json_type_array) &&
+		     i < json_object_array_length(frames);
+		     i++) {
+			struct json_object *f =
+				json_object_array_get_idx(frames, i);
+
+			if (!json_object_is_type(f, json_type_object))
+				continue;
+			sb_str(b, "  File \"");
+			put_member_text(b, f, "filename");
+			sb_str(b, "\", line ");
+			put_member_text(b, f, "lineno");
+			sb_str(b, ", in ");
+			put_member_text(b, f, "name");
+			sb_add(b, "\n", 1);
+		}
+		put_member_text(b, e, "exc_type");
+		v = member(e, "exc_value");
+		if (json_object_is_type(v, json_type_string))
+			vn = (size_t)json_object_get_string_len(v);
+		else if (v)
+			vn = 1;
+		if (vn) {
+			sb_add(b, ": ", 2);
+			put_text(b, v);
+		}
+		sb_add(b, "\n", 1);
+		if (k == 0)
+			break;
+		v = member(e, "is_cause");
+		if (json_object_is_type(v, json_type_boolean) &&
+		    json_object_get_boolean(v))
+			sb_str(b, "\nThe above exception was the direct cause "
+				  "of the following exception:\n\n");
+		else
+			sb_str(b, "\nDuring handling of the above exception, "
+				  "another exception occurred:\n\n");
+	}
+}
+
 /*
  * One structured record as SPEC.md says: "[timestamp] LEVEL logger -
  * event", a missing field left out with the separator after it ("] ",
@@ -1216,7 +1289,8 @@ static void put_record(struct sbuf *b, struct json_object *rec)
 
 		while (i < 4 && strcmp(key, shown[i]))
 			i++;
-		if (i < 4)
+		if (i < 4 || (!strcmp(key, "error_detail") &&
+			      json_object_is_type(v, json_type_array)))
 			continue;
 		sb_add(b, " ", 1);
 		sb_str(b, key);
@@ -1227,6 +1301,7 @@ static void put_record(struct sbuf *b, struct json_object *rec)
 			sb_str(b, "null");
 	}
 	sb_add(b, "\n", 1);
+	put_traceback(b, member(rec, "error_detail"));
 }
 
 int json_record_text(const char *rec, size_t len, char **text, size_t *text_len)

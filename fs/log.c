@@ -1,11 +1,48 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Logging to stderr or syslog; see log.h. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
 static int use_syslog;
+
+/* The last error, for .stats: protected by last_lock. */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];
+static time_t last_error_time;
+
+static void keep_last(const char *line)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&last_lock);
+	for (const unsigned char *p = (const unsigned char *)line;
+	     *p && n + 5 < sizeof(last_error); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(last_error + n,
+					      sizeof(last_error) - n, "\\x%02x",
+					      *p);
+		else
+			last_error[n++] = (char)*p;
+	}
+	last_error[n] = '\0';
+	last_error_time = time(NULL);
+	pthread_mutex_unlock(&last_lock);
+}
+
+time_t log_last_error(char *buf, size_t size)
+{
+	time_t t;
+
+	pthread_mutex_lock(&last_lock);
+	snprintf(buf, size, "%s", last_error);
+	t = last_error_time;
+	pthread_mutex_unlock(&last_lock);
+	return t;
+}
 
 void log_set_syslog(int on)
 {
@@ -16,16 +53,16 @@ void log_set_syslog(int on)
 
 void log_msg(int priority, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (use_syslog) {
-		vsyslog(priority, fmt, ap);
-	} else {
-		char line[2048];
-
-		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "airflowfs: %s\n", line);
-	}
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (priority <= LOG_ERR)
+		keep_last(line);
+	if (use_syslog)
+		syslog(priority, "%s", line);
+	else
+		fprintf(stderr, "airflowfs: %s\n", line);
 }

@@ -187,6 +187,28 @@ out_session:
 	return ret;
 }
 
+/*
+ * MOUNTPOINT must be a directory (a file would take the mount and give EIO
+ * for everything). What cannot be looked at (a dead FUSE mount) is left to
+ * fuse_session_mount, which says why.
+ */
+static int mountpoint_ok(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+			"airflowfs: %s: MOUNTPOINT must be a directory\n",
+			path);
+		return 0;
+	}
+	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		fprintf(stderr, "airflowfs: %s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -230,6 +252,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "airflowfs: missing MOUNTPOINT (see --help)\n");
 		goto out_args;
 	}
+	if (!mountpoint_ok(opts.mountpoint))
+		goto out_opts;
 	if (http_global_init() != 0)
 		goto out_opts;
 	if (airflow_open(&fs.store.af, &cfg, err, sizeof(err)) != 0) {
@@ -261,6 +285,7 @@ int main(int argc, char *argv[])
 	pthread_mutex_init(&fs.handles_lock, NULL);
 	pthread_mutex_init(&fs.saves_lock, NULL);
 	pthread_cond_init(&fs.saves_done, NULL);
+	pthread_mutex_init(&fs.failed_lock, NULL);
 	if (fs.store.cache && fs.inodes && fs.scratch && fs.store.disk)
 		ret = serve(&fs, &args, &opts);
 	if (log_dir[0] && rmdir(log_dir) != 0)

@@ -19,11 +19,22 @@ static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
 	return store_ti(&fs->store, n->dag, n->run, n->task, n->map_index, out);
 }
 
+/*
+ * The record for a path walk: when the server cannot be reached, the one
+ * seen last (*stale: the server's error), so the path to a final log stays.
+ */
+static int ti_seen(struct fs *fs, const struct node *n, struct s_ti **out,
+		   int *stale)
+{
+	return store_ti_seen(&fs->store, n->dag, n->run, n->task, n->map_index,
+			     out, stale);
+}
+
 static int child_of_logs(struct fs *fs, const struct node *parent,
 			 const char *name, struct node *tmpl)
 {
 	struct s_ti *t;
-	int k, err = ti_of(fs, parent, &t);
+	int k, stale, err = ti_seen(fs, parent, &t, &stale);
 
 	if (err)
 		return err;
@@ -45,7 +56,7 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 {
 	struct store *s = &fs->store;
 	struct s_ti *t;
-	int mapped, mi, err;
+	int mapped, mi, stale, err;
 
 	memset(tmpl, 0, sizeof(*tmpl));
 	switch (parent->kind) {
@@ -73,8 +84,8 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 	case N_MAPPED:
 		if (path_number(name, &mi))
 			return -ENOENT;
-		err = store_ti(s, parent->dag, parent->run, parent->task, mi,
-			       &t);
+		err = store_ti_seen(s, parent->dag, parent->run, parent->task,
+				    mi, &t, &stale);
 		store_put(t);
 		tmpl->kind = N_TI;
 		tmpl->num = mi;
@@ -122,6 +133,51 @@ static const char *const op_names[OP_MAX] = {
 	[OP_OPENDIR_KEEP] = "opendir_keep_cache",
 	[OP_INVAL_ATTR] = "inval_attr",
 };
+
+/* The URL without any user information (user:password@). */
+static void url_shown(const char *url, char *buf, size_t size)
+{
+	const char *host = strstr(url, "://");
+	const char *end, *at;
+
+	host = host ? host + 3 : url;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	while (at && memchr(at + 1, '@', (size_t)(end - at - 1)))
+		at = memchr(at + 1, '@', (size_t)(end - at - 1));
+	if (at)
+		snprintf(buf, size, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(buf, size, "%s", url);
+}
+
+/*
+ * What a person asks first: the server, its versions, how long this mount
+ * has run, and the last error and when it happened ("-": none yet).
+ */
+static size_t render_about(struct fs *fs, char *buf, size_t size)
+{
+	char url[1024], err[512], when[32] = "-";
+	time_t t = log_last_error(err, sizeof(err));
+	long up = (long)difftime(time(NULL), fs->started);
+	struct tm tm;
+	int n;
+
+	url_shown(fs->cfg->url, url, sizeof(url));
+	if (t && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(buf, size,
+		     "url %s\n"
+		     "api %s\n"
+		     "airflow_version %s\n"
+		     "uptime_seconds %ld\n"
+		     "last_error %s\n"
+		     "last_error_time %s\n",
+		     url, airflow_api_name(fs->store.af),
+		     airflow_server_version(fs->store.af) ?: "-",
+		     up > 0 ? up : 0, t ? err : "-", when);
+	return n < 0 ? 0 : (size_t)n;
+}
 
 static int render_stats(struct fs *fs, struct cache_blob **out)
 {
@@ -179,6 +235,8 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "fuse_%s %llu\n", op_names[i],
 				      (unsigned long long)__atomic_load_n(
 					      &fs->ops[i], __ATOMIC_RELAXED));
+	if (n < sizeof(buf))
+		n += render_about(fs, buf + n, sizeof(buf) - n);
 	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }
 
@@ -234,15 +292,22 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 int node_log(struct fs *fs, const struct node *n, struct s_log **out)
 {
 	struct s_ti *t;
-	int err;
+	int stale, err;
 
 	*out = NULL;
 	if (n->kind != N_LOG)
 		return -EINVAL;
-	err = ti_of(fs, n, &t);
+	err = ti_seen(fs, n, &t, &stale);
 	if (err)
 		return err;
-	err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, out);
+	if (!stale) {
+		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num,
+				out);
+	} else if (store_log_final(&fs->store, &t->ti, n->dag, n->run, n->num,
+				   out)) {
+		/* the server is away: only a final log, which cannot change */
+		err = stale;
+	}
 	store_put(t);
 	return err;
 }
@@ -400,7 +465,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	struct cache_blob *b = NULL;
 	struct s_log *l;
 	struct s_ti *t;
-	int final = 0, err = ti_of(fs, n, &t);
+	int stale, final = 0, err = ti_seen(fs, n, &t, &stale);
 	const struct af_ti *ti;
 	mode_t rw = fs->cfg->ro ? 0444 : 0644;
 	time_t mtime;
@@ -678,6 +743,31 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
 }
 
+/* A refused state, logged with what was written (escaped) and what goes. */
+static void log_rejected_state(const struct node *n, const char *buf,
+			       size_t len)
+{
+	char shown[4 * 64 + 4];
+	size_t k = 0;
+
+	if (len && buf[len - 1] == '\n')
+		len--; /* echo's */
+	for (size_t i = 0; i < len && i < 64; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+			k += (size_t)snprintf(shown + k, sizeof(shown) - k,
+					      "\\x%02x", c);
+		else
+			shown[k++] = (char)c;
+	}
+	snprintf(shown + k, sizeof(shown) - k, "%s", len > 64 ? "..." : "");
+	log_msg(LOG_ERR,
+		"state of %s/%s/%s: \"%s\" is not accepted (success, failed "
+		"or skipped)",
+		n->dag, n->run, n->task, shown);
+}
+
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len)
 {
@@ -690,8 +780,10 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 		if (value_blank(buf, len))
 			return 0; /* nothing but white space: nothing to send */
 		state = value_state(buf, len);
-		if (!state)
+		if (!state) {
+			log_rejected_state(n, buf, len);
 			return -EINVAL;
+		}
 		return store_set_state(&fs->store, n->dag, n->run, n->task,
 				       n->map_index, state);
 	}

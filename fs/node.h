@@ -45,8 +45,30 @@ enum fs_op {
 	OP_MAX
 };
 
+/*
+ * A LOOKUP that failed on a name the kernel held (its revalidation): the
+ * kernel then drops the name and asks again at once, for the same call.
+ * Or one answered from a record kept past its time because the server
+ * could not be reached: the same process's next path walk (ls: stat, then
+ * opendir) asks again at once. ops.c answers that one repeat as before
+ * (err, or tmpl and attr), without a request.
+ */
+struct failed_lookup {
+	uint64_t parent, ino; /* ino: of what was answered, else 0 */
+	pid_t pid;
+	int err;
+	struct node tmpl;
+	struct stat attr;
+	double at; /* monotonic seconds; 0: free */
+	char name[256];
+};
+
+#define FAILED_LOOKUPS 16
+
 struct fs {
 	const struct config *cfg;
+	pthread_mutex_t failed_lock;
+	struct failed_lookup failed[FAILED_LOOKUPS]; /* by failed_lock */
 	struct fuse_session *se; /* for notifications to the kernel */
 	uint64_t ops[OP_MAX];	 /* counted atomically */
 	struct store store;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "file.h"
 #include "http.h"
@@ -94,21 +95,139 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How long a failed or stale answer waits for the kernel's repeat. */
+#define REPEAT_S 1.0
+
+/*
+ * The answer to a repeat (struct failed_lookup) of name in parent by this
+ * process within REPEAT_S: 1 with *out filled, else 0. It answers one
+ * repeat, and goes once the process looks up a name inside it. SPEC.md: a
+ * lookup that the kernel repeats after a failure fails at once with the same
+ * error.
+ */
+static int take_repeat(struct fs *fs, fuse_ino_t parent, const char *name,
+		       pid_t pid, struct failed_lookup *out)
+{
+	double now = mono_s();
+	int found = 0;
+
+	pthread_mutex_lock(&fs->failed_lock);
+	for (int i = 0; i < FAILED_LOOKUPS; i++) {
+		struct failed_lookup *f = &fs->failed[i];
+
+		if (!f->at || f->pid != pid)
+			continue;
+		if (!found && now - f->at < REPEAT_S && f->parent == parent &&
+		    !strcmp(f->name, name)) {
+			*out = *f;
+			found = 1;
+			f->at = 0;
+		} else if (f->ino == parent || now - f->at >= REPEAT_S) {
+			f->at = 0; /* the walk went past it: no repeat */
+		}
+	}
+	pthread_mutex_unlock(&fs->failed_lock);
+	return found;
+}
+
+static void put_repeat(struct fs *fs, struct node *p, const char *name,
+		       uint64_t ino, pid_t pid, int err,
+		       const struct node *tmpl, const struct stat *attr)
+{
+	struct failed_lookup *f, *oldest;
+
+	if (strlen(name) >= sizeof(f->name))
+		return;
+	pthread_mutex_lock(&fs->failed_lock);
+	oldest = &fs->failed[0];
+	for (int i = 0; i < FAILED_LOOKUPS; i++)
+		if (fs->failed[i].at < oldest->at)
+			oldest = &fs->failed[i];
+	f = oldest;
+	f->parent = p->ino;
+	f->ino = ino;
+	f->pid = pid;
+	f->err = err;
+	if (tmpl)
+		f->tmpl = *tmpl;
+	if (attr)
+		f->attr = *attr;
+	f->at = mono_s();
+	strcpy(f->name, name);
+	pthread_mutex_unlock(&fs->failed_lock);
+}
+
+/* A failed LOOKUP of a name the kernel held: its revalidation. */
+static void put_failed(struct fs *fs, int held, struct node *p,
+		       const char *name, pid_t pid, int err)
+{
+	if (held && err != ENOENT)
+		put_repeat(fs, p, name, 0, pid, err, NULL, NULL);
+}
+
+/*
+ * Whether what node_attr said of n comes from a record kept past its time
+ * (a task instance's is told with a timeout of 0 only then).
+ */
+static int stale_answer(const struct node *n, double timeout)
+{
+	return timeout == 0 && (n->kind == N_TI || n->kind == N_LOGS ||
+				n->kind == N_LOG || n->kind == N_LATEST);
+}
+
+static void reply_node(fuse_req_t req, struct fs *fs, struct node *n,
+		       const struct stat *st, double timeout)
+{
+	struct fuse_entry_param e = {0};
+
+	e.ino = n->ino;
+	e.attr = *st;
+	e.attr.st_ino = n->ino;
+	e.attr_timeout = timeout;
+	e.entry_timeout = timeout;
+	/* not delivered (the request was interrupted): no lookup to count */
+	if (fuse_reply_entry(req, &e) != 0)
+		inodes_forget(fs->inodes, n->ino, 1);
+}
+
 static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param e = {0};
 	struct node *p = node_of(req, parent), tmpl, *n;
+	struct failed_lookup rep;
 	double timeout;
-	int err;
+	pid_t pid;
+	int held, err;
 
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	pid = fuse_req_ctx(req)->pid;
+	held = inodes_find(fs->inodes, p, name) != 0;
+	if (take_repeat(fs, parent, name, pid, &rep)) {
+		count(fs, NULL, OP_LOOKUP);
+		n = rep.err ? NULL : inodes_add(fs->inodes, p, name, &rep.tmpl);
+		if (n)
+			reply_node(req, fs, n, &rep.attr, 0);
+		else
+			fuse_reply_err(req, rep.err ? rep.err : ENOMEM);
+		return;
+	}
 	err = node_child(fs, p, name, &tmpl);
 	if (err || tmpl.kind != N_STATS)
 		count(fs, NULL, OP_LOOKUP);
+	if (err)
+		put_failed(fs, held, p, name, pid, -err);
 	if (err == -ENOENT) {
 		/* the kernel may remember the absence as long as we do */
 		e.entry_timeout = fs->store.ttl;
@@ -126,16 +245,14 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	err = node_attr(fs, n, 0, &e.attr, &timeout);
 	if (err) {
+		put_failed(fs, held, p, name, pid, -err);
 		inodes_forget(fs->inodes, n->ino, 1);
 		fuse_reply_err(req, -err);
 		return;
 	}
-	e.ino = n->ino;
-	e.attr_timeout = timeout;
-	e.entry_timeout = timeout;
-	/* not delivered (the request was interrupted): no lookup to count */
-	if (fuse_reply_entry(req, &e) != 0)
-		inodes_forget(fs->inodes, n->ino, 1);
+	if (stale_answer(n, timeout))
+		put_repeat(fs, p, name, n->ino, pid, 0, &tmpl, &e.attr);
+	reply_node(req, fs, n, &e.attr, timeout);
 }
 
 static void afs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

@@ -189,6 +189,53 @@ static int cached(struct store *s, const char *key, fetch_fn fn, void *arg,
 	return r;
 }
 
+/*
+ * What a path walk saw is kept a second time without expiry (within
+ * cache_size), under "seen" and its key: when the server cannot be
+ * reached, the names on the path to a final log stay (SPEC.md "Errors").
+ */
+#define NET_FAIL_S 1.0 /* how long fetch_task's failure stands for the ti */
+
+static int unreachable(int err)
+{
+	return err == -EIO || err == -ETIMEDOUT;
+}
+
+static int seen_key(char *seen, const char *key)
+{
+	int n = snprintf(seen, KEY_MAX, "seen%s%s", SEP, key);
+
+	return n < 0 || n >= KEY_MAX ? -ENAMETOOLONG : 0;
+}
+
+static void keep_seen(struct store *s, const char *key, struct cache_val *v)
+{
+	struct cache_val *old = NULL;
+	char seen[KEY_MAX];
+
+	if (seen_key(seen, key))
+		return;
+	if (cache_get(s->cache, seen, &old) != CACHE_HIT || old != v)
+		cache_put(s->cache, seen, v, CACHE_FOREVER,
+			  cache_gen(s->cache));
+	cache_unref(&old);
+}
+
+/* err, or 0 with *out the value last kept for key when err says that the
+ * server could not be reached. */
+static int or_seen(struct store *s, const char *key, int err,
+		   struct cache_val **out)
+{
+	char seen[KEY_MAX];
+
+	if (!unreachable(err) || seen_key(seen, key) ||
+	    cache_get(s->cache, seen, out) != CACHE_HIT) {
+		*out = NULL;
+		return err;
+	}
+	return 0;
+}
+
 struct ids {
 	const char *dag, *run, *task;
 	int map_index;
@@ -607,8 +654,16 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 	int err = airflow_ti(s->af, id->dag, id->run, id->task, -1, &ti);
 	int mapped = err == -EISDIR;
 
-	if (err && !mapped)
+	if (err && !mapped) {
+		char key[KEY_MAX], mi[16] = "-1";
+
+		/* the same record: a path walk's next name (state, logs)
+		 * fails at once rather than waiting for it again */
+		if (unreachable(err) &&
+		    !mkkey(key, "ti", id->dag, id->run, id->task, mi, END))
+			cache_put_err(s->cache, key, -err, NET_FAIL_S, gen);
 		return err;
+	}
 	if (!mapped) {
 		struct s_ti *v = ti_val(&ti);
 
@@ -629,10 +684,14 @@ int store_task(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX];
 	int err = mkkey(key, "task", dag, run, task, END);
 
-	if (!err) {
-		relist(s, dag, run, key);
-		err = cached(s, key, fetch_task, &id, (struct cache_val **)&t);
-	}
+	if (err)
+		return err;
+	relist(s, dag, run, key);
+	err = cached(s, key, fetch_task, &id, (struct cache_val **)&t);
+	if (!err)
+		keep_seen(s, key, &t->hdr);
+	else
+		err = or_seen(s, key, err, (struct cache_val **)&t);
 	if (err)
 		return err;
 	*mapped = t->mapped;
@@ -672,6 +731,28 @@ int store_ti(struct store *s, const char *dag, const char *run,
 		return err;
 	relist(s, dag, run, key);
 	return cached(s, key, fetch_ti, &id, (struct cache_val **)out);
+}
+
+int store_ti_seen(struct store *s, const char *dag, const char *run,
+		  const char *task, int map_index, struct s_ti **out,
+		  int *stale)
+{
+	char key[KEY_MAX], mi[16];
+	int err = store_ti(s, dag, run, task, map_index, out);
+
+	*stale = 0;
+	snprintf(mi, sizeof(mi), "%d", map_index);
+	if (mkkey(key, "ti", dag, run, task, mi, END))
+		return err;
+	if (!err) {
+		keep_seen(s, key, &(*out)->hdr);
+		return 0;
+	}
+	*stale = err;
+	err = or_seen(s, key, err, (struct cache_val **)out);
+	if (err)
+		*stale = 0;
+	return err;
 }
 
 /* links.json's bytes, marked when readahead fetched them. */
@@ -893,6 +974,21 @@ static const char *mi_str(char *buf, int map_index)
 	return buf;
 }
 
+/*
+ * A final log ends with a newline (SPEC.md "logs"): one is added where the
+ * server's text has none, so that logs read one after another never join
+ * lines. An empty log stays empty.
+ */
+static int end_with_newline(struct logbuf *b)
+{
+	size_t len = logbuf_len(b);
+	char last = '\n';
+
+	if (len && logbuf_read(b, (off_t)len - 1, 1, len, &last) != 1)
+		return -EIO;
+	return last == '\n' ? 0 : logbuf_append(b, "\n", 1);
+}
+
 struct log_arg {
 	struct ids id;
 	const struct s_log *prev;
@@ -975,6 +1071,8 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 			l->token = NULL;
 		}
 	}
+	if (!err && l->final)
+		err = end_with_newline(k->buf);
 	l->buf = k->buf;
 	free(k);
 	l->len = logbuf_len(l->buf);
@@ -1057,6 +1155,25 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	}
 	store_put(prev);
 	return err;
+}
+
+int store_log_final(struct store *s, const struct af_ti *ti, const char *dag,
+		    const char *run, int try_number, struct s_log **out)
+{
+	char key[KEY_MAX], mi[16], tn[16];
+
+	*out = NULL;
+	snprintf(mi, sizeof(mi), "%d", ti->map_index);
+	snprintf(tn, sizeof(tn), "%d", try_number);
+	if (mkkey(key, "log", dag, run, ti->task_id, mi, tn, END) ||
+	    cache_get(s->cache, key, (struct cache_val **)out) != CACHE_HIT)
+		return -ENOENT;
+	if (!(*out)->final) {
+		store_put(*out);
+		*out = NULL;
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /* Forgets a task instance's record; returns the generation after that. */

@@ -117,12 +117,22 @@ int store_dag(struct store *s, const char *dag);
  */
 enum known store_dag_known(struct store *s, const char *dag);
 enum known store_run_known(struct store *s, const char *dag, const char *run);
-/* Whether a task of a run is mapped: sets *mapped. */
+/* Whether a task of a run is mapped: sets *mapped. Like store_ti_seen, a
+ * path walk's answer is kept and given when the server cannot be reached. */
 int store_task(struct store *s, const char *dag, const char *run,
 	       const char *task, int *mapped);
 /* One task instance (map_index -1: unmapped). */
 int store_ti(struct store *s, const char *dag, const char *run,
 	     const char *task, int map_index, struct s_ti **out);
+/*
+ * store_ti for a path walk: the record is kept, and when the server cannot
+ * be reached (-EIO, -ETIMEDOUT) the one kept last is returned however old
+ * (*stale: the server's error, else 0): the names on the path to a final
+ * log stay (SPEC.md).
+ */
+int store_ti_seen(struct store *s, const char *dag, const char *run,
+		  const char *task, int map_index, struct s_ti **out,
+		  int *stale);
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 		const char *run, struct cache_blob **out);
 /*
@@ -147,6 +157,9 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
  * kept in a file from the cache.
  */
 int store_reclaim_disk(void *arg);
+/* The log of a try if the cache holds it final (no request); -ENOENT. */
+int store_log_final(struct store *s, const struct af_ti *ti, const char *dag,
+		    const char *run, int try_number, struct s_log **out);
 /* Copies up to size bytes of l at off into buf; the count or -errno. */
 long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf);
 

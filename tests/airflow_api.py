@@ -105,14 +105,24 @@ def log_path(fake, dag, run, task, try_number, map_index=-1):
     return p + ("&map_index=%d" % map_index if map_index >= 0 else "")
 
 
-def log_text(fake, dag, run, task, try_number, map_index=-1):
+def final_text(text):
+    """What a mount shows of a final log: the text, with a newline added where it has
+    none (SPEC.md "logs"); an empty log stays empty."""
+    nl = b"\n" if isinstance(text, bytes) else "\n"
+    return text + nl if text and not text.endswith(nl) else text
+
+
+def log_text(fake, dag, run, task, try_number, map_index=-1, final=True):
     """A log file's bytes from one full read: v1 the decoded Python-repr content; v2
-    the records rendered as SPEC.md says (fake_airflow.render_log)."""
+    the records rendered as SPEC.md says (fake_airflow.render_log); a final log (final)
+    ends with a newline."""
     content = json.loads(get(fake, log_path(fake, dag, run, task, try_number,
                                             map_index)))["content"]
     if fake.api == "v1":
-        return "".join(text for _host, text in ast.literal_eval(content)).encode()
-    return fake_airflow.render_log(content).encode()
+        text = "".join(text for _host, text in ast.literal_eval(content)).encode()
+    else:
+        text = fake_airflow.render_log(content).encode()
+    return final_text(text) if final else text
 
 
 def log_refetch_uses_tokens(fake):

@@ -1968,9 +1968,39 @@ def render_log(content):
             if rec.get("logger") is not None:
                 parts.append(_render_value(rec["logger"]) + " -")
             line = " ".join(parts + [event])
+        detail = rec.get("error_detail")
+        tb = isinstance(detail, list)
         extra = "".join(f" {k}={_render_value(v)}" for k, v in rec.items()
-                        if k not in ("event", "timestamp", "level", "logger"))
-        out.append(line + extra + "\n")
+                        if k not in ("event", "timestamp", "level", "logger") and
+                        not (k == "error_detail" and tb))
+        out.append(line + extra + "\n" + (render_traceback(detail) if tb else ""))
+    return "".join(out)
+
+
+def render_traceback(detail):
+    """structlog's error_detail (the exception raised last first; is_cause on one that
+    was the __cause__ of the one before it) as Python prints the chain, without the
+    source lines: the causes first, "Traceback (most recent call last):", a
+    '  File "F", line N, in NAME' line per frame, "TYPE: VALUE" ("TYPE" for an empty
+    value), and Python's separator between two."""
+    out, excs = [], [e for e in detail if isinstance(e, dict)]
+    for i, exc in enumerate(reversed(excs)):
+        if i:
+            prev = excs[len(excs) - i]
+            out.append("\nThe above exception was the direct cause of the following "
+                       "exception:\n\n" if prev.get("is_cause") is True else
+                       "\nDuring handling of the above exception, another exception "
+                       "occurred:\n\n")
+        out.append("Traceback (most recent call last):\n")
+        for f in exc.get("frames") or []:
+            if isinstance(f, dict):
+                out.append('  File "%s", line %s, in %s\n' % tuple(
+                    "" if f.get(k) is None else _render_value(f[k])
+                    for k in ("filename", "lineno", "name")))
+        value = exc.get("exc_value")
+        value = "" if value is None else _render_value(value)
+        typ = "" if exc.get("exc_type") is None else _render_value(exc["exc_type"])
+        out.append(typ + (": " + value if value else "") + "\n")
     return "".join(out)
 
 
@@ -3885,7 +3915,15 @@ def _etl():
         end=_d("2024-01-03T00:00:14.5+00:00"), logical=_d(l2), attempt=1, tries=2, pid=6101,
         job=61, outcome="up_for_retry", error=err1,
         body=_failure(2.3, ['  File "/opt/airflow/dags/etl_daily.py", line 41, in transform',
-                            "    orders = pd.read_parquet(path)", f"FileNotFoundError: {err1}"]))
+                            "    orders = pd.read_parquet(path)", f"FileNotFoundError: {err1}",
+                            "",
+                            "During handling of the above exception, another exception "
+                            "occurred:",
+                            "",
+                            "Traceback (most recent call last):",
+                            '  File "/opt/airflow/dags/etl_daily.py", line 44, in transform',
+                            '    raise AirflowException("no orders for " + ds)',
+                            "airflow.exceptions.AirflowException: no orders for 2024-01-02"]))
     err2 = ('(psycopg2.errors.UniqueViolation) duplicate key value violates unique '
             'constraint "orders_pkey"')
     try2_body = _failure(3.1, [

@@ -71,9 +71,101 @@ def test_no_credentials_against_basic_auth(fake, tmp_path):
     fresh(fake)
     env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
     err = run_fail([fake.url, str(tmp_path)], env=env)
-    assert_one_line(err, fake.url)
+    # SPEC.md "Command line": none were given, and where they come from
+    assert_one_line(err, fake.url, "no credentials were given", "AIRFLOW_USERNAME",
+                    "AIRFLOW_PASSWORD", "AIRFLOW_TOKEN", "token_file", "password_file")
     assert "401" in err.replace(fake.url, "")
+    assert "check the credentials" not in err
     assert fake.logins() == []
+
+
+def test_wrong_credentials_are_not_called_missing(fake, tmp_path):
+    fresh(fake)
+    err = run_fail([fake.url, str(tmp_path)], env=creds_env(AIRFLOW_PASSWORD="nope-1234"))
+    assert_one_line(err, "check the credentials")
+    assert "no credentials" not in err
+
+
+def test_password_file_takes_the_user_name_from_the_environment(fake, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    pw.chmod(0o600)
+    env = creds_env(AIRFLOW_PASSWORD=None)          # AIRFLOW_USERNAME stays
+    path, proc, _ = mounted(fake, tmp_path, env, ["password_file=" + str(pw)])
+    try:
+        assert read_state(path) == b"success\n"
+        auth = [r["headers"].get("Authorization") for r in fake.requests()]
+        assert auth and all(api.accepted_auth(fake, a) for a in auth)
+    finally:
+        unmount(path, proc)
+    env = creds_env(AIRFLOW_USERNAME=None, AIRFLOW_PASSWORD=None)
+    err = run_fail(["-o", "password_file=" + str(pw), fake.url, str(tmp_path)], env=env)
+    assert_one_line(err, "password_file", "username", "AIRFLOW_USERNAME")
+
+
+@pytest.mark.parametrize("suffix", ["/api/v1", "/api/v2", "/api/v1/", "/api/v2/"])
+def test_a_url_ending_in_the_api_path_means_its_root_and_version(fake, tmp_path, suffix):
+    version = suffix.strip("/")[-2:]
+    if version != fake.api:
+        # that version is forced, and this server does not have it
+        err = run_fail([fake.url + suffix, str(tmp_path)])
+        assert_one_line(err, fake.url)
+        assert "/api/%s/api/" % version not in "".join(r["path"] for r in fake.requests())
+        return
+    fresh(fake)
+    path = str(tmp_path / "mnt")
+    proc, log = start_mount(fake.url + suffix, path, (), creds_env())
+    wait_mounted(path, proc, log)
+    try:
+        assert read_state(path) == b"success\n"
+        paths = [r["path"] for r in fake.requests()]
+        assert not [p for p in paths if "/api/v1/api/" in p or "/api/v2/api/" in p], paths
+        assert api.ti_path(fake, E, R1, "load") in paths
+        # the other version was not probed: the URL named this one
+        other = "v2" if version == "v1" else "v1"
+        assert fake.prefix + "/api/%s/version" % other not in paths, paths
+    finally:
+        unmount(path, proc)
+
+
+def test_a_url_naming_one_version_and_api_the_other_is_refused(fake, tmp_path):
+    err = run_fail(["-o", "api=v2", fake.url + "/api/v1", str(tmp_path)])
+    assert_one_line(err, "/api/v1")
+    assert fake.requests() == [] or True
+
+
+def test_a_missing_cacert_is_named_before_anything_is_sent(fake, tmp_path):
+    fresh(fake)
+    err = run_fail(["-o", "cacert=/nonexistent/ca.pem", fake.url, str(tmp_path)])
+    assert_one_line(err, "cacert=/nonexistent/ca.pem", "No such file or directory")
+    assert fake.requests() == []
+
+
+@pytest.mark.parametrize("opt,needle", [
+    ("retries=101", "retries=101: an integer from 0 to 100"),
+    ("ttl=-1", "ttl=-1: a number from 0 to 10000000"),
+    ("log_ttl=1e9", "log_ttl=1e9: a number from 0 to 10000000"),
+    ("timeout=0", "timeout=0: a number above 0, up to 1000000"),
+    ("max_runs=1.5", "max_runs=1.5: an integer from 0 to 1000000000"),
+    ("cache_size=0", "cache_size=0: an integer from 1 to 1048576"),
+    ("readahead=65", "readahead=65: an integer from 0 to 64"),
+])
+def test_numbers_out_of_range_name_the_range(fake, tmp_path, opt, needle):
+    fresh(fake)
+    assert_one_line(run_fail(["-o", opt, fake.url, str(tmp_path)]), needle)
+    assert fake.requests() == []
+
+
+def test_a_mountpoint_that_is_not_a_directory_is_refused(fake, tmp_path):
+    fresh(fake)
+    f = tmp_path / "file"
+    f.write_text("x")
+    err = run_fail([fake.url, str(f)])
+    assert_one_line(err, str(f), "MOUNTPOINT must be a directory")
+    assert not os.path.ismount(str(f)) and f.read_text() == "x"
+    assert fake.requests() == []
+    err = run_fail([fake.url, str(tmp_path / "none")])
+    assert_one_line(err, str(tmp_path / "none"), "No such file or directory")
 
 
 class NotAirflow(BaseHTTPRequestHandler):

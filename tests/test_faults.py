@@ -505,16 +505,89 @@ def test_logs_while_the_server_is_away(mount, fake):
     fake.resume()
 
 
-@pytest.mark.xfail(strict=True, reason="a path walk past ttl needs the task instance's "
-                   "record (fs/node.c node_child N_RUN -> store_task, node_log -> ti_of), "
-                   "which is not served stale when the server cannot be reached")
 def test_a_finished_log_is_read_by_path_past_ttl_while_the_server_is_away(mount, fake):
+    # SPEC.md "Errors": what cannot have changed (a final log, the names on the path to
+    # it) stays readable however old; a state older than ttl fails
     m = mount(opts=OPTS + ["ttl=1"])
     log = m.p(E, R2, "transform", "logs", "1")
     want = read(log)
+    assert read(m.p(E, R2, "transform", "state")) == b"failed\n"
     fake.pause()
     time.sleep(1.2)
     assert read(log) == want
+    assert os.stat(log).st_size == len(want)
+    # a listing older than ttl is never shown, not even of logs/
+    fails(os.listdir, m.p(E, R2, "transform", "logs"), codes=(errno.EIO,))
+    fails(read, m.p(E, R2, "transform", "state"), codes=(errno.EIO,))
+    fails(read, m.p(E, R2, "transform", "note"), codes=(errno.EIO,))
+    fails(os.listdir, m.p(E, R2), codes=(errno.EIO,))
+    fake.resume()
+    assert read(m.p(E, R2, "transform", "state")) == b"failed\n"
+
+
+def test_a_finished_log_is_read_by_path_past_ttl_while_the_server_hangs(mount, fake):
+    m = mount(opts=OPTS + ["ttl=1"])
+    log = m.p(E, R2, "transform", "logs", "1")
+    want = read(log)
+    time.sleep(1.2)
+    fake.reset()
+    fake.inject(method="GET", hang=True, count=100)
+    t0 = time.monotonic()
+    assert read(log) == want
+    assert time.monotonic() - t0 < BOUND
+    # one request for the whole walk, however many names expired
+    assert len(fake.requests(auth=False)) == 1, fake.requests(auth=False)
+    fails(read, m.p(E, R2, "transform", "state"))
+    fake.clear_faults()
+
+
+def test_a_name_never_seen_is_not_served_while_the_server_is_away(mount, fake):
+    m = mount(opts=OPTS + ["ttl=1"])
+    fake.pause()
+    fails(read, m.p(E, R2, "transform", "logs", "1"), codes=(errno.EIO,))
+    fake.resume()
+
+
+# --- timeout bounds a call, not each request the kernel makes for it -------------------
+
+CALL_TIMEOUT = 3   # long enough that a second wait shows
+
+
+@pytest.mark.parametrize("cmd", [["cat", "load/state"], ["ls", "load"], ["stat", "load/state"],
+                                 ["cat", "load/logs/1"]])
+def test_a_call_on_expired_names_waits_for_a_hung_server_once(mount, fake, cmd):
+    # SPEC.md "Errors": the kernel repeats a LOOKUP that failed on a name it held; the
+    # repeat fails at once with the same error, so the call takes timeout, not twice that
+    m = mount(opts=["timeout=%d" % CALL_TIMEOUT, "retries=1", "ttl=1"])
+    run = m.p(E, R1)
+    for path in ("load/state", "load/logs/1"):
+        read(os.path.join(run, path))
+    subprocess.run(["ls", os.path.join(run, "load")], check=True, capture_output=True)
+    time.sleep(1.2)
+    fake.reset()
+    fake.inject(method="GET", hang=True, count=100)
+    t0 = time.monotonic()
+    r = subprocess.run([cmd[0], os.path.join(run, cmd[1])], capture_output=True)
+    took = time.monotonic() - t0
+    fake.clear_faults()
+    assert took < CALL_TIMEOUT + 1, "took %.2f s" % took
+    gets = [q["path"] for q in fake.requests(auth=False)]
+    assert gets == [ti_p(fake)], gets
+    if cmd[1] == "load/state":   # a state older than ttl is never shown
+        assert r.returncode == 1 and b"Connection timed out" in r.stderr, r
+    else:                        # the names on the path to a final log stay
+        assert r.returncode == 0, r
+
+
+def test_a_call_on_a_name_never_seen_waits_once(mount, fake):
+    m = mount(opts=["timeout=%d" % CALL_TIMEOUT, "retries=1", "ttl=1"])
+    fake.inject(method="GET", hang=True, count=100)
+    t0 = time.monotonic()
+    fails(read, state_of(m), bound=CALL_TIMEOUT + 1)
+    assert time.monotonic() - t0 < CALL_TIMEOUT + 1
+    assert [q["path"] for q in fake.requests(auth=False)] == [ti_p(fake)]
+    fake.clear_faults()
+    assert read(state_of(m)) == b"success\n"
 
 
 # --- lifecycle ---------------------------------------------------------------------------
@@ -668,3 +741,30 @@ def test_no_thread_or_fd_leak_over_many_operations(mount, fake):
     assert read(state_of(m)) == server_state(fake)
     print("%(calls)d calls, %(failed)d failed;" % counts,
           "threads %d -> %d, fds %d -> %d" % (base[0], end[0], base[1], end[1]))
+
+
+# --- .stats: what a person asks first --------------------------------------------------
+
+def stats_of(m):
+    return dict(ln.split(" ", 1) for ln in read(m.p(".stats")).decode().splitlines())
+
+
+def test_stats_name_the_server_and_the_last_error(m, fake):
+    t0 = time.time()
+    s = stats_of(m)
+    assert s["url"] == fake.url
+    assert s["api"] == fake.api
+    assert s["airflow_version"] == fake.version
+    assert 0 <= int(s["uptime_seconds"]) < 60
+    assert s["last_error"] == "-" and s["last_error_time"] == "-"
+    fake.inject(method="GET", path=ti_p(fake), status=503, count=10,
+                body={"detail": "down\x1b[31m for\nmaintenance"})
+    fails(read, state_of(m), codes=(errno.EIO,))
+    s = stats_of(m)
+    # the failure as it was logged, control characters escaped
+    assert s["last_error"].startswith("GET " + ti_p(fake)), s["last_error"]
+    assert " 503 down" in s["last_error"] and "maintenance" in s["last_error"]
+    assert not any(ord(c) < 0x20 or c == "\x7f" for c in s["last_error"]), s["last_error"]
+    when = time.mktime(time.strptime(s["last_error_time"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    assert t0 - 2 <= when <= time.time() + 1, s["last_error_time"]
+    assert [k for k in read(m.p(".stats")).decode().split("\n") if k][-6:][0].startswith("url ")

@@ -23,7 +23,8 @@ FUSE = ["fuse_lookup", "fuse_getattr", "fuse_setattr", "fuse_open", "fuse_read",
 
 def stats(m):
     with open(m.p(".stats")) as f:
-        return {k: int(v) for k, v in (ln.split() for ln in f.read().splitlines())}
+        lines = (ln.split(" ", 1) for ln in f.read().splitlines())
+        return {k: int(v) for k, v in lines if v.isdigit()}  # the counters
 
 
 def since(before, m):

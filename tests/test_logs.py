@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import threading
+import traceback
 import time
 
 import pytest
@@ -122,8 +123,9 @@ def test_tail_f_follows_a_running_log(mount, fake):
     for n in range(1, lines + 1):
         # within log_ttl + 1 s of the server adding it (and a little slack)
         assert arrived[n] - (t0 + n * every) < 1 + 1 + 1.2, n
-    assert out[0] == fake.log_text(E, R3, "process", 1, map_index=1).encode()
-    want = fake.log_text(E, R3, "process", 1, map_index=1).encode()
+    # the try is over: its log ends with a newline (SPEC.md "logs"), one added to v1's
+    want = api.final_text(fake.log_text(E, R3, "process", 1, map_index=1).encode())
+    assert wait_for(lambda: out[0] == want, 4), out[0][-40:]
     assert wait_for(lambda: read(path) == want, 4)
     size = os.stat(path).st_size
     assert size == len(want)
@@ -144,7 +146,7 @@ def test_running_log_is_fetched_again(mount, fake):
     g = fake.grow("ml_training", R3, "train_model", lines=3, every=0.3)
     assert g.done.wait(5)
     time.sleep(1.1)
-    want = fake.log_text("ml_training", R3, "train_model", 1).encode()
+    want = api.final_text(fake.log_text("ml_training", R3, "train_model", 1).encode())
     assert wait_for(lambda: read(path) == want, 4)
     queries = [r["query"] for r in log_requests(fake)]
     assert "token=" not in queries[0] and len(queries) >= 2
@@ -186,7 +188,7 @@ def test_a_200_mb_log(mount, fake):
     fake.add_dag(fake_airflow.big_logs_dag(nbytes, seed=7))
     run = fake_airflow.BIG_LOGS_RUN
     fake.warm_log("big_logs", run, "huge")
-    want = fake.log_text("big_logs", run, "huge", 1).encode()
+    want = api.final_text(fake.log_text("big_logs", run, "huge", 1).encode())
     path = m.p("big_logs", run, "huge", "logs", "1")
     fake.reset()
     assert os.stat(path).st_size == len(want)
@@ -236,8 +238,8 @@ def test_large_logs_live_in_unlinked_files_removed_at_unmount(mount, fake, tmp_p
     m = mount(env=creds_env(TMPDIR=str(tmp)))
     fake.add_dag(fake_airflow.big_logs_dag(3_000_000, seed=3))
     path = m.p("big_logs", fake_airflow.BIG_LOGS_RUN, "huge", "logs", "1")
-    assert read(path) == fake.log_text("big_logs", fake_airflow.BIG_LOGS_RUN, "huge",
-                                       1).encode()
+    assert read(path) == api.final_text(fake.log_text("big_logs", fake_airflow.BIG_LOGS_RUN,
+                                                      "huge", 1).encode())
     dirs = [d for d in os.listdir(tmp) if d.startswith("airflowfs.")]
     assert len(dirs) == 1
     assert os.listdir(tmp / dirs[0]) == []          # the files have no name
@@ -298,8 +300,10 @@ RENDERED = (
     "[2024-01-05T10:00:00.123456Z] INFO task - Task started chan=stdout\n"
     "[2024-01-05T10:00:01Z] ERROR task - Traceback (most recent call last):\n"
     '  File "x.py", line 1, in <module>\n'
-    'ValueError: bad error_detail=[{"exc_type": "ValueError", "exc_value": "bad", '
-    '"frames": [{"filename": "x.py", "lineno": 1, "name": "<module>"}]}]\n'
+    'ValueError: bad\n'
+    "Traceback (most recent call last):\n"
+    '  File "x.py", line 1, in <module>\n'
+    'ValueError: bad\n'
     "[2024-01-05T10:00:02Z] WARNING no logger\n"
     "[2024-01-05T10:00:03Z] airflow.models - no level\n"
     "[2024-01-05T10:00:04Z] bare\n"
@@ -332,3 +336,115 @@ def test_v2_log_records_are_rendered(mount, fake):
     out = subprocess.run(["grep", "-c", "ERROR", os.path.join(logs, "1")],
                          capture_output=True, text=True)
     assert out.stdout == "1\n"
+
+
+def test_final_logs_end_with_a_newline_and_never_join(mount, fake):
+    """SPEC.md "logs": a final log ends with a newline (one added where the server's text
+    has none, as v1's has not), so `cat logs/*` never glues two logs' lines and `wc -l`
+    counts each line; the size shown is the bytes read."""
+    m = mount()
+    logs = m.p(E, R2, "transform", "logs")
+    one, two = read(os.path.join(logs, "1")), read(os.path.join(logs, "2"))
+    raw1 = api.log_text(fake, E, R2, "transform", 1, final=False)
+    assert one == api.final_text(raw1) and one.endswith(b"\n") and not one.endswith(b"\n\n")
+    if fake.api == "v1":
+        assert not raw1.endswith(b"\n")   # the server's text has none: one was added
+    for name, text in (("1", one), ("2", two)):
+        assert os.stat(os.path.join(logs, name)).st_size == len(text)
+    out = subprocess.run("cat 1 2", shell=True, cwd=logs, capture_output=True).stdout
+    assert out == one + two
+    assert out.split(b"\n")[len(one.split(b"\n")) - 1].startswith(two.split(b"\n")[0])
+    wc = subprocess.run(["wc", "-l", "1", "2"], cwd=logs, capture_output=True, text=True)
+    assert wc.stdout.split()[:4] == [str(one.count(b"\n")), "1", str(two.count(b"\n")), "2"]
+
+
+def test_a_running_log_gets_its_newline_once_final(mount, fake):
+    m = mount()
+    path = m.p("ml_training", R3, "train_model", "logs", "1")   # running
+    running = read(path)
+    assert running == api.log_text(fake, "ml_training", R3, "train_model", 1, final=False)
+    g = fake.grow("ml_training", R3, "train_model", lines=2, every=0.2)
+    assert g.done.wait(5)
+    raw = api.log_text(fake, "ml_training", R3, "train_model", 1, final=False)
+    want = api.final_text(raw)
+    assert wait_for(lambda: read(path) == want, 4)
+    assert want.startswith(running)        # a log never shrinks
+    assert os.stat(path).st_size == len(want)
+    if fake.api == "v1":
+        assert want == raw + b"\n"
+
+
+def raised_chain():
+    """A real chain: a KeyError, a ValueError raised from it (its __cause__), and during
+    handling of that, a RuntimeError without a message (its __context__)."""
+    def inner():
+        raise KeyError("k")
+
+    def middle():
+        try:
+            inner()
+        except KeyError as e:
+            raise ValueError("bad value\nsecond line") from e
+
+    def outer():
+        try:
+            middle()
+        except ValueError:
+            raise RuntimeError()
+
+    try:
+        outer()
+    except RuntimeError as e:
+        return e
+
+
+def structlog_detail(exc):
+    """error_detail as structlog's dict_tracebacks makes it: the exception raised last
+    first, each cause or context after it, is_cause when it was the __cause__."""
+    out, is_cause = [], False
+    while exc is not None:
+        out.append({"exc_type": type(exc).__name__, "exc_value": str(exc), "exc_notes": [],
+                    "syntax_error": None, "is_cause": is_cause,
+                    "frames": [{"filename": f.filename, "lineno": f.lineno, "name": f.name}
+                               for f in traceback.extract_tb(exc.__traceback__)],
+                    "is_group": False, "exceptions": []})
+        if exc.__cause__ is not None:
+            exc, is_cause = exc.__cause__, True
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc, is_cause = exc.__context__, False
+        else:
+            exc = None
+    return out
+
+
+@pytest.mark.api("v2")
+def test_v2_tracebacks_are_printed_as_python_prints_them(mount, fake):
+    """SPEC.md "logs": error_detail follows its record as Python prints the chain (the
+    source lines, which structlog does not keep, left out), line by line."""
+    m = mount()
+    exc = raised_chain()
+    python = [ln for ln in "".join(traceback.format_exception(exc)).splitlines()
+              if not ln.startswith("    ")]       # source lines and carets
+    assert "During handling of the above exception, another exception occurred:" in python
+    assert "The above exception was the direct cause of the following exception:" in python
+    fake.add_dag({"dag_id": "chained", "runs": [{
+        "dag_run_id": RENDER_RUN, "state": "failed", "tis": [{
+            "task_id": "t", "state": "failed", "try_number": 1,
+            "start_date": "2024-01-05T10:00:00+00:00", "end_date": "2024-01-05T10:00:07+00:00",
+            "logs": [{"records": [
+                {"timestamp": "2024-01-05T10:00:01Z", "level": "error",
+                 "logger": "airflow.task", "event": "Task failed with exception",
+                 "error_detail": structlog_detail(exc)},
+                {"timestamp": "2024-01-05T10:00:02Z", "level": "info", "event": "after"}]}]}]}]})
+    got = read(m.p("chained", RENDER_RUN, "t", "logs", "1")).decode().split("\n")
+    at = got.index("[2024-01-05T10:00:01Z] ERROR airflow.task - Task failed with exception")
+    assert got[at + 1:at + 1 + len(python)] == python
+    assert got[at + 1 + len(python):] == ["[2024-01-05T10:00:02Z] INFO after", ""]
+    assert api.log_text(fake, "chained", RENDER_RUN, "t", 1).decode().split("\n") == got
+
+
+def test_grep_finds_the_failing_line_on_v1_and_v2(mount, fake):
+    m = mount()
+    out = subprocess.run(["grep", "-n", 'File "/opt/airflow/dags/etl_daily.py", line 57',
+                          m.p(E, R2, "transform", "logs", "2")], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count("line 57") >= 1, out

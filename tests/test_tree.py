@@ -316,10 +316,17 @@ def test_grep_r_counts(mount, fake):
 def test_stats(mount, fake):
     m = mount()
     text = read(m.p(".stats")).decode()
-    assert all(re.fullmatch(r"[a-z_]+ \d+", ln) for ln in text.splitlines()), text
-    before = dict(ln.split() for ln in text.splitlines())
+    lines = text.splitlines()
+    # the counters, then what a person asks first (README ".stats")
+    assert all(re.fullmatch(r"[a-z_]+ \d+", ln) for ln in lines[:-6]), text
+    assert [ln.split(" ", 1)[0] for ln in lines[-6:]] == [
+        "url", "api", "airflow_version", "uptime_seconds", "last_error", "last_error_time"]
+    assert lines[-6:-2] == ["url " + fake.url, "api " + fake.api,
+                            "airflow_version " + fake.version, lines[-3]]
+    assert re.fullmatch(r"uptime_seconds \d+", lines[-3])
+    before = dict(ln.split(" ", 1) for ln in lines)
     read(m.p(E, R1, "load", "state"))
-    after = dict(ln.split() for ln in read(m.p(".stats")).decode().splitlines())
+    after = dict(ln.split(" ", 1) for ln in read(m.p(".stats")).decode().splitlines())
     assert int(after["requests"]) == int(before["requests"]) + 1
     assert int(after["requests_task_instance"]) == \
         int(before["requests_task_instance"]) + 1

@@ -91,6 +91,24 @@ def test_bad_state_is_einval_and_sends_nothing(ti, fake, written):
     assert read(os.path.join(d, "state")) == b"success\n"
 
 
+@pytest.mark.parametrize("written,shown", [
+    (b"running\n", '"running"'), (b"r\x1bunning", '"r\\x1bunning"'),
+    (b'fa"il\\ed\n', '"fa\\x22il\\x5ced"'),
+])
+def test_a_refused_state_is_logged_with_the_value_and_the_accepted_ones(ti, fake, written,
+                                                                       shown):
+    m, d = ti
+    at = len(m.log())
+    assert_errno(errno.EINVAL, write_file, os.path.join(d, "state"), written)
+    new = m.log()[at:]
+    line = [ln for ln in new.splitlines() if "is not accepted" in ln]
+    assert line, new
+    assert "state of %s/%s/load: %s is not accepted (success, failed or skipped)" % (
+        E, R1, shown) in line[0], line[0]
+    assert "\x1b" not in new
+    assert patches(fake) == []
+
+
 def test_append_and_truncate_do_the_same(ti, fake):
     m, d = ti
     assert sh("echo skipped >> '%s/state'" % d).returncode == 0
