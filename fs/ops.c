@@ -352,7 +352,8 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e = {0};
 	struct node *p = node_of(req, parent), tmpl, *n;
 	double timeout;
-	int err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
+	int err = p ? node_create(fs, p, name, mode,
+				     (fi->flags & O_EXCL) != 0, &tmpl) : -ESTALE;
 
 	n = err ? NULL : inodes_add(fs->inodes, p, name, &tmpl);
 	if (!err && !n)

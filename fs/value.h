@@ -21,6 +21,11 @@ const char *value_state(const char *buf, size_t len);
  * length to send, or -EFBIG when that is over VALUE_NOTE_MAX characters.
  */
 long value_note(const char *buf, size_t len);
+/*
+ * The same for any list of words (NULL-terminated): the one written, in
+ * any case, surrounding white space ignored, or NULL.
+ */
+const char *value_word(const char *buf, size_t len, const char *const *ok);
 /* The number of UTF-8 characters in buf (bytes that do not continue one). */
 size_t value_chars(const char *buf, size_t len);
 
