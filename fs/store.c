@@ -306,7 +306,13 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		struct af_run copy = rs->runs[i];
 		struct s_run *r;
 
+		/* the record takes what the listing does not need */
+		rs->runs[i].state = rs->runs[i].note = NULL;
+		rs->runs[i].conf = rs->runs[i].info = NULL;
+		rs->runs[i].conf_len = rs->runs[i].info_len = 0;
 		copy.run_id = strdup(copy.run_id);
+		if (!copy.run_id)
+			af_run_clear(&copy);
 		r = copy.run_id ? run_val(&copy) : NULL;
 		if (r && !mkkey(key, "run", id->dag, copy.run_id, END))
 			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
