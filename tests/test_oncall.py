@@ -171,3 +171,15 @@ def test_read_only_refuses_every_new_write(mount, fake):
         open(m.p(E, R2, ".swp"), "x").close()
     assert e.value.errno == errno.EROFS
     assert writes(fake) == []
+
+
+def test_a_value_near_clear_sends_nothing(mount, fake):
+    m = mount()
+    d = m.p(E, R2, "transform")
+    read(d + "/state")
+    fake.reset()
+    for bad in ("clearr", "cl ear", "clear now"):
+        r = sh("echo '%s' > '%s/state'" % (bad, d))
+        assert r.returncode != 0 and "Invalid argument" in r.stderr
+    assert writes(fake) == []
+    assert fake.ti(E, R2, "transform")["state"] == "failed"
