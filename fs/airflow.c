@@ -42,6 +42,8 @@ struct api {
 	const char *runs_order; /* newest first */
 	const char *state_body; /* a state PATCH body, before the value */
 	const char *note_path;	/* appended to a task instance's path */
+	const char *run_note;	/* appended to a run's path for its note */
+	const char *pause_query; /* appended to a DAG's path to pause it */
 	log_fn log;
 	int jwt;	 /* a username and password buy a JWT */
 	long same_state; /* the status of a PATCH to the state it has */
@@ -54,6 +56,8 @@ static const struct api api_v1 = {
 	/* without dry_run false a v1 server changes nothing, and says 200 */
 	.state_body = "{\"dry_run\": false, \"new_state\": ",
 	.note_path = "/setNote",
+	.run_note = "/setNote",
+	.pause_query = "?update_mask=is_paused",
 	.log = log_repr,
 	.same_state = 200,
 };
@@ -66,6 +70,8 @@ static const struct api api_v2 = {
 	/* dry_run is a field v2 refuses (422) */
 	.state_body = "{\"new_state\": ",
 	.note_path = "?update_mask=note",
+	.run_note = "?update_mask=note",
+	.pause_query = "",
 	.log = log_records,
 	.jwt = 1,
 	.same_state = 409,
@@ -84,13 +90,19 @@ enum req_kind {
 	REQ_LOG,
 	REQ_STATE,
 	REQ_NOTE,
+	REQ_RUN_STATE,
+	REQ_RUN_NOTE,
+	REQ_PAUSE,
+	REQ_CLEAR,
+	REQ_BY_STATE,
 	REQ_KINDS
 };
 
 static const char *const req_names[REQ_KINDS] = {
 	"dags",	    "dag",	     "runs",  "run", "task_instances",
 	"mapped",   "task_instance", "links", "log", "set_state",
-	"set_note",
+	"set_note", "set_run_state", "set_run_note", "set_paused", "clear",
+	"by_state",
 };
 
 struct airflow {
@@ -906,6 +918,147 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 	if (!err && json_patched_ti(resp.body, resp.len, out))
 		memset(out, 0, sizeof(*out));
 	free(body);
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_get_dag(struct airflow *a, const char *dag, struct af_dag *out)
+{
+	struct http_resp resp;
+	struct url u = {.kind = REQ_DAG};
+	int err;
+
+	url_fmt(&u, "%s/dags/", a->api->base);
+	url_id(&u, dag);
+	err = get(a, &u, MAX_ONE_BODY, &resp);
+	if (!err)
+		err = decoded(&u, json_dag(resp.body, resp.len, out));
+	http_resp_free(&resp);
+	return err;
+}
+
+/* A PATCH of a run with body; the updated record in *out, else zeroed. */
+static int patch_run(struct airflow *a, struct url *u, const char *body,
+		     struct af_run *out)
+{
+	struct http_resp resp;
+	int err = patch(a, u, body, &resp);
+
+	memset(out, 0, sizeof(*out));
+	if (!err && json_run(resp.body, resp.len, out))
+		memset(out, 0, sizeof(*out));
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_set_run_state(struct airflow *a, const char *dag, const char *run,
+			  const char *state, struct af_run *out)
+{
+	struct url u = {.kind = REQ_RUN_STATE};
+	char *quoted, *body;
+	int err = json_quote(state, strlen(state), &quoted);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	err = asprintf(&body, "{\"state\": %s}", quoted) < 0 ? -ENOMEM : 0;
+	free(quoted);
+	if (err)
+		return err;
+	url_run(&u, a, dag, run);
+	err = patch_run(a, &u, body, out);
+	free(body);
+	return err;
+}
+
+int airflow_set_run_note(struct airflow *a, const char *dag, const char *run,
+			 const char *note, size_t len, struct af_run *out)
+{
+	struct url u = {.kind = REQ_RUN_NOTE};
+	char *quoted, *body;
+	int err = json_quote(note, len, &quoted);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	err = asprintf(&body, "{\"note\": %s}", quoted) < 0 ? -ENOMEM : 0;
+	free(quoted);
+	if (err)
+		return err;
+	url_run(&u, a, dag, run);
+	url_fmt(&u, "%s", a->api->run_note);
+	err = patch_run(a, &u, body, out);
+	free(body);
+	return err;
+}
+
+int airflow_set_paused(struct airflow *a, const char *dag, int paused,
+		       struct af_dag *out)
+{
+	struct http_resp resp;
+	struct url u = {.kind = REQ_PAUSE};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	url_fmt(&u, "%s/dags/", a->api->base);
+	url_id(&u, dag);
+	url_fmt(&u, "%s", a->api->pause_query);
+	err = patch(a, &u,
+		    paused ? "{\"is_paused\": true}" : "{\"is_paused\": false}",
+		    &resp);
+	if (!err && json_dag(resp.body, resp.len, out))
+		memset(out, 0, sizeof(*out));
+	http_resp_free(&resp);
+	return err;
+}
+
+int airflow_clear(struct airflow *a, const char *dag, const char *run,
+		  const char *task, int map_index, struct af_ref **refs,
+		  size_t *n)
+{
+	struct http_resp resp;
+	struct url u = {.kind = REQ_CLEAR};
+	char *qrun, *qtask, *body;
+	char mi[16] = "";
+	int err;
+
+	*refs = NULL;
+	*n = 0;
+	err = json_quote(run, strlen(run), &qrun);
+	if (err)
+		return err;
+	err = json_quote(task, strlen(task), &qtask);
+	if (err) {
+		free(qrun);
+		return err;
+	}
+	if (map_index >= 0)
+		snprintf(mi, sizeof(mi), ", %d]", map_index);
+	/* dry_run and only_failed default to true: without them a server
+	 * clears nothing, or only failed ones */
+	err = asprintf(&body,
+		       "{\"dry_run\": false, \"dag_run_id\": %s, "
+		       "\"task_ids\": [%s%s%s], \"include_downstream\": true, "
+		       "\"reset_dag_runs\": true, \"only_failed\": false}",
+		       qrun, map_index >= 0 ? "[" : "", qtask, mi) < 0
+		      ? -ENOMEM
+		      : 0;
+	free(qrun);
+	free(qtask);
+	if (err)
+		return err;
+	url_fmt(&u, "%s/dags/", a->api->base);
+	url_id(&u, dag);
+	url_fmt(&u, "/clearTaskInstances");
+	err = call(a, "POST", &u, "application/json", body, MAX_PAGE_BODY,
+		   &resp);
+	free(body);
+	/* the answer names what was cleared; without it, the caller
+	 * forgets the whole run */
+	if (!err && json_refs(resp.body, resp.len, refs, n)) {
+		*refs = NULL;
+		*n = 0;
+	}
 	http_resp_free(&resp);
 	return err;
 }

@@ -82,6 +82,29 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 		     const char *task, int map_index, const char *note,
 		     size_t len, struct af_ti *out);
 
+/* The DAG record (is_paused, the record pretty-printed). */
+int airflow_get_dag(struct airflow *a, const char *dag, struct af_dag *out);
+/*
+ * Sets a run's state (success, failed, queued) or its note; *out is the
+ * updated record when the server answered one, else zeroed.
+ */
+int airflow_set_run_state(struct airflow *a, const char *dag, const char *run,
+			  const char *state, struct af_run *out);
+int airflow_set_run_note(struct airflow *a, const char *dag, const char *run,
+			 const char *note, size_t len, struct af_run *out);
+/* Pauses or unpauses a DAG; *out as for a run. */
+int airflow_set_paused(struct airflow *a, const char *dag, int paused,
+		       struct af_dag *out);
+/*
+ * Clears one task instance (map_index -1: unmapped) as the UI's Clear does:
+ * it and its downstream, its run back to queued (SPEC.md "state"). *refs
+ * gets what the server says it cleared (NULL, 0 when it said nothing
+ * usable).
+ */
+int airflow_clear(struct airflow *a, const char *dag, const char *run,
+		  const char *task, int map_index, struct af_ref **refs,
+		  size_t *n);
+
 void airflow_stats(struct airflow *a, struct http_stats *st);
 /*
  * The requests sent so far by kind: up to max counts, their names in

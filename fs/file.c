@@ -79,12 +79,12 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		if (flags & O_TRUNC)
 			err = scratch_truncate(fs->scratch, n->sid, 0);
 	} else if (writing(flags) &&
-		   (n->kind != N_FILE ||
-		    (n->file != TI_STATE && n->file != TI_NOTE))) {
+		   (n->kind != N_FILE || (!path_file_is_state(n->file) &&
+					  !path_file_is_note(n->file)))) {
 		err = -EACCES;
 	} else if (writing(flags) && fs->cfg->ro) {
 		err = -EROFS;
-	} else if (writing(flags) && n->file == TI_NOTE) {
+	} else if (writing(flags) && path_file_is_note(n->file)) {
 		f->kind = F_NOTE;
 		f->buf = malloc(NOTE_BYTES);
 		if (!f->buf) {
@@ -177,20 +177,19 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 /* Saves what f collected; f->lock held. */
 static int save(struct fs *fs, struct file *f)
 {
-	enum ti_file what = f->kind == F_STATE ? TI_STATE : TI_NOTE;
-	char mi[16] = "";
+	enum ti_file what = f->node->file;
+	char where[NODE_KEY_MAX];
 	int err;
 
 	saving(fs, f->node, 1);
 	err = node_save(fs, f->node, what, f->buf, f->len);
 	saving(fs, f->node, -1);
 
-	if (f->node->map_index >= 0)
-		snprintf(mi, sizeof(mi), "/%d", f->node->map_index);
-	if (err)
-		log_msg(LOG_ERR, "saving %s of %s/%s/%s%s: %s",
-			path_ti_file_name(what), f->node->dag, f->node->run,
-			f->node->task, mi, strerror(-err));
+	if (err) {
+		node_where(f->node, where, sizeof(where));
+		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(what),
+			where, strerror(-err));
+	}
 	f->dirty = f->truncated = 0;
 	if (f->kind == F_NOTE && err == -EINVAL)
 		f->failed = err; /* cut short in a UTF-8 sequence */
@@ -360,7 +359,7 @@ static int truncate_note(struct fs *fs, struct node *n, off_t size)
 	if (text) {
 		memcpy(text, b->data,
 		       b->len < (size_t)size ? b->len : (size_t)size);
-		err = node_save(fs, n, TI_NOTE, text, (size_t)size);
+		err = node_save(fs, n, n->file, text, (size_t)size);
 		free(text);
 	} else {
 		err = -ENOMEM;
@@ -373,7 +372,7 @@ int file_setattr(struct fs *fs, struct node *n, struct file *f,
 		 const struct file_attr *a)
 {
 	int rw = n->kind == N_FILE &&
-		 (n->file == TI_STATE || n->file == TI_NOTE);
+		 (path_file_is_state(n->file) || path_file_is_note(n->file));
 	int err = 0;
 
 	if (n->kind != N_SCRATCH && !rw)
@@ -385,7 +384,7 @@ int file_setattr(struct fs *fs, struct node *n, struct file *f,
 			err = file_truncate(fs, f, a->size);
 		else if (n->kind == N_SCRATCH)
 			err = scratch_truncate(fs->scratch, n->sid, a->size);
-		else if (n->file == TI_NOTE)
+		else if (path_file_is_note(n->file))
 			err = a->size < 0 ? -EINVAL
 					  : truncate_note(fs, n, a->size);
 	}

@@ -741,8 +741,22 @@ static int run_from(struct json_object *o, struct af_run *run)
 	e = get_mtime(o, dates, &r.mtime);
 	if (!e)
 		e = get_id(o, "dag_run_id", &r.run_id);
-	if (e)
+	if (!e)
+		e = get_opt_str(o, "state", &r.state);
+	if (!e)
+		e = get_opt_str(o, "note", &r.note);
+	if (!e && member(o, "conf")) {
+		e = render(member(o, "conf"), &r.conf, &r.conf_len);
+	} else if (!e) {
+		r.conf_len = 3;
+		e = dup_mem("{}\n", 3, &r.conf);
+	}
+	if (!e)
+		e = render(o, &r.info, &r.info_len);
+	if (e) {
+		af_run_clear(&r);
 		return e;
+	}
 	*run = r;
 	return 0;
 }
@@ -1373,5 +1387,63 @@ int json_jwt_times(const char *jwt, int64_t *iat, int64_t *exp)
 	if (e || get_seconds(o, "iat", iat))
 		*iat = 0;
 	json_object_put(o);
+	return e;
+}
+
+int json_dag(const char *body, size_t len, struct af_dag *dag)
+{
+	struct json_object *o, *v;
+	struct af_dag d = {0};
+	int e;
+
+	e = parse_object(body, len, &o);
+	if (e)
+		return e;
+	v = member(o, "is_paused");
+	if (v && !json_object_is_type(v, json_type_boolean) &&
+	    !json_object_is_type(v, json_type_null))
+		e = -EIO;
+	d.is_paused = v && json_object_get_boolean(v);
+	if (!e)
+		e = render(o, &d.info, &d.info_len);
+	json_object_put(o);
+	if (e) {
+		af_dag_clear(&d);
+		return e;
+	}
+	*dag = d;
+	return 0;
+}
+
+static int ref_record(struct json_object *o, void *out)
+{
+	struct af_ref *r = out;
+	int e;
+
+	if (!json_object_is_type(o, json_type_object))
+		return -EIO;
+	e = get_id(o, "dag_run_id", &r->run_id);
+	if (!e)
+		e = get_id(o, "task_id", &r->task_id);
+	return e;
+}
+
+static void ref_clear(void *ref)
+{
+	struct af_ref *r = ref;
+
+	free(r->run_id);
+	free(r->task_id);
+	memset(r, 0, sizeof(*r));
+}
+
+int json_refs(const char *body, size_t len, struct af_ref **refs, size_t *n)
+{
+	void *v = NULL;
+	int e = records(body, len, "task_instances", sizeof(**refs), ref_record,
+			ref_clear, &v, n, NULL);
+
+	if (!e)
+		*refs = v;
 	return e;
 }

@@ -29,6 +29,13 @@ int json_runs(const char *body, size_t len, struct af_run **runs, size_t *n,
 	      long *total);
 /* one DAGRun record */
 int json_run(const char *body, size_t len, struct af_run *run);
+/* one DAG record: is_paused and the record pretty-printed */
+int json_dag(const char *body, size_t len, struct af_dag *dag);
+/*
+ * The answer to a clear: {"task_instances": [...]} of references (v1) or
+ * records (v2); each item's dag_run_id and task_id.
+ */
+int json_refs(const char *body, size_t len, struct af_ref **refs, size_t *n);
 /* {"task_instances": [...], "total_entries": N} */
 int json_tis(const char *body, size_t len, struct af_ti **tis, size_t *n,
 	     long *total);

@@ -26,7 +26,33 @@ void af_run_clear(struct af_run *r)
 	if (!r)
 		return;
 	free(r->run_id);
+	free(r->state);
+	free(r->note);
+	free(r->conf);
+	free(r->info);
 	memset(r, 0, sizeof(*r));
+}
+
+void af_dag_clear(struct af_dag *d)
+{
+	if (!d)
+		return;
+	free(d->info);
+	memset(d, 0, sizeof(*d));
+}
+
+void af_refs_free(struct af_ref **v, size_t n)
+{
+	size_t i;
+
+	if (!v || !*v)
+		return;
+	for (i = 0; i < n; i++) {
+		free((*v)[i].run_id);
+		free((*v)[i].task_id);
+	}
+	free(*v);
+	*v = NULL;
 }
 
 void af_ti_clear(struct af_ti *t)

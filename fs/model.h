@@ -18,6 +18,25 @@ struct af_names {
 struct af_run {
 	char *run_id;
 	time_t mtime; /* start_date, else logical/execution date, else 0 */
+	char *state;  /* NULL when absent or null */
+	char *note;   /* NULL when the API says null */
+	char *conf;   /* the conf, pretty-printed, final newline */
+	size_t conf_len;
+	char *info; /* the record, pretty-printed, final newline */
+	size_t info_len;
+};
+
+/* A DAG record (GET /dags/D). */
+struct af_dag {
+	int is_paused;
+	char *info; /* the record, pretty-printed, final newline */
+	size_t info_len;
+};
+
+/* What a clear touched: a task instance reference. */
+struct af_ref {
+	char *run_id;
+	char *task_id;
 };
 
 struct af_ti {
@@ -33,6 +52,8 @@ struct af_ti {
 };
 
 void af_names_clear(struct af_names *n);
+void af_dag_clear(struct af_dag *d);
+void af_refs_free(struct af_ref **v, size_t n);
 void af_run_clear(struct af_run *r);
 void af_ti_clear(struct af_ti *t);
 void af_runs_free(struct af_run **v, size_t n);

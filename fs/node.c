@@ -51,6 +51,30 @@ static int child_of_logs(struct fs *fs, const struct node *parent,
 	return err;
 }
 
+/* A file of airflowfs's own in a run or DAG directory. */
+static int own_child(enum ti_file f, struct node *tmpl)
+{
+	if (f == TI_NONE)
+		return -ENOENT;
+	tmpl->kind = N_FILE;
+	tmpl->file = f;
+	return 0;
+}
+
+/* A scratch file in a run directory (task ids never begin with '@'). */
+static int run_scratch(struct fs *fs, const struct node *run, const char *name,
+		       struct node *tmpl)
+{
+	char key[NODE_KEY_MAX];
+	int err = node_ti_key(run, key);
+
+	if (!err)
+		err = scratch_find(fs->scratch, key, name, &tmpl->sid);
+	if (!err)
+		tmpl->kind = N_SCRATCH;
+	return err;
+}
+
 int node_child(struct fs *fs, const struct node *parent, const char *name,
 	       struct node *tmpl)
 {
@@ -70,6 +94,8 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 		tmpl->kind = N_DAG; /* on trust until checked */
 		return 0;
 	case N_DAG:
+		if (name[0] == '@') /* ours; a run named so is left out */
+			return own_child(path_dag_file(name), tmpl);
 		if (!path_id_ok(name) ||
 		    store_run_known(s, parent->dag, name) == KNOWN_NOT)
 			return -ENOENT;
@@ -78,6 +104,10 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 	case N_RUN:
 		if (!path_id_ok(name))
 			return -ENOENT;
+		if (run_scratch(fs, parent, name, tmpl) == 0)
+			return 0;
+		if (name[0] == '@')
+			return own_child(path_run_file(name), tmpl);
 		err = store_task(s, parent->dag, parent->run, name, &mapped);
 		tmpl->kind = mapped ? N_MAPPED : N_TI;
 		return err;
@@ -240,6 +270,18 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }
 
+/* A note as a file shows it: with one newline added, empty when none. */
+static int render_note(const char *note, struct cache_blob **out)
+{
+	if (!note || !*note)
+		return blob_of("", 0, out);
+	*out = cache_blob_new(note, strlen(note) + 1);
+	if (!*out)
+		return -ENOMEM;
+	(*out)->data[(*out)->len - 1] = '\n';
+	return 0;
+}
+
 /* The bytes of state, note or info.json. */
 static int render_ti_file(const struct af_ti *ti, enum ti_file f,
 			  struct cache_blob **out)
@@ -254,22 +296,76 @@ static int render_ti_file(const struct af_ti *ti, enum ti_file f,
 		return blob_of(buf, (size_t)n < sizeof(buf) ? (size_t)n : 0,
 			       out);
 	case TI_NOTE:
-		if (!ti->note || !*ti->note)
-			return blob_of("", 0, out);
-		*out = cache_blob_new(ti->note, strlen(ti->note) + 1);
-		if (!*out)
-			return -ENOMEM;
-		(*out)->data[(*out)->len - 1] = '\n';
-		return 0;
+		return render_note(ti->note, out);
 	default:
 		return blob_of(ti->info, ti->info_len, out);
 	}
+}
+
+/* The bytes of a run's @ files (RUN_*). */
+static int render_run_file(const struct af_run *r, enum ti_file f,
+			   struct cache_blob **out)
+{
+	char buf[300];
+	int n;
+
+	switch (f) {
+	case RUN_STATE:
+		n = snprintf(buf, sizeof(buf), "%s\n",
+			     r->state ? r->state : "none");
+		return blob_of(buf, (size_t)n < sizeof(buf) ? (size_t)n : 0,
+			       out);
+	case RUN_NOTE:
+		return render_note(r->note, out);
+	case RUN_CONF:
+		return blob_of(r->conf ? r->conf : "{}\n",
+			       r->conf ? r->conf_len : 3, out);
+	default:
+		return blob_of(r->info ? r->info : "", r->info_len, out);
+	}
+}
+
+/* The bytes of a run's or a DAG's @ file; *mtime its time. */
+static int own_content(struct fs *fs, const struct node *n,
+		       struct cache_blob **out, time_t *mtime)
+{
+	struct s_run *r;
+	struct s_dag *d;
+	int err;
+
+	*mtime = fs->started;
+	if (n->file >= RUN_STATE && n->file <= RUN_INFO) {
+		err = store_run(&fs->store, n->dag, n->run, &r);
+		if (err)
+			return err;
+		if (r->run.mtime)
+			*mtime = r->run.mtime;
+		err = render_run_file(&r->run, n->file, out);
+		store_put(r);
+		return err;
+	}
+	err = store_dag_info(&fs->store, n->dag, &d);
+	if (err)
+		return err;
+	if (n->file == DAG_PAUSED)
+		err = blob_of(d->dag.is_paused ? "true\n" : "false\n",
+			      d->dag.is_paused ? 5 : 6, out);
+	else
+		err = blob_of(d->dag.info, d->dag.info_len, out);
+	store_put(d);
+	return err;
+}
+
+static int is_own(const struct node *n)
+{
+	return n->kind == N_FILE && n->file >= RUN_STATE;
 }
 
 int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 		 int *final)
 {
 	struct s_ti *t;
+	time_t mtime;
 	int err;
 
 	*final = 0;
@@ -278,6 +374,8 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 		return render_stats(fs, out);
 	if (n->kind != N_FILE)
 		return -EISDIR;
+	if (is_own(n))
+		return own_content(fs, n, out, &mtime);
 	err = ti_of(fs, n, &t);
 	if (err)
 		return err;
@@ -516,6 +614,25 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	return err;
 }
 
+static int attr_own(struct fs *fs, struct node *n, struct stat *st)
+{
+	struct cache_blob *b;
+	time_t mtime;
+	mode_t rw = fs->cfg->ro ? 0444 : 0644;
+	int err = own_content(fs, n, &b, &mtime);
+
+	if (err)
+		return err;
+	set_file(st,
+		 path_file_is_state(n->file) || path_file_is_note(n->file)
+			 ? rw
+			 : 0444,
+		 b->len, mtime);
+	kc_told(&n->kc, kc_hash(b->data, b->len, 0));
+	store_put(b);
+	return 0;
+}
+
 static int attr_scratch(struct fs *fs, const struct node *n, struct stat *st)
 {
 	struct scratch_attr a;
@@ -562,6 +679,13 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 		err = attr_scratch(fs, n, st);
 		*timeout = 0; /* it changes under renames: always ask */
 		break;
+	case N_FILE:
+		if (is_own(n)) {
+			err = attr_own(fs, n, st);
+			break;
+		}
+		err = attr_ti(fs, n, st, timeout);
+		break;
 	default:
 		err = attr_ti(fs, n, st, timeout);
 	}
@@ -574,6 +698,9 @@ int node_listing_has_attr(const struct node *n, const char *name)
 {
 	if (n->kind == N_LOGS)
 		return !strcmp(name, "latest");
+	/* a run's or DAG's own files need its record: not for a listing */
+	if ((n->kind == N_RUN || n->kind == N_DAG) && name[0] == '@')
+		return 0;
 	return n->kind != N_TI || path_ti_file(name) != TI_LINKS;
 }
 
@@ -681,9 +808,14 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 			store_put(d);
 		break;
 	case N_DAG:
-		err = store_runs(&fs->store, n->dag, &r);
+		for (int f = DAG_PAUSED; !err && f <= DAG_INFO; f++)
+			err = add_entry(out, &cap, path_file_name(f), S_IFREG);
+		if (!err)
+			err = store_runs(&fs->store, n->dag, &r);
 		for (size_t i = 0; !err && i < r->n; i++)
-			err = add_entry(out, &cap, r->runs[i].run_id, S_IFDIR);
+			if (r->runs[i].run_id[0] != '@') /* names of ours */
+				err = add_entry(out, &cap, r->runs[i].run_id,
+						S_IFDIR);
 		/* the server lists no runs for a DAG that does not exist */
 		if (!err && r->n == 0 &&
 		    store_dag_known(&fs->store, n->dag) != KNOWN)
@@ -692,6 +824,13 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 			store_put(r);
 		break;
 	case N_RUN:
+		for (int f = RUN_STATE; !err && f <= RUN_INFO; f++)
+			err = add_entry(out, &cap, path_file_name(f), S_IFREG);
+		if (!err)
+			err = list_tis(fs, n, out, &cap);
+		if (!err)
+			err = list_scratch(fs, n, out, &cap);
+		break;
 	case N_MAPPED:
 		err = list_tis(fs, n, out, &cap);
 		break;
@@ -737,7 +876,13 @@ void dir_list_free(struct dir_list *l)
 
 int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 {
-	int len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d", n->dag,
+	int len;
+
+	if (!n->task) /* a run directory: '@' is in no task id */
+		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f@", n->dag,
+			       n->run);
+	else
+		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d", n->dag,
 			   n->run, n->task, n->map_index);
 
 	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
@@ -771,14 +916,23 @@ static void log_rejected_state(const struct node *n, const char *buf,
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len)
 {
+	static const char *const clear[] = {"clear", NULL};
+	static const char *const run_states[] = {"success", "failed", "queued",
+						 NULL};
+	static const char *const paused[] = {"true", "false", NULL};
 	const char *state;
 	long note_len;
 
 	if (fs->cfg->ro)
 		return -EROFS;
-	if (file == TI_STATE) {
-		if (value_blank(buf, len))
-			return 0; /* nothing but white space: nothing to send */
+	if ((file == TI_STATE || file == RUN_STATE || file == DAG_PAUSED) &&
+	    value_blank(buf, len))
+		return 0; /* nothing but white space: nothing to send */
+	switch (file) {
+	case TI_STATE:
+		if (value_word(buf, len, clear))
+			return store_clear(&fs->store, n->dag, n->run, n->task,
+					   n->map_index);
 		state = value_state(buf, len);
 		if (!state) {
 			log_rejected_state(n, buf, len);
@@ -786,29 +940,67 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 		}
 		return store_set_state(&fs->store, n->dag, n->run, n->task,
 				       n->map_index, state);
+	case RUN_STATE:
+		state = value_word(buf, len, run_states);
+		if (!state)
+			return -EINVAL;
+		return store_set_run_state(&fs->store, n->dag, n->run, state);
+	case DAG_PAUSED:
+		state = value_word(buf, len, paused);
+		if (!state)
+			return -EINVAL;
+		return store_set_paused(&fs->store, n->dag, state[0] == 't');
+	case TI_NOTE:
+	case RUN_NOTE:
+		note_len = value_note(buf, len);
+		if (note_len < 0)
+			return (int)note_len;
+		if (file == RUN_NOTE)
+			return store_set_run_note(&fs->store, n->dag, n->run,
+						  buf, (size_t)note_len);
+		return store_set_note(&fs->store, n->dag, n->run, n->task,
+				      n->map_index, buf, (size_t)note_len);
+	default:
+		return -EACCES;
 	}
-	note_len = value_note(buf, len);
-	if (note_len < 0)
-		return (int)note_len;
-	return store_set_note(&fs->store, n->dag, n->run, n->task, n->map_index,
-			      buf, (size_t)note_len);
+}
+
+/* The path of what n is about, for log lines: DAG[/RUN[/TASK[/MI]]]. */
+void node_where(const struct node *n, char *buf, size_t size)
+{
+	int len = snprintf(buf, size, "%s", n->dag ? n->dag : "");
+
+	if (n->run && len >= 0 && (size_t)len < size)
+		len += snprintf(buf + len, size - len, "/%s", n->run);
+	if (n->task && len >= 0 && (size_t)len < size)
+		len += snprintf(buf + len, size - len, "/%s", n->task);
+	if (n->task && n->map_index >= 0 && len >= 0 && (size_t)len < size)
+		snprintf(buf + len, size - len, "/%d", n->map_index);
 }
 
 int node_create(struct fs *fs, const struct node *dir, const char *name,
-		mode_t mode, struct node *tmpl)
+		mode_t mode, int excl, struct node *tmpl)
 {
 	char key[NODE_KEY_MAX];
 	int err;
 
 	memset(tmpl, 0, sizeof(*tmpl));
-	if (dir->kind != N_TI)
+	if (dir->kind != N_TI && dir->kind != N_RUN)
 		return -EPERM;
 	if (fs->cfg->ro)
 		return -EROFS;
-	if (path_ti_file(name) != TI_NONE)
+	if (dir->kind == N_RUN) {
+		/* a run's scratch files: what editors create exclusively,
+		 * or dot files; another name could be meant as a task */
+		if (path_run_file(name) != TI_NONE)
+			return -EEXIST;
+		if (name[0] == '@' || (!excl && name[0] != '.'))
+			return -EPERM;
+	} else if (path_ti_file(name) != TI_NONE) {
 		return -EEXIST;
-	if (path_ti_lookalike(name))
+	} else if (path_ti_lookalike(name)) {
 		return -EPERM; /* echo failed > State meant the real file */
+	}
 	err = node_ti_key(dir, key);
 	if (!err)
 		err = scratch_create(fs->scratch, key, name, mode, NULL, 0, 1,
@@ -822,6 +1014,14 @@ int node_unlink(struct fs *fs, const struct node *dir, const char *name)
 	char key[NODE_KEY_MAX];
 	int err;
 
+	uint64_t sid;
+
+	if (dir->kind == N_RUN && !fs->cfg->ro) {
+		err = node_ti_key(dir, key);
+		if (!err)
+			err = scratch_find(fs->scratch, key, name, &sid);
+		return err ? -EPERM : scratch_unlink(fs->scratch, key, name);
+	}
 	if (dir->kind != N_TI || path_ti_file(name) != TI_NONE)
 		return -EPERM;
 	err = node_ti_key(dir, key);
@@ -833,14 +1033,23 @@ static int copy_to_scratch(struct fs *fs, const struct node *dir,
 			   const char *key, enum ti_file file, const char *to,
 			   int excl, uint64_t *sid)
 {
+	struct node f = *dir;
 	struct cache_blob *b;
+	time_t mtime;
 	struct s_ti *t;
-	int err = ti_of(fs, dir, &t);
+	int err;
 
-	if (err)
-		return err;
-	err = render_ti_file(&t->ti, file, &b);
-	store_put(t);
+	if (dir->kind == N_RUN) {
+		f.kind = N_FILE;
+		f.file = file;
+		err = own_content(fs, &f, &b, &mtime);
+	} else {
+		err = ti_of(fs, dir, &t);
+		if (err)
+			return err;
+		err = render_ti_file(&t->ti, file, &b);
+		store_put(t);
+	}
 	if (err)
 		return err;
 	err = scratch_create(fs->scratch, key, to, 0644, b->data, b->len, excl,
@@ -864,10 +1073,13 @@ static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
 		return err;
 	err = node_save(fs, dir, file, data, len);
 	free(data);
-	if (err)
-		log_msg(LOG_ERR, "saving %s of %s/%s/%s: %s",
-			path_ti_file_name(file), dir->dag, dir->run, dir->task,
-			strerror(-err));
+	if (err) {
+		char where[NODE_KEY_MAX];
+
+		node_where(dir, where, sizeof(where));
+		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(file),
+			where, strerror(-err));
+	}
 	else
 		scratch_unlink(fs->scratch, key, from);
 	return err;
@@ -876,14 +1088,26 @@ static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
 int node_rename(struct fs *fs, struct node *dir, const char *from,
 		struct node *newdir, const char *to, unsigned int flags)
 {
-	enum ti_file src = path_ti_file(from), dst = path_ti_file(to);
+	int run = dir->kind == N_RUN;
+	enum ti_file src = run ? path_run_file(from) : path_ti_file(from);
+	enum ti_file dst = run ? path_run_file(to) : path_ti_file(to);
 	int excl = (flags & RENAME_NOREPLACE) != 0;
 	struct node tmpl = {.kind = N_SCRATCH};
 	char key[NODE_KEY_MAX];
+	uint64_t sid;
 	int err;
 
-	if (dir->kind != N_TI || newdir->kind != N_TI)
+	if ((dir->kind != N_TI && !run) || newdir->kind != dir->kind)
 		return -EPERM;
+	/* in a run directory, from is a scratch file or one of ours */
+	if (run && src == TI_NONE) {
+		err = node_ti_key(dir, key);
+		if (!err)
+			err = scratch_find(fs->scratch, key, from, &sid);
+		if (err)
+			return -EPERM;
+	}
+
 	if (dir != newdir)
 		return -EXDEV;
 	if (flags & ~RENAME_NOREPLACE)
@@ -899,13 +1123,15 @@ int node_rename(struct fs *fs, struct node *dir, const char *from,
 		err = scratch_rename(fs->scratch, key, from, to, excl);
 		if (!err)
 			err = scratch_find(fs->scratch, key, to, &tmpl.sid);
-	} else if (src == TI_NONE && (dst == TI_STATE || dst == TI_NOTE)) {
+	} else if (src == TI_NONE &&
+		   (path_file_is_state(dst) || path_file_is_note(dst))) {
 		if (excl)
 			return -EEXIST;
 		err = save_scratch(fs, dir, key, from, dst);
 		tmpl.kind = N_FILE;
 		tmpl.file = dst;
-	} else if ((src == TI_STATE || src == TI_NOTE) && dst == TI_NONE) {
+	} else if ((path_file_is_state(src) || path_file_is_note(src)) &&
+		   dst == TI_NONE) {
 		err = copy_to_scratch(fs, dir, key, src, to, excl, &tmpl.sid);
 	} else {
 		return -EPERM;

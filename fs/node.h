@@ -152,9 +152,15 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
  */
 int node_rename(struct fs *fs, struct node *dir, const char *from,
 		struct node *newdir, const char *to, unsigned int flags);
-/* Creates a scratch file (sets tmpl) in directory dir; -EPERM elsewhere. */
+/*
+ * Creates a scratch file (sets tmpl) in directory dir: any new name in a
+ * task instance directory; in a run directory one created exclusively
+ * (excl) or beginning with '.'; -EPERM elsewhere.
+ */
 int node_create(struct fs *fs, const struct node *dir, const char *name,
-		mode_t mode, struct node *tmpl);
+		mode_t mode, int excl, struct node *tmpl);
+/* DAG[/RUN[/TASK[/MI]]] of n, for log lines. */
+void node_where(const struct node *n, char *buf, size_t size);
 int node_unlink(struct fs *fs, const struct node *dir, const char *name);
 
 #endif

@@ -533,7 +533,9 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	p = node_of(req, parent);
-	err = p ? node_create(fs, p, name, mode, &tmpl) : -ESTALE;
+	err = p ? node_create(fs, p, name, mode, (fi->flags & O_EXCL) != 0,
+			     &tmpl)
+		: -ESTALE;
 	n = err ? NULL : inodes_add(fs->inodes, p, name, &tmpl);
 	if (!err && !n)
 		err = -ENOMEM;

@@ -10,6 +10,48 @@ static const char *const ti_names[] = {
 	[TI_INFO] = "info.json", [TI_LOGS] = "logs",
 };
 
+static const char *const own_names[] = {
+	[RUN_STATE] = "@state",	    [RUN_NOTE] = "@note",
+	[RUN_CONF] = "@conf.json",  [RUN_INFO] = "@info.json",
+	[DAG_PAUSED] = "@paused",   [DAG_INFO] = "@info.json",
+};
+
+static enum ti_file own_file(const char *name, enum ti_file from,
+			     enum ti_file to)
+{
+	for (enum ti_file f = from; f <= to; f++)
+		if (!strcmp(name, own_names[f]))
+			return f;
+	return TI_NONE;
+}
+
+enum ti_file path_run_file(const char *name)
+{
+	return own_file(name, RUN_STATE, RUN_INFO);
+}
+
+enum ti_file path_dag_file(const char *name)
+{
+	return own_file(name, DAG_PAUSED, DAG_INFO);
+}
+
+const char *path_file_name(enum ti_file f)
+{
+	if (f >= RUN_STATE && f <= DAG_INFO)
+		return own_names[f];
+	return path_ti_file_name(f);
+}
+
+int path_file_is_state(enum ti_file f)
+{
+	return f == TI_STATE || f == RUN_STATE || f == DAG_PAUSED;
+}
+
+int path_file_is_note(enum ti_file f)
+{
+	return f == TI_NOTE || f == RUN_NOTE;
+}
+
 int path_id_ok(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;

@@ -16,6 +16,13 @@ enum ti_file {
 	TI_LINKS,
 	TI_INFO,
 	TI_LOGS,
+	/* airflowfs's own files of a run and of a DAG (names begin with @) */
+	RUN_STATE,
+	RUN_NOTE,
+	RUN_CONF,
+	RUN_INFO,
+	DAG_PAUSED,
+	DAG_INFO,
 };
 
 /*
@@ -33,6 +40,15 @@ enum ti_file path_ti_file(const char *name);
 int path_ti_lookalike(const char *name);
 /* The fixed name of a task instance file. */
 const char *path_ti_file_name(enum ti_file f);
+/* The file a name stands for in a run directory (RUN_*), or TI_NONE. */
+enum ti_file path_run_file(const char *name);
+/* The file a name stands for in a DAG directory (DAG_*), or TI_NONE. */
+enum ti_file path_dag_file(const char *name);
+/* The name of any file of enum ti_file. */
+const char *path_file_name(enum ti_file f);
+/* Whether f is written as a state (one word) or as a note (text). */
+int path_file_is_state(enum ti_file f);
+int path_file_is_note(enum ti_file f);
 /*
  * Parses a canonical decimal (no sign, no leading zero unless "0", at most
  * 9 digits) into *n. Returns 0 or -1.

@@ -324,7 +324,9 @@ static struct s_run *run_val(struct af_run *r)
 
 	if (v) {
 		v->run = *r;
-		v->hdr.size += strlen(r->run_id);
+		v->hdr.size += strlen(r->run_id) + r->info_len + r->conf_len +
+			       (r->state ? strlen(r->state) : 0) +
+			       (r->note ? strlen(r->note) : 0);
 	} else {
 		af_run_clear(r);
 	}
@@ -352,7 +354,13 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		struct af_run copy = rs->runs[i];
 		struct s_run *r;
 
+		/* the record takes what the listing does not need */
+		rs->runs[i].state = rs->runs[i].note = NULL;
+		rs->runs[i].conf = rs->runs[i].info = NULL;
+		rs->runs[i].conf_len = rs->runs[i].info_len = 0;
 		copy.run_id = strdup(copy.run_id);
+		if (!copy.run_id)
+			af_run_clear(&copy);
 		r = copy.run_id ? run_val(&copy) : NULL;
 		if (r && !mkkey(key, "run", id->dag, copy.run_id, END))
 			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
@@ -1214,5 +1222,167 @@ int store_set_note(struct store *s, const char *dag, const char *run,
 			put_ti(s, dag, run, t, gen);
 		store_put(t);
 	}
+	return err;
+}
+
+static void dag_destroy(struct cache_val *v)
+{
+	struct s_dag *d = (struct s_dag *)v;
+
+	af_dag_clear(&d->dag);
+	free(d);
+}
+
+static struct s_dag *dag_val(struct af_dag *d)
+{
+	struct s_dag *v = val_new(sizeof(*v), dag_destroy);
+
+	if (v) {
+		v->dag = *d;
+		v->hdr.size += d->info_len;
+	} else {
+		af_dag_clear(d);
+	}
+	return v;
+}
+
+static int fetch_dag_info(struct store *s, void *arg, uint64_t gen,
+			  struct cache_val **val, double *ttl)
+{
+	struct ids *id = arg;
+	struct af_dag d;
+	struct s_dag *v;
+	int err = airflow_get_dag(s->af, id->dag, &d);
+
+	if (err)
+		return err;
+	put_marker(s, gen, "dag", id->dag, NULL, s->ttl);
+	v = dag_val(&d);
+	*val = v ? &v->hdr : NULL;
+	return v ? 0 : -ENOMEM;
+}
+
+int store_dag_info(struct store *s, const char *dag, struct s_dag **out)
+{
+	struct ids id = {.dag = dag};
+	char key[KEY_MAX];
+	int err = mkkey(key, "dagrec", dag, END);
+
+	return err ? err
+		   : cached(s, key, fetch_dag_info, &id,
+			    (struct cache_val **)out);
+}
+
+/*
+ * Forgets what a change to a run may have changed: its record, its
+ * listing and its task instances (task NULL: all of them, else those of
+ * that task). Returns the generation after that.
+ */
+static uint64_t forget_run(struct store *s, const char *dag, const char *run,
+			   const char *task)
+{
+	char key[KEY_MAX];
+
+	if (!mkkey(key, "run", dag, run, END))
+		cache_invalidate(s->cache, key);
+	if (!mkkey(key, "tis", dag, run, END))
+		cache_invalidate(s->cache, key);
+	if (!mkkey(key, "ti", dag, run, task ? task : "", END)) {
+		/* "ti" SEP dag SEP run SEP [task SEP]: nothing longer */
+		if (task && strlen(key) + 1 < KEY_MAX)
+			strcat(key, SEP);
+		cache_invalidate_prefix(s->cache, key);
+	}
+	if (!mkkey(key, "mapped", dag, run, task ? task : "", END))
+		cache_invalidate(s->cache, key);
+	return cache_gen(s->cache);
+}
+
+/* Keeps the record a write answered with, if any. */
+static void put_run(struct store *s, const char *dag, struct af_run *r,
+		    uint64_t gen)
+{
+	char key[KEY_MAX];
+	struct s_run *v;
+
+	if (!r->run_id)
+		return;
+	v = run_val(r);
+	if (v && !mkkey(key, "run", dag, v->run.run_id, END))
+		cache_put(s->cache, key, &v->hdr, s->ttl, gen);
+	store_put(v);
+}
+
+int store_set_run_state(struct store *s, const char *dag, const char *run,
+			const char *state)
+{
+	struct af_run r;
+	int err = airflow_set_run_state(s->af, dag, run, state, &r);
+	uint64_t gen = forget_run(s, dag, run, NULL);
+
+	if (!err)
+		put_run(s, dag, &r, gen);
+	else
+		af_run_clear(&r);
+	return err;
+}
+
+int store_set_run_note(struct store *s, const char *dag, const char *run,
+		       const char *note, size_t len)
+{
+	struct af_run r;
+	int err = airflow_set_run_note(s->af, dag, run, note, len, &r);
+	char key[KEY_MAX];
+	uint64_t gen;
+
+	if (!mkkey(key, "run", dag, run, END))
+		cache_invalidate(s->cache, key);
+	gen = cache_gen(s->cache);
+	if (!err)
+		put_run(s, dag, &r, gen);
+	else
+		af_run_clear(&r);
+	return err;
+}
+
+int store_set_paused(struct store *s, const char *dag, int paused)
+{
+	struct af_dag d;
+	struct s_dag *v;
+	char key[KEY_MAX];
+	int err = airflow_set_paused(s->af, dag, paused, &d);
+	uint64_t gen;
+
+	if (mkkey(key, "dagrec", dag, END)) {
+		af_dag_clear(&d);
+		return err;
+	}
+	cache_invalidate(s->cache, key);
+	gen = cache_gen(s->cache);
+	if (err || !d.info) {
+		af_dag_clear(&d);
+		return err;
+	}
+	v = dag_val(&d);
+	if (v)
+		cache_put(s->cache, key, &v->hdr, s->ttl, gen);
+	store_put(v);
+	return 0;
+}
+
+int store_clear(struct store *s, const char *dag, const char *run,
+		const char *task, int map_index)
+{
+	struct af_ref *refs;
+	size_t n;
+	int err = airflow_clear(s->af, dag, run, task, map_index, &refs, &n);
+
+	/* after a failure too: the server may hold something new */
+	forget_run(s, dag, run, task);
+	for (size_t i = 0; i < n; i++)
+		forget_run(s, dag, refs[i].run_id, refs[i].task_id);
+	if (!err && !refs)
+		forget_run(s, dag, run, NULL);
+	af_refs_free(&refs, n);
 	return err;
 }

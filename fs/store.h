@@ -56,6 +56,11 @@ struct s_run {
 	struct af_run run;
 };
 
+struct s_dag {
+	struct cache_val hdr;
+	struct af_dag dag;
+};
+
 struct s_ti {
 	struct cache_val hdr;
 	struct af_ti ti;
@@ -173,5 +178,26 @@ int store_set_state(struct store *s, const char *dag, const char *run,
 int store_set_note(struct store *s, const char *dag, const char *run,
 		   const char *task, int map_index, const char *note,
 		   size_t len);
+
+/* The DAG record (GET /dags/D), cached for ttl. */
+int store_dag_info(struct store *s, const char *dag, struct s_dag **out);
+/*
+ * Writes to a run or a DAG. On success the cache keeps the record the
+ * server answered (else forgets it); a run's state also forgets its task
+ * instances, which the server may have changed with it.
+ */
+int store_set_run_state(struct store *s, const char *dag, const char *run,
+			const char *state);
+int store_set_run_note(struct store *s, const char *dag, const char *run,
+		       const char *note, size_t len);
+int store_set_paused(struct store *s, const char *dag, int paused);
+/*
+ * Clears a task instance and its downstream (SPEC.md "state"): the task
+ * instances the server names in its answer (or, if it names none, the
+ * whole run) and the run's record are forgotten, so that the next read
+ * shows what the server holds then.
+ */
+int store_clear(struct store *s, const char *dag, const char *run,
+		const char *task, int map_index);
 
 #endif

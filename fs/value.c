@@ -13,15 +13,20 @@ static int space(char c)
 
 const char *value_state(const char *buf, size_t len)
 {
-	static const char *const ok[] = {"success", "failed", "skipped"};
+	static const char *const ok[] = {"success", "failed", "skipped", NULL};
 
+	return value_word(buf, len, ok);
+}
+
+const char *value_word(const char *buf, size_t len, const char *const *ok)
+{
 	while (len > 0 && space(buf[len - 1]))
 		len--;
 	while (len > 0 && space(*buf)) {
 		buf++;
 		len--;
 	}
-	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+	for (size_t i = 0; ok[i]; i++) {
 		size_t n = 0;
 
 		while (ok[i][n])

@@ -31,6 +31,11 @@ int value_text(const char *buf, size_t len, int partial);
  * -EINVAL when it is not UTF-8 or holds a NUL byte (value_text).
  */
 long value_note(const char *buf, size_t len);
+/*
+ * The same for any list of words (NULL-terminated): the one written, in
+ * any case, surrounding white space ignored, or NULL.
+ */
+const char *value_word(const char *buf, size_t len, const char *const *ok);
 /* The number of UTF-8 characters in buf (bytes that do not continue one). */
 size_t value_chars(const char *buf, size_t len);
 

@@ -47,6 +47,15 @@ The demo Airflow server ($url, API $api) is mounted at $mnt. In another shell, t
     cat $mnt/etl_daily/scheduled__2024-01-01T00:00:00+00:00/load/links.json
     cat $mnt/.stats
 
+On call (README "On call"):
+
+    cd '$run'
+    grep -lx failed */state
+    grep -c ERROR transform/logs/latest
+    echo clear > transform/state; cat transform/state @state
+    echo "INC-42: cleared after the upstream fix" > @note
+    echo true > ../@paused; cat ../@paused
+
 Press Ctrl-C here to unmount and stop the server.
 MSG
 wait "$afs"

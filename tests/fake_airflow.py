@@ -18,6 +18,20 @@ over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bug. AP
   re-joined with "\n", so no final newline); itsdangerous-compatible continuation tokens
   with payload {"end_of_log", "log_pos"}.
 * PATCH state: dry_run defaults to true; a real change answers `{}`.
+* runs, DAGs, clearing: PATCH /dags/D?update_mask=is_paused {"is_paused"}; PATCH
+  /dags/D/dagRuns/R {"state": success|failed|queued} (success/failed also set the unfinished
+  TIs: success, or failed for running ones and skipped for the others); PATCH
+  .../dagRuns/R/setNote {"note"}; POST /dags/D/clearTaskInstances (dry_run and only_failed
+  default to true; task_ids items are a task id or [task_id, map_index]; include_downstream
+  follows the DAG's dataset key "edges": {task: [downstream tasks]}; a clear sets state null,
+  running ones restarting, and with reset_dag_runs the run queued) -> {"task_instances":
+  [TaskInstanceReference]}. The v2 routes take the v2 bodies (extra fields forbidden,
+  DAGRunPatchBody with update_mask, DAGPatchBody, ClearTaskInstancesBody whose
+  reset_dag_runs defaults to true) and answer the v2 records.
+* a TI's updated_at (dataset key, hidden from records) moves when its row changes (a state
+  PATCH, a run's state, a clear, /_fake/ti with fields other than note/logs/links) and not
+  with its note; before any change it is its end, start or logical date. The TI lists
+  filter on it (updated_at_gte/_lte), "~" for the DAG and the run lists across DAGs.
 * JSON bodies are indented, keys sorted and non-ASCII escaped, as Airflow's JSON provider does
   (--no-sort-keys keeps the spec order in which records are built).
 
@@ -336,7 +350,7 @@ TI_KEYS = ("task_id", "map_index", "state", "try_number", "max_tries", "start_da
            "end_date", "queued_when", "note", "operator", "hostname", "unixname", "pool",
            "pool_slots", "queue", "priority_weight", "pid", "executor", "executor_config",
            "sla_miss", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job",
-           "task_display_name", "links", "logs")
+           "task_display_name", "links", "logs", "updated_at")
 RUN_KEYS = RUN_FIELDS[:1] + RUN_FIELDS[2:] + ("run_after", "tis")
 DAG_DATE_FIELDS = ("last_parsed_time", "last_pickled", "last_expired", "next_dagrun",
                    "next_dagrun_data_interval_start", "next_dagrun_data_interval_end",
@@ -687,7 +701,7 @@ def normalize_ti(raw):
     ti.setdefault("map_index", -1)
     ti.setdefault("try_number", 0 if state is None else 1)
     ti.setdefault("max_tries", 0)
-    for key in ("start_date", "end_date", "queued_when"):
+    for key in ("start_date", "end_date", "queued_when", "updated_at"):
         ti[key] = parse_dt(ti.get(key), key)
     ti.setdefault("hostname", "worker-1" if state in _ACTIVE else "")
     defaults = {"note": None, "operator": "PythonOperator", "unixname": "airflow",
@@ -756,7 +770,7 @@ def normalize_run(raw, dag_id):
 
 
 def normalize_dag(raw, serializer):
-    _check_keys(raw, DAG_FIELDS + ("runs", "schedule", "tasks"), "dag")
+    _check_keys(raw, DAG_FIELDS + ("runs", "schedule", "tasks", "edges"), "dag")
     dag_id = raw.get("dag_id")
     if not isinstance(dag_id, str) or not dag_id:
         raise DatasetError("a dag has no dag_id")
@@ -875,6 +889,9 @@ class Store:
             text, try_no = fields.pop("append_log", None), fields.pop("append_try", None)
             if "task_id" in fields or "map_index" in fields:
                 raise DatasetError("task_id and map_index cannot be changed")
+            row = {k for k in fields if k not in ("note", "logs", "links", "updated_at")}
+            if row and "updated_at" not in fields:
+                fields["updated_at"] = iso(now())
             new = normalize_ti({**export_ti(ti), **fields})
             if text is not None:
                 idx = (try_no or new["try_number"]) - 1
@@ -1165,6 +1182,10 @@ def _run_key(item, name):
 
 
 def _updated(obj):
+    """A TI's updated_at: set when its row changes (a state, a clear, an update through
+    /_fake/ti other than its note); before any change, its latest date."""
+    if obj.get("updated_at"):
+        return obj["updated_at"]
     return obj.get("end_date") or obj.get("start_date") or obj.get("logical_date") \
         or obj.get("run_after")
 
@@ -1378,6 +1399,12 @@ def h_logs(app, p, q, req):
 _STATE_BODY = ((), {"dry_run": ("boolean", None),
                     "new_state": ("string", ("success", "failed", "skipped"))})
 _NOTE_BODY = (("note",), {"note": ("string", None)})
+_RUN_STATE_BODY = ((), {"state": ("string", ("success", "failed", "queued"))})
+_DAG_BODY = ((), {"is_paused": ("boolean", None)})
+_CLEAR_BODY = ((), {name: ("boolean", None) for name in (
+    "dry_run", "only_failed", "only_running", "include_subdags", "include_parentdag",
+    "reset_dag_runs", "include_upstream", "include_downstream", "include_future",
+    "include_past")})
 
 
 def h_patch_ti(app, p, q, req):
@@ -1403,6 +1430,7 @@ def h_patch_ti(app, p, q, req):
         ti["state"] = new
         ti["start_date"] = ti["start_date"] or stamp
         ti["end_date"] = ti["end_date"] or stamp
+        ti["updated_at"] = stamp
     return 200, {}  # a list dumped through a single-object schema
 
 
@@ -1423,6 +1451,150 @@ def h_set_note(app, p, q, req):
     return 200, ti_record(p["dag"], run, ti)
 
 
+# Runs, DAGs, clearing (NOTES.md section 11)
+
+def set_run_state(run, state):
+    """set_dag_run_state_to_*: success sets every unfinished TI to success; failed sets
+    the running ones to failed and the other unfinished ones to skipped; queued only the
+    run. Each TI changed gets a new updated_at."""
+    stamp = now()
+    run["state"] = state
+    if state in ("success", "failed"):
+        run["end_date"] = stamp
+        for t in run["tis"]:
+            if t["state"] in UNFINISHED:
+                new = state if state == "success" or t["state"] == "running" else "skipped"
+                t["state"], t["updated_at"] = new, stamp
+                t["end_date"] = t["end_date"] or stamp
+    else:
+        run["end_date"] = None
+
+
+def find_run(app, p, err):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    if run is None:
+        raise err
+    return run
+
+
+def h_patch_run(app, p, q, req):
+    data = req.json
+    marshmallow_errors(data, ("state",), {} if "state" in data else
+                       {"state": ["Missing data for required field."]})
+    run = find_run(app, p, not_found(f"Dag Run id {p['run']} not found in dag {p['dag']}"))
+    set_run_state(run, data["state"])
+    return 200, run_record(p["dag"], run)
+
+
+def h_run_note(app, p, q, req):
+    data = req.json
+    errors = {"note": ["Longer than maximum length 1000."]} if len(data["note"]) > 1000 else {}
+    marshmallow_errors(data, ("note",), errors)
+    run = find_run(app, p, not_found(f"Dag Run id {p['run']} not found in dag {p['dag']}"))
+    run["note"] = data["note"]
+    return 200, run_record(p["dag"], run)
+
+
+def h_patch_dag(app, p, q, req):
+    data = req.json
+    if q.get("update_mask") and q["update_mask"] != ["is_paused"]:
+        raise bad_request("Only `is_paused` field can be updated through the REST API")
+    dag = app.store.dags.get(p["dag"])
+    if dag is None:
+        raise not_found("DAG not found", f"The DAG with dag_id: {p['dag']} was not found")
+    if "is_paused" not in data:
+        raise bad_request("{'is_paused': ['Missing data for required field.']}")
+    dag["is_paused"] = data["is_paused"]
+    return 200, dag_record(dag)
+
+
+def _downstream(app, dag_id, tasks):
+    """tasks and everything downstream of them (the DAG's "edges")."""
+    edges = app.store.dags[dag_id].get("edges") or {}
+    out, todo = set(tasks), list(tasks)
+    while todo:
+        for t in edges.get(todo.pop(), ()):
+            if t not in out:
+                out.add(t)
+                todo.append(t)
+    return out
+
+
+def clear_targets(app, dag_id, data):
+    """The TIs a clear of `data` (dataset fields, defaults applied) touches: [(run, ti)]."""
+    wanted = {}  # task_id -> None (every map index) or {map_index}
+    for item in data.get("task_ids") or ():
+        if isinstance(item, str):
+            wanted[item] = None
+        else:
+            task, mi = item
+            if wanted.get(task, set()) is not None:
+                wanted.setdefault(task, set()).add(mi)
+    tasks = set(wanted)
+    down = _downstream(app, dag_id, tasks) if data.get("include_downstream") else tasks
+    out = []
+    for (d, rid), run in app.store.runs.items():
+        if d != dag_id or (data.get("dag_run_id") is not None
+                           and rid != data["dag_run_id"]):
+            continue
+        for t in run["tis"]:
+            if data.get("task_ids") is not None and t["task_id"] not in down:
+                continue
+            if t["task_id"] in wanted and wanted[t["task_id"]] is not None \
+                    and t["map_index"] not in wanted[t["task_id"]]:
+                continue
+            if data["only_failed"] and t["state"] not in ("failed", "upstream_failed"):
+                continue
+            if data.get("only_running") and t["state"] != "running":
+                continue
+            out.append((run, t))
+    return out
+
+
+def do_clear(targets, reset_dag_runs):
+    """clear_task_instances(): state None (running ones: restarting), max_tries raised by
+    the retries left; the runs back to queued."""
+    stamp = now()
+    for run, t in targets:
+        t["state"] = "restarting" if t["state"] == "running" else None
+        t["max_tries"] = t["try_number"] + max(t["max_tries"] - t["try_number"], 0)
+        t["updated_at"] = stamp
+        if reset_dag_runs:
+            run["state"], run["end_date"] = "queued", None
+
+
+def h_clear(app, p, q, req):
+    data = dict(req.json)
+    known = ("dry_run", "task_ids", "start_date", "end_date", "only_failed", "only_running",
+             "include_subdags", "include_parentdag", "reset_dag_runs", "dag_run_id",
+             "include_upstream", "include_downstream", "include_future", "include_past")
+    errors = {}
+    ids = data.get("task_ids")
+    if ids is not None and not (isinstance(ids, list) and ids and all(
+            isinstance(x, str) or (isinstance(x, list) and len(x) == 2 and isinstance(
+                x[0], str) and isinstance(x[1], int) and not isinstance(x[1], bool))
+            for x in ids)):
+        errors["task_ids"] = ["Invalid task ids."]
+    for name in known:
+        if name not in ("task_ids", "dag_run_id", "start_date", "end_date") and \
+                name in data and not isinstance(data[name], bool):
+            errors[name] = ["Not a valid boolean."]
+    marshmallow_errors(data, known, errors)
+    if p["dag"] not in app.store.dags:
+        raise not_found(f"Dag id {p['dag']} not found")
+    data.setdefault("dry_run", True)
+    data.setdefault("only_failed", True)
+    if data.get("dag_run_id") is not None and \
+            (p["dag"], data["dag_run_id"]) not in app.store.runs:
+        raise not_found(f"Dag Run id {data['dag_run_id']} not found in dag {p['dag']}")
+    targets = clear_targets(app, p["dag"], data)
+    if not data["dry_run"]:
+        do_clear(targets, data.get("reset_dag_runs", False))
+    return 200, {"task_instances": [
+        {"task_id": t["task_id"], "dag_id": p["dag"], "execution_date": iso(v1_logical(run)),
+         "dag_run_id": run["dag_run_id"]} for run, t in targets]}
+
+
 # ---------------------------------------------------------------------------------------
 # Routing
 
@@ -1434,9 +1606,15 @@ ROUTES = [
     (("version",), {"GET": (h_version, {}, None)}, (), False),
     (("health",), {"GET": (h_health, {}, None)}, (), False),
     (("dags",), {"GET": (h_dags, "dags", None)}, ("PATCH",), True),
-    (("dags", S), {"GET": (h_dag, "dag", None)}, ("PATCH", "DELETE"), True),
+    (("dags", S), {"GET": (h_dag, "dag", None),
+                   "PATCH": (h_patch_dag, {"update_mask": "array"}, _DAG_BODY)},
+     ("DELETE",), True),
+    (("dags", S, "clearTaskInstances"), {"POST": (h_clear, {}, _CLEAR_BODY)}, (), True),
     (("dags", S, "dagRuns"), {"GET": (h_runs, "runs", None)}, ("POST",), True),
-    (("dags", S, "dagRuns", S), {"GET": (h_run, "run", None)}, ("PATCH", "DELETE"), True),
+    (("dags", S, "dagRuns", S), {"GET": (h_run, "run", None),
+                                 "PATCH": (h_patch_run, {}, _RUN_STATE_BODY)},
+     ("DELETE",), True),
+    (("dags", S, "dagRuns", S, "setNote"), {"PATCH": (h_run_note, {}, _NOTE_BODY)}, (), True),
     (_TI[:5], {"GET": (h_tis, "tis", None)}, (), True),
     (_TI + ("listMapped",), {"GET": (h_list_mapped, "list_mapped", None)}, (), True),
     (_TI + ("links",), {"GET": (h_links, "links", None)}, (), True),
@@ -1675,6 +1853,7 @@ V2_QUERY = {
     "logs": {"full_content": "bool", "map_index": "int", "token": "str"},
     "patch": {"map_index": "int", "update_mask": "list:str"},
     "patch_mi": {"update_mask": "list:str"},
+    "mask": {"update_mask": "list:str"},
 }
 V2_PATH_KINDS = {"map_index": "int", "try_number": "uint"}
 
@@ -2453,6 +2632,7 @@ def v2_patch(app, p, q, req):
                 t["state"] = value
                 t["start_date"] = t["start_date"] or stamp
                 t["end_date"] = t["end_date"] or stamp
+                t["updated_at"] = stamp
         elif key == "note" and (value is not None or q.get("update_mask")):
             for t in tis:
                 t["note"] = value
@@ -2472,6 +2652,146 @@ def v2_patch_dry(app, p, q, req):
                  "total_entries": len(tis)}
 
 
+def _v2_bool(body, name, loc, errors, out):
+    value = body[name]
+    if isinstance(value, bool) or value in (0, 1) and isinstance(value, int):
+        out[name] = bool(value)
+    elif isinstance(value, str) and value.strip().lower() in _PYD_TRUE + _PYD_FALSE:
+        out[name] = value.strip().lower() in _PYD_TRUE
+    else:
+        errors.append(verr("bool_parsing" if isinstance(value, str) else "bool_type", loc,
+                           "Input should be a valid boolean" +
+                           (", unable to interpret input" if isinstance(value, str)
+                            else ""), value))
+
+
+def _v2_object(body, fields, required=()):
+    """A pydantic model with extra="forbid": -> (out, errors, object or None)."""
+    if body is _MISSING:
+        return None, [verr("missing", ("body",), "Field required", None)], None
+    if not isinstance(body, dict):
+        shown = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        return None, [verr("model_attributes_type", ("body",), "Input should be a valid "
+                           "dictionary or object to extract fields from", shown)], None
+    errors = [verr("extra_forbidden", ("body", n), "Extra inputs are not permitted", v)
+              for n, v in body.items() if n not in fields]
+    errors += [verr("missing", ("body", n), "Field required", body)
+               for n in required if n not in body]
+    return {}, errors, body
+
+
+def run_patch_body_v2(body):
+    out, errors, body = _v2_object(body, ("state", "note"))
+    if body is None:
+        return out, errors
+    if "state" in body:
+        value = body["state"]
+        if value is not None and value not in ("queued", "success", "failed"):
+            errors.append(verr("enum", ("body", "state"), "Input should be 'queued', "
+                               "'success' or 'failed'", value,
+                               {"expected": "'queued', 'success' or 'failed'"}))
+        else:
+            out["state"] = value
+    if "note" in body:
+        value = body["note"]
+        if value is not None and not isinstance(value, str):
+            errors.append(verr("string_type", ("body", "note"), "Input should be a valid "
+                               "string", value))
+        elif value is not None and len(value) > 1000:
+            errors.append(verr("string_too_long", ("body", "note"), "String should have at "
+                               "most 1000 characters", value, {"max_length": 1000}))
+        else:
+            out["note"] = value
+    return out, errors
+
+
+def dag_patch_body_v2(body):
+    out, errors, body = _v2_object(body, ("is_paused",), ("is_paused",))
+    if body is not None and "is_paused" in body:
+        _v2_bool(body, "is_paused", ("body", "is_paused"), errors, out)
+    return out, errors
+
+
+_CLEAR_BOOLS = {"dry_run": True, "only_failed": True, "only_running": False,
+                "reset_dag_runs": True, "include_upstream": False,
+                "include_downstream": False, "include_future": False, "include_past": False,
+                "run_on_latest_version": False}
+
+
+def clear_body_v2(body):
+    out, errors, body = _v2_object(body, (*_CLEAR_BOOLS, "task_ids", "dag_run_id",
+                                          "start_date", "end_date"))
+    if body is None:
+        return out, errors
+    for name, default in _CLEAR_BOOLS.items():
+        out[name] = default
+        if name in body:
+            _v2_bool(body, name, ("body", name), errors, out)
+    ids = body.get("task_ids")
+    if ids is not None:
+        if not isinstance(ids, list):
+            errors.append(verr("list_type", ("body", "task_ids"), "Input should be a valid "
+                               "list", ids))
+        else:
+            for i, x in enumerate(ids):
+                if not (isinstance(x, str) or (isinstance(x, list) and len(x) == 2 and
+                                               isinstance(x[0], str) and
+                                               isinstance(x[1], int) and
+                                               not isinstance(x[1], bool))):
+                    errors.append(verr("string_type", ("body", "task_ids", i), "Input should "
+                                       "be a valid string", x))
+    out["task_ids"] = ids
+    run_id = body.get("dag_run_id")
+    if run_id is not None and not isinstance(run_id, str):
+        errors.append(verr("string_type", ("body", "dag_run_id"), "Input should be a valid "
+                           "string", run_id))
+    out["dag_run_id"] = run_id
+    return out, errors
+
+
+def v2_patch_run(app, p, q, req):
+    run = app.store.runs.get((p["dag"], p["run"]))
+    if run is None:
+        raise V2Error(404, f"The DagRun with dag_id: `{p['dag']}` and run_id: `{p['run']}` "
+                           "was not found")
+    data = req.json
+    if q.get("update_mask"):
+        bad = [m for m in q["update_mask"] if m not in ("state", "note")]
+        if bad:
+            raise V2Error(400, f"Invalid fields to update: {bad}")
+        data = {k: v for k, v in data.items() if k in q["update_mask"]}
+    for key, value in data.items():
+        if key == "state" and value is not None:
+            set_run_state(run, value)
+        elif key == "note":
+            run["note"] = value
+    return 200, run_record_v2(app.store.dags[p["dag"]], run)
+
+
+def v2_patch_dag(app, p, q, req):
+    dag = app.store.dags.get(p["dag"])
+    if dag is None:
+        raise V2Error(404, f"Dag with id: {p['dag']} was not found")
+    if q.get("update_mask") and q["update_mask"] != ["is_paused"]:
+        raise V2Error(400, "Only `is_paused` field can be updated through the REST API")
+    dag["is_paused"] = req.json["is_paused"]
+    return 200, dag_record_v2(dag)
+
+
+def v2_clear(app, p, q, req):
+    data = req.json
+    dag = app.store.dags.get(p["dag"])
+    if dag is None:
+        raise V2Error(404, f"Dag id {p['dag']} not found")
+    if data["dag_run_id"] is not None and (p["dag"], data["dag_run_id"]) not in app.store.runs:
+        raise V2Error(404, f"Dag Run id {data['dag_run_id']} not found in dag {p['dag']}")
+    targets = clear_targets(app, p["dag"], data)
+    if not data["dry_run"]:
+        do_clear(targets, data["reset_dag_runs"])
+    records = [ti_record_v2(dag, run, t) for run, t in targets]
+    return 200, {"task_instances": records, "total_entries": len(records)}
+
+
 _V2TI = ("dags", "{dag}", "dagRuns", "{run}", "taskInstances", "{task}")
 # (segments after /api/v2, {method: (handler, query spec, has a body)}, other methods the
 # real API has there, needs auth). Starlette tries them in order: the first route whose path
@@ -2480,10 +2800,16 @@ V2_ROUTES = [
     (("version",), {"GET": (v2_version, "none", False)}, (), False),
     (("monitor", "health"), {"GET": (v2_health, "none", False)}, (), False),
     (("dags",), {"GET": (v2_dags, "dags", False)}, ("PATCH",), True),
-    (("dags", "{dag}"), {"GET": (v2_dag, "none", False)}, ("PATCH", "DELETE"), True),
+    (("dags", "{dag}"), {"GET": (v2_dag, "none", False),
+                         "PATCH": (v2_patch_dag, "mask", dag_patch_body_v2)}, ("DELETE",),
+     True),
+    (("dags", "{dag}", "clearTaskInstances"), {"POST": (v2_clear, "none", clear_body_v2)},
+     (), True),
     (("dags", "{dag}", "dagRuns"), {"GET": (v2_runs, "runs", False)}, ("POST",), True),
-    (("dags", "{dag}", "dagRuns", "{run}"), {"GET": (v2_run, "none", False)},
-     ("PATCH", "DELETE"), True),
+    (("dags", "{dag}", "dagRuns", "{run}"), {"GET": (v2_run, "none", False),
+                                             "PATCH": (v2_patch_run, "mask",
+                                                       run_patch_body_v2)},
+     ("DELETE",), True),
     (_V2TI[:5], {"GET": (v2_tis, "tis", False)}, ("PATCH",), True),
     (_V2TI + ("listMapped",), {"GET": (v2_list_mapped, "list_mapped", False)}, (), True),
     (_V2TI + ("links",), {"GET": (v2_links, "links", False)}, (), True),
@@ -2808,7 +3134,7 @@ class App:
         q, qerrors = check_query_v2(req.raw_query, V2_QUERY[qspec])
         errors += qerrors
         if has_body:
-            req.json, berrors = patch_body_v2(body)
+            req.json, berrors = (has_body if callable(has_body) else patch_body_v2)(body)
             errors += berrors
         if errors:
             raise V2Error(422, errors)

@@ -1102,3 +1102,131 @@ def test_fault_control_endpoints(faulty):
     while faulty.paused and time.monotonic() < deadline:
         time.sleep(0.05)
     assert raw(faulty, "GET", ti_url(faulty))[0] == 200
+
+
+# --- runs, DAGs, clearing, cross-DAG lists (NOTES.md section 11) --------------------------
+
+def run_path(dag, run, *rest):
+    return "/".join([f"/api/v1/dags/{seg(dag)}/dagRuns/{seg(run)}", *rest])
+
+
+def test_patch_run_state(fresh):
+    r = call(fresh, "PATCH", run_path("etl_daily", R3), {"state": "success"})
+    assert r.status == 200 and r.json["state"] == "success" and r.json["dag_run_id"] == R3
+    assert sorted(r.json) == sorted(fa.RUN_FIELDS)
+    # the unfinished TIs follow, each with a new updated_at; finished ones stay
+    assert fresh.ti("etl_daily", R3, "load")["state"] == "success"
+    assert fresh.ti("etl_daily", R3, "load")["updated_at"]
+    assert fresh.ti("etl_daily", R3, "process", 4)["state"] == "failed"
+    assert fresh.ti("etl_daily", R3, "process", 4)["updated_at"] is None
+    r = call(fresh, "PATCH", run_path("etl_daily", R1), {"state": "queued"})
+    assert r.json["state"] == "queued"
+    for body, detail in [({"state": "running"}, "'running' is not one of ['success', "
+                          "'failed', 'queued'] - 'state'"),
+                         ({"state": "failed", "x": 1}, "{'x': ['Unknown field.']}"),
+                         ({}, "{'state': ['Missing data for required field.']}")]:
+        assert_problem(call(fresh, "PATCH", run_path("etl_daily", R2), body), 400,
+                       "Bad Request", detail)
+    assert call(fresh, "GET", run_path("etl_daily", R2)).json["state"] == "failed"
+    assert call(fresh, "PATCH", run_path("etl_daily", "nope"), {"state": "failed"}).status == 404
+
+
+def test_patch_run_failed_skips_what_did_not_run(fresh):
+    call(fresh, "PATCH", run_path("etl_daily", R3), {"state": "failed"})
+    assert fresh.ti("etl_daily", R3, "process", 1)["state"] == "failed"  # was running
+    assert fresh.ti("etl_daily", R3, "process", 3)["state"] == "skipped"  # was queued
+    assert fresh.ti("etl_daily", R3, "process", 0)["state"] == "success"
+
+
+def test_run_note(fresh):
+    r = call(fresh, "PATCH", run_path("etl_daily", R2, "setNote"), {"note": "INC-42 ✓"})
+    assert r.status == 200 and r.json["note"] == "INC-42 ✓"
+    assert call(fresh, "GET", run_path("etl_daily", R2)).json["note"] == "INC-42 ✓"
+    assert call(fresh, "PATCH", run_path("etl_daily", R2, "setNote"), {"note": ""}).json[
+        "note"] == ""
+    assert_problem(call(fresh, "PATCH", run_path("etl_daily", R2, "setNote"),
+                        {"note": "x" * 1001}), 400, "Bad Request",
+                   "{'note': ['Longer than maximum length 1000.']}")
+    assert_problem(call(fresh, "PATCH", run_path("etl_daily", R2, "setNote"), {}), 400,
+                   "Bad Request", "'note' is a required property")
+
+
+def test_pause_dag(fresh):
+    r = call(fresh, "PATCH", "/api/v1/dags/etl_daily?update_mask=is_paused",
+             {"is_paused": True})
+    assert r.status == 200 and r.json["is_paused"] is True and sorted(r.json) == sorted(
+        fa.DAG_FIELDS)
+    assert call(fresh, "GET", "/api/v1/dags/etl_daily").json["is_paused"] is True
+    assert call(fresh, "PATCH", "/api/v1/dags/etl_daily",
+                {"is_paused": False}).json["is_paused"] is False
+    assert_problem(call(fresh, "PATCH", "/api/v1/dags/etl_daily",
+                        {"is_paused": "yes"}), 400, "Bad Request",
+                   "'yes' is not of type 'boolean' - 'is_paused'")
+    assert_problem(call(fresh, "PATCH", "/api/v1/dags/etl_daily?update_mask=tags",
+                        {"is_paused": True}), 400, "Bad Request",
+                   "Only `is_paused` field can be updated through the REST API")
+    assert call(fresh, "PATCH", "/api/v1/dags/nope", {"is_paused": True}).status == 404
+
+
+def test_clear_defaults_are_a_dry_run_of_failed_ones(fresh):
+    path = "/api/v1/dags/etl_daily/clearTaskInstances"
+    # dry_run and only_failed default to true: nothing changes, only failed ones listed
+    r = call(fresh, "POST", path, {"dag_run_id": R3, "task_ids": ["process"]})
+    assert r.status == 200 and r.json == {"task_instances": [
+        {"task_id": "process", "dag_id": "etl_daily", "dag_run_id": R3,
+         "execution_date": "2024-01-03T10:15:00+00:00"}]}
+    assert fresh.ti("etl_daily", R3, "process", 4)["state"] == "failed"
+    r = call(fresh, "POST", path, {"dag_run_id": R3, "task_ids": ["transform"],
+                                   "dry_run": False})
+    assert r.json == {"task_instances": []}  # only_failed: transform succeeded
+    assert fresh.ti("etl_daily", R3, "transform")["state"] == "success"
+
+
+def test_clear(fresh):
+    fresh.add_dag({"dag_id": "chain", "edges": {"a": ["b"], "b": ["c"]},
+                   "runs": [{"dag_run_id": "r1", "state": "failed", "tis": [
+                       {"task_id": "a", "state": "failed", "try_number": 1},
+                       {"task_id": "b", "state": "upstream_failed", "try_number": 0},
+                       {"task_id": "c", "state": "upstream_failed", "try_number": 0},
+                       {"task_id": "m", "map_index": 0, "state": "failed"},
+                       {"task_id": "m", "map_index": 1, "state": "failed"}]},
+                            {"dag_run_id": "r2", "state": "failed", "tis": [
+                       {"task_id": "a", "state": "failed"}]}]})
+    path = "/api/v1/dags/chain/clearTaskInstances"
+    body = {"dry_run": False, "dag_run_id": "r1", "task_ids": ["a"],
+            "include_downstream": True, "reset_dag_runs": True, "only_failed": False}
+    r = call(fresh, "POST", path, body)
+    assert r.status == 200
+    assert [t["task_id"] for t in r.json["task_instances"]] == ["a", "b", "c"]
+    assert [fresh.ti("chain", "r1", t)["state"] for t in "abc"] == [None, None, None]
+    assert fresh.ti("chain", "r1", "a")["updated_at"]
+    assert fresh.ti("chain", "r2", "a")["state"] == "failed"
+    assert call(fresh, "GET", run_path("chain", "r1")).json["state"] == "queued"
+    # one map index
+    r = call(fresh, "POST", path, {**body, "task_ids": [["m", 1]]})
+    assert [t["task_id"] for t in r.json["task_instances"]] == ["m"]
+    assert fresh.ti("chain", "r1", "m", 1)["state"] is None
+    assert fresh.ti("chain", "r1", "m", 0)["state"] == "failed"
+    for bad, detail in [({**body, "task_ids": "a"}, "{'task_ids': ['Invalid task ids.']}"),
+                        ({**body, "zz": 1}, "{'zz': ['Unknown field.']}"),
+                        ({**body, "dry_run": "no"},
+                         "'no' is not of type 'boolean' - 'dry_run'")]:
+        assert_problem(call(fresh, "POST", path, bad), 400, "Bad Request", detail)
+    assert call(fresh, "POST", path, {**body, "dag_run_id": "nope"}).status == 404
+    assert call(fresh, "POST", "/api/v1/dags/nope/clearTaskInstances", body).status == 404
+
+
+def test_updated_at_moves_with_the_row_not_the_note(fresh):
+    fresh.update_ti("etl_daily", R1, "load", note="a note")
+    assert fresh.ti("etl_daily", R1, "load")["updated_at"] is None
+    call(fresh, "PATCH", ti_path("etl_daily", R1, "load", "setNote"), {"note": "x"})
+    assert fresh.ti("etl_daily", R1, "load")["updated_at"] is None
+    fresh.update_ti("etl_daily", R1, "load", state="failed")
+    assert fresh.ti("etl_daily", R1, "load")["updated_at"]
+    # the cross-DAG list filters on it
+    since = quote((fa.now() - fa.timedelta(minutes=1)).isoformat(), safe="")
+    r = call(fresh, "GET", f"/api/v1/dags/~/dagRuns/~/taskInstances?state=failed"
+             f"&updated_at_gte={since}")
+    assert [(t["dag_id"], t["dag_run_id"], t["task_id"]) for t in r.json["task_instances"]] \
+        == [("etl_daily", R1, "load")]
+    assert r.json["total_entries"] == 1

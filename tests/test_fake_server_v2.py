@@ -1127,3 +1127,95 @@ def test_airflow_api_helpers_agree_with_the_fake(api_version):
                 urllib.request.urlopen(req)
             assert e.value.code == (401 if api_version == "v1" else 403)
         assert s.config()["password"] == PASSWORD
+
+
+# --- runs, DAGs, clearing, cross-DAG lists (NOTES.md section 11) ------------------------------
+
+def run_path(dag, run):
+    return f"/api/v2/dags/{seg(dag)}/dagRuns/{seg(run)}"
+
+
+def test_patch_run(fresh):
+    r = call(fresh, "PATCH", run_path("etl_daily", R3), {"state": "success"})
+    assert r.status == 200 and list(r.json) == RUN_KEYS and r.json["state"] == "success"
+    assert fresh.ti("etl_daily", R3, "load")["state"] == "success"
+    assert fresh.ti("etl_daily", R3, "load")["updated_at"]
+    assert fresh.ti("etl_daily", R3, "process", 4)["state"] == "failed"
+    # the note, through update_mask; a null note clears it
+    r = call(fresh, "PATCH", run_path("etl_daily", R2) + "?update_mask=note",
+             {"note": "INC-42", "state": "queued"})
+    assert r.json["note"] == "INC-42" and r.json["state"] == "failed"
+    r = call(fresh, "PATCH", run_path("etl_daily", R2) + "?update_mask=note", {"note": None})
+    assert r.json["note"] is None
+    assert_detail(call(fresh, "PATCH", run_path("etl_daily", R2), {"state": "running"}), 422,
+                  [{"type": "enum", "loc": ["body", "state"], "msg": "Input should be "
+                    "'queued', 'success' or 'failed'", "input": "running",
+                    "ctx": {"expected": "'queued', 'success' or 'failed'"}}])
+    assert_detail(call(fresh, "PATCH", run_path("etl_daily", R2),
+                       {"state": "failed", "dry_run": False}), 422,
+                  [{"type": "extra_forbidden", "loc": ["body", "dry_run"],
+                    "msg": "Extra inputs are not permitted", "input": False}])
+    r = call(fresh, "PATCH", run_path("etl_daily", R2), {"note": "x" * 1001})
+    assert r.status == 422 and r.json["detail"][0]["type"] == "string_too_long"
+    assert call(fresh, "PATCH", run_path("etl_daily", "nope"), {"state": "failed"}).status \
+        == 404
+
+
+def test_pause_dag(fresh):
+    r = call(fresh, "PATCH", "/api/v2/dags/etl_daily", {"is_paused": True})
+    assert r.status == 200 and list(r.json) == DAG_KEYS and r.json["is_paused"] is True
+    assert call(fresh, "GET", "/api/v2/dags/etl_daily").json["is_paused"] is True
+    r = call(fresh, "PATCH", "/api/v2/dags/etl_daily?update_mask=is_paused",
+             {"is_paused": False})
+    assert r.json["is_paused"] is False
+    assert_detail(call(fresh, "PATCH", "/api/v2/dags/etl_daily", {}), 422,
+                  [{"type": "missing", "loc": ["body", "is_paused"], "msg": "Field required",
+                    "input": {}}])
+    r = call(fresh, "PATCH", "/api/v2/dags/etl_daily", {"is_paused": "maybe"})
+    assert r.status == 422 and r.json["detail"][0]["type"] == "bool_parsing"
+    assert call(fresh, "PATCH", "/api/v2/dags/nope", {"is_paused": True}).status == 404
+
+
+def test_clear(fresh):
+    fresh.add_dag({"dag_id": "chain", "edges": {"a": ["b"], "b": ["c"]},
+                   "runs": [{"dag_run_id": "r1", "state": "failed", "tis": [
+                       {"task_id": "a", "state": "failed", "try_number": 1},
+                       {"task_id": "b", "state": "upstream_failed", "try_number": 0},
+                       {"task_id": "c", "state": "success", "try_number": 1},
+                       {"task_id": "m", "map_index": 0, "state": "failed"},
+                       {"task_id": "m", "map_index": 1, "state": "failed"}]}]})
+    path = "/api/v2/dags/chain/clearTaskInstances"
+    # defaults: a dry run of the failed ones
+    r = call(fresh, "POST", path, {"dag_run_id": "r1", "task_ids": ["a"],
+                                   "include_downstream": True})
+    assert r.status == 200 and [t["task_id"] for t in r.json["task_instances"]] == ["a", "b"]
+    assert r.json["total_entries"] == 2 and list(r.json["task_instances"][0]) == TI_KEYS
+    assert fresh.ti("chain", "r1", "a")["state"] == "failed"
+    body = {"dry_run": False, "dag_run_id": "r1", "task_ids": ["a"],
+            "include_downstream": True, "reset_dag_runs": True, "only_failed": False}
+    r = call(fresh, "POST", path, body)
+    assert [(t["task_id"], t["state"]) for t in r.json["task_instances"]] == [
+        ("a", None), ("b", None), ("c", None)]
+    assert call(fresh, "GET", run_path("chain", "r1")).json["state"] == "queued"
+    r = call(fresh, "POST", path, {**body, "task_ids": [["m", 1]]})
+    assert [(t["task_id"], t["map_index"]) for t in r.json["task_instances"]] == [("m", 1)]
+    assert fresh.ti("chain", "r1", "m", 0)["state"] == "failed"
+    r = call(fresh, "POST", path, {**body, "task_ids": [["m", "x"]]})
+    assert r.status == 422
+    assert_detail(call(fresh, "POST", path, {**body, "zz": 1}), 422,
+                  [{"type": "extra_forbidden", "loc": ["body", "zz"],
+                    "msg": "Extra inputs are not permitted", "input": 1}])
+    assert call(fresh, "POST", path, {**body, "dag_run_id": "nope"}).status == 404
+
+
+def test_updated_at_moves_with_the_row_not_the_note(fresh):
+    call(fresh, "PATCH", ti_path("etl_daily", R1, "load") + "?update_mask=note",
+         {"note": "x"})
+    assert fresh.ti("etl_daily", R1, "load")["updated_at"] is None
+    call(fresh, "PATCH", ti_path("etl_daily", R1, "load"), {"new_state": "failed"})
+    assert fresh.ti("etl_daily", R1, "load")["updated_at"]
+    since = quote((fa.now() - fa.timedelta(minutes=1)).isoformat(), safe="")
+    r = call(fresh, "GET", "/api/v2/dags/~/dagRuns/~/taskInstances?state=failed"
+             f"&updated_at_gte={since}&limit=100")
+    assert [(t["dag_id"], t["dag_run_id"], t["task_id"]) for t in r.json["task_instances"]] \
+        == [("etl_daily", R1, "load")]

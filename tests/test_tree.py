@@ -24,6 +24,17 @@ def read(path):
         return f.read()
 
 
+RUN_OWN = ["@state", "@note", "@conf.json", "@info.json"]  # first in a run's listing
+DAG_OWN = ["@paused", "@info.json"]  # first in a DAG's listing
+
+
+def ls(path, own):
+    """A listing without the own files that lead it (checked here)."""
+    names = os.listdir(path)
+    assert names[:len(own)] == own
+    return names[len(own):]
+
+
 def api_requests(fake):
     return [(r["method"], r["path"], r["query"]) for r in fake.requests()]
 
@@ -43,16 +54,17 @@ def test_root_lists_active_dags_and_stats(mount):
     assert sorted(os.listdir(m.path)) == sorted(
         [".stats", E, "ml_training", "reporting", "fanout", "empty_dag"])
     # an inactive DAG is not listed, yet opens by name
-    assert os.listdir(m.p("legacy_import")) == ["scheduled__2023-12-01T00:00:00+00:00"]
-    assert os.listdir(m.p("empty_dag")) == []
+    assert ls(m.p("legacy_import"), DAG_OWN) == ["scheduled__2023-12-01T00:00:00+00:00"]
+    assert ls(m.p("empty_dag"), DAG_OWN) == []
 
 
 def test_runs_newest_first(mount, fake):
     m = mount()
-    assert os.listdir(m.p(E)) == [R3, R2, R1]
+    assert ls(m.p(E), DAG_OWN) == [R3, R2, R1]
     out = subprocess.run(["ls", "-t", m.p(E)], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [R3, R2, R1]
-    reqs = api_requests(fake)
+    assert [n for n in out.stdout.split() if n[0] != "@"] == [R3, R2, R1]
+    # ls -t also stats @paused and @info.json: the DAG record
+    reqs = [r for r in api_requests(fake) if r[1] != api.base(fake) + "/dags/etl_daily"]
     assert len(reqs) == 1
     method, path, query = reqs[0]
     assert (method, path) == ("GET", api.base(fake) + "/dags/etl_daily/dagRuns")
@@ -61,19 +73,19 @@ def test_runs_newest_first(mount, fake):
 
 def test_max_runs_and_runs_opened_by_name(mount, fake):
     m = mount(opts=["max_runs=10"])
-    runs = os.listdir(m.p("fanout"))
+    runs = ls(m.p("fanout"), DAG_OWN)
     assert len(runs) == 10
     assert runs[0] == "scheduled__2024-01-02T00:00:00+00:00"
     assert runs[-1] == "scheduled__2023-12-24T00:00:00+00:00"
     (_, _, query), = api_requests(fake)
     assert "limit=10" in query.split("&")
     # a run past max_runs is still there by name
-    assert os.listdir(m.p("fanout", "scheduled__2023-09-20T00:00:00+00:00")) == ["start"]
+    assert ls(m.p("fanout", "scheduled__2023-09-20T00:00:00+00:00"), RUN_OWN) == ["start"]
 
 
 def test_all_runs_paged(mount, fake):
     m = mount(opts=["max_runs=0"])
-    runs = os.listdir(m.p("fanout"))
+    runs = ls(m.p("fanout"), DAG_OWN)
     assert len(runs) == 105 and len(set(runs)) == 105
     queries = sorted(r[2] for r in api_requests(fake))
     assert len(queries) == 2
@@ -82,7 +94,7 @@ def test_all_runs_paged(mount, fake):
 
 def test_run_lists_tasks_and_mapped_indexes(mount):
     m = mount()
-    assert sorted(os.listdir(m.p(E, R1))) == [
+    assert sorted(ls(m.p(E, R1), RUN_OWN)) == [
         "group.extract", "load", "notify", "process", "transform"]
     assert sorted(os.listdir(m.p(E, R1, "process")), key=int) == ["0", "1", "2", "3", "4"]
     assert sorted(os.listdir(m.p(E, R1, "process", "3"))) == TI_FILES
@@ -273,7 +285,7 @@ def test_listing_fills_the_cache(mount, fake):
     lists = [r for r in api_requests(fake) if r[1].endswith("/taskInstances")]
     assert len(lists) == 1 and len(fake.requests()) <= 2, api_requests(fake)
     fake.reset()
-    for task in os.listdir(m.p(E, R3)):
+    for task in ls(m.p(E, R3), RUN_OWN):
         ti = m.p(E, R3, task)
         dirs = [os.path.join(ti, i) for i in os.listdir(ti)] if task == "process" else [ti]
         for d in dirs:
