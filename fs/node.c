@@ -173,6 +173,12 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "fuse_%s %llu\n", op_names[i],
 				      (unsigned long long)__atomic_load_n(
 					      &fs->ops[i], __ATOMIC_RELAXED));
+	if (n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "auth_challenges %llu\n"
+				      "token_commands %llu\n",
+				      (unsigned long long)hs.auth_challenges,
+				      (unsigned long long)hs.token_commands);
 	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }
 
