@@ -8,7 +8,7 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
 VERSION = 0.1.0
 
-PKGS = fuse3 libcurl json-c zlib
+PKGS = fuse3 libcurl json-c zlib krb5-gssapi
 CC ?= cc
 WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wno-unused-parameter -Wvla

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "airflow.h"
+#include "auth.h"
 #include "json.h"
 #include "log.h"
 #include "path.h"
@@ -113,6 +114,7 @@ struct airflow {
 	char *server_version;
 	char *url;
 	int verbose;
+	int kerberos; /* -o kerberos: the ticket is checked before mounting */
 };
 
 /* A request path under construction; bad is set when it overflowed. */
@@ -1110,6 +1112,15 @@ static int check_auth(struct airflow *a, int anonymous, char *err,
 	char *msg = NULL;
 	int ret;
 
+	if (a->kerberos) {
+		char why[512];
+
+		/* no ticket, or an expired one: say so, not just "401" */
+		if ((ret = auth_kerberos_ticket(why, sizeof(why))) != 0) {
+			snprintf(err, errlen, "%s: %s", a->url, why);
+			return ret;
+		}
+	}
 	url_fmt(&u, "%s/dags?limit=1", a->api->base);
 	ret = http_request(a->http, "GET", u.s, "application/json", NULL,
 			   MAX_PAGE_BODY, &resp);
@@ -1145,6 +1156,8 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		.password = cfg->password,
 		.token = cfg->token,
 		.token_file = cfg->token_file,
+		.token_command = cfg->token_command,
+		.kerberos = cfg->kerberos,
 	};
 	struct airflow *a = calloc(1, sizeof(*a));
 	int ret = -ENOMEM;
@@ -1155,6 +1168,7 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		goto fail;
 	a->verbose = cfg->verbose;
 	a->timeout = cfg->timeout;
+	a->kerberos = cfg->kerberos;
 	a->api = cfg->api == API_V1 ? &api_v1 : &api_v2;
 	ret = probe(a, a->api, &a->server_version, err, errlen);
 	/* an Airflow 3 server answers there; a 2.x one gives 404 */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Option table, defaults, --help text and credentials (see config.h).
- * Credential precedence: -o token_file, then -o username + password_file,
- * then AIRFLOW_TOKEN, then AIRFLOW_PASSWORD with -o username or else
- * AIRFLOW_USERNAME.
+ * Credential precedence: an -o credential option (token_file, username +
+ * password_file, token_command, kerberos: at most one), then AIRFLOW_TOKEN,
+ * then AIRFLOW_PASSWORD with -o username or else AIRFLOW_USERNAME.
  */
 #define FUSE_USE_VERSION 314
 #include <errno.h>
@@ -61,6 +61,8 @@ static const struct fuse_opt cfg_table[] = {
 	COPT("username=%s", username, 0),
 	COPT("password_file=%s", password_file, 0),
 	COPT("token_file=%s", token_file, 0),
+	COPT("token_command=%s", token_command, 0),
+	COPT("kerberos", kerberos, 1),
 	FUSE_OPT_END};
 
 /*
@@ -143,6 +145,12 @@ void config_usage(const char *prog)
 	       "    -o username=NAME       user for the password file\n"
 	       "    -o password_file=PATH  file holding the password\n"
 	       "    -o token_file=PATH     file holding a bearer token\n"
+	       "    -o token_command=CMD   bearer token printed by /bin/sh -c "
+	       "CMD\n"
+	       "                           (Cloud Composer: 'gcloud auth "
+	       "print-access-token')\n"
+	       "    -o kerberos            SPNEGO with the Kerberos ticket "
+	       "of kinit\n"
 	       "\n",
 	       prog);
 }
@@ -276,6 +284,42 @@ static int absolute(char **path)
 	return 0;
 }
 
+/* At most one -o credential option; -1 after saying which clash. */
+static int one_credential_option(const struct config *cfg)
+{
+	const char *given[4];
+	int n = 0;
+
+	if (cfg->token_file)
+		given[n++] = "token_file";
+	if (cfg->password_file)
+		given[n++] = "password_file";
+	if (cfg->token_command)
+		given[n++] = "token_command";
+	if (cfg->kerberos)
+		given[n++] = "kerberos";
+	if (n > 1) {
+		fprintf(stderr,
+			"airflowfs: -o %s and -o %s: give one credential "
+			"option, not two\n",
+			given[0], given[1]);
+		return -1;
+	}
+	if (n == 1 && cfg->username && !cfg->password_file) {
+		fprintf(stderr,
+			"airflowfs: -o username goes with -o password_file, "
+			"not with -o %s\n",
+			given[0]);
+		return -1;
+	}
+	if (cfg->token_command &&
+	    !cfg->token_command[strspn(cfg->token_command, " \t")]) {
+		fprintf(stderr, "airflowfs: -o token_command is empty\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_credentials(struct config *cfg)
 {
 	char *env_user = copy_env("AIRFLOW_USERNAME");
@@ -285,7 +329,11 @@ static int load_credentials(struct config *cfg)
 	int ret = -1;
 
 	wipe_cred_env();
-	if (cfg->token_file) {
+	if (one_credential_option(cfg))
+		goto out;
+	if (cfg->token_command || cfg->kerberos) {
+		/* made when needed (auth.c); nothing to read now */
+	} else if (cfg->token_file) {
 		if (config_read_secret(cfg->token_file, &cfg->token, err,
 				       sizeof(err)) < 0)
 			goto fail;
@@ -503,5 +551,6 @@ void config_free(struct config *cfg)
 	free(cfg->username);
 	free(cfg->password_file);
 	free(cfg->token_file);
+	free(cfg->token_command);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -34,6 +34,8 @@ struct config {
 	char *token;	/* secret */
 	char *password_file;
 	char *token_file;
+	char *token_command; /* run by /bin/sh -c; prints a bearer token */
+	int kerberos;	     /* SPNEGO with the user's Kerberos ticket */
 	int show_help;
 	int show_version;
 };

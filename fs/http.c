@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -27,6 +28,7 @@ struct http {
 	char *password; /* protected by lock and login_lock (both to change) */
 	double timeout;
 	int retries, insecure, verbose;
+	struct auth *auth; /* token_command, Kerberos; or NULL */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
@@ -152,12 +154,20 @@ struct http *http_new(const struct http_config *cfg)
 	h->retries = cfg->retries;
 	h->insecure = cfg->insecure;
 	h->verbose = cfg->verbose;
+	if (cfg->token_command || cfg->kerberos) {
+		struct auth_config ac = {.token_command = cfg->token_command,
+					 .kerberos = cfg->kerberos,
+					 .timeout = cfg->timeout};
+
+		h->auth = auth_new(&ac);
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->login_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
 	h->share = curl_share_init();
-	if (!h->url || !h->share) {
+	if (!h->url || !h->share ||
+	    ((cfg->token_command || cfg->kerberos) && !h->auth)) {
 		http_free(&h);
 		return NULL;
 	}
@@ -189,6 +199,7 @@ void http_free(struct http **hp)
 	config_wipe(&h->jwt);
 	config_wipe(&h->token);
 	config_wipe(&h->file_token);
+	auth_free(&h->auth);
 	free(h->url);
 	free(h->cacert);
 	free(h->username);
@@ -347,8 +358,9 @@ static void count(struct http *h, uint64_t *field, uint64_t n)
 static CURLcode attempt(struct http *h, CURL *c, const char *method,
 			const char *url, struct curl_slist *hdrs,
 			const char *body, double left, struct body_buf *b,
-			long *status, char *errbuf)
+			long *status, char *errbuf, int anon)
 {
+	int negotiate = !anon && auth_kerberos(h->auth);
 	long ms = (long)(left * 1000);
 	CURLcode rc;
 
@@ -372,6 +384,11 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	}
 	if (h->cacert)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+	if (negotiate) {
+		/* SPNEGO with the ticket of the user's credential cache */
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+		curl_easy_setopt(c, CURLOPT_USERPWD, ":");
+	}
 	if (strcmp(method, "GET"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
@@ -381,6 +398,17 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (rc == CURLE_OK && negotiate) {
+		/* answers before the last one: curl's Negotiate round trips */
+		int n = 1;
+
+		while (n < 16 && curl_easy_nextheader(c, CURLH_HEADER, n, NULL))
+			n++;
+		if (n > 1)
+			count(h, &h->stats.auth_challenges, (uint64_t)n - 1);
+		if (*status == 401)
+			auth_kerberos_refused(h->auth);
+	}
 	return rc;
 }
 
@@ -624,7 +652,7 @@ static int request(struct http *h, const char *method, const char *path,
 		count(h, &h->stats.requests, 1);
 		resp->error[0] = '\0';
 		rc = attempt(h, c, method, url, hdrs, body, deadline - t0, &b,
-			     &status, resp->error);
+			     &status, resp->error, anon);
 		if (h->verbose)
 			log_msg(LOG_INFO, "%s %s %ld %.0f ms", method, path,
 				rc == CURLE_OK ? status : 0,
@@ -788,6 +816,10 @@ static int bearer(struct http *h, const char *stale, double deadline,
 	memset(resp, 0, sizeof(*resp));
 	if (h->jwt_login)
 		return jwt_get(h, stale, deadline, tok, resp);
+	if (auth_has_command(h->auth)) {
+		return auth_token(h->auth, stale, deadline, tok, resp->error,
+				  sizeof(resp->error));
+	}
 	*tok = current_token(h);
 	return 0;
 }
@@ -830,7 +862,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
 	/* a JWT that expired or lost its key, a token file replaced: the
 	 * token is bought or read again, and the call sent once more */
 	if (!ret && sent && (resp->status == 401 || resp->status == 403) &&
-	    (h->jwt_login || h->token_file)) {
+	    (h->jwt_login || h->token_file || auth_has_command(h->auth))) {
 		char *again = NULL;
 		struct http_resp r2;
 
@@ -843,6 +875,8 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		} else if (!ret && r2.status) {
 			http_resp_free(resp);
 			*resp = r2;
+		} else if (ret) {
+			memcpy(resp->error, r2.error, sizeof(resp->error));
 		}
 		config_wipe(&again);
 	}
@@ -910,6 +944,7 @@ void http_get_stats(struct http *h, struct http_stats *st)
 	pthread_mutex_lock(&h->lock);
 	*st = h->stats;
 	pthread_mutex_unlock(&h->lock);
+	st->token_commands = auth_runs(h->auth);
 }
 
 void http_reload_credentials(struct http *h, const char *password)
@@ -925,6 +960,7 @@ void http_reload_credentials(struct http *h, const char *password)
 	/* the next request logs in again, or reads the token file again */
 	config_wipe(&h->jwt);
 	h->token_size = -1;
+	auth_reload(h->auth); /* token_command runs again */
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_unlock(&h->login_lock);
 }

@@ -22,6 +22,8 @@ struct http_config {
 	const char *password;
 	const char *token;	/* Bearer, or ... */
 	const char *token_file; /* ... Bearer re-read when the file changes */
+	const char *token_command; /* ... Bearer printed by it (auth.h) */
+	int kerberos;		   /* SPNEGO with the user's ticket */
 };
 
 struct http_resp {
@@ -33,6 +35,8 @@ struct http_resp {
 
 struct http_stats {
 	uint64_t requests, retries, errors, bytes;
+	uint64_t auth_challenges; /* 401s answered by curl within a request */
+	uint64_t token_commands;  /* runs of token_command */
 };
 
 /* Once per process, before any thread starts; 0 or -1. */

@@ -266,6 +266,12 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      (unsigned long long)__atomic_load_n(
 					      &fs->ops[i], __ATOMIC_RELAXED));
 	if (n < sizeof(buf))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      "auth_challenges %llu\n"
+				      "token_commands %llu\n",
+				      (unsigned long long)hs.auth_challenges,
+				      (unsigned long long)hs.token_commands);
+	if (n < sizeof(buf))
 		n += render_about(fs, buf + n, sizeof(buf) - n);
 	return blob_of(buf, n < sizeof(buf) ? n : sizeof(buf) - 1, out);
 }

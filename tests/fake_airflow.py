@@ -9,6 +9,12 @@ over (see /work/shared/airflow-api/NOTES.md), so that it hides no client bug. AP
 * connexion's strict validation: a query parameter the spec does not list, a badly typed
   parameter or body -> 400 problem+json; it runs before the authentication check.
 * 401 problem+json with `WWW-Authenticate: Basic`; /api/v1/version and /health need no auth.
+* auth="kerberos", keytab=PATH (python3-gssapi, imported only then): Airflow 2's Kerberos
+  backend (NOTES.md 12). No `Authorization: Negotiate` -> 401 text "Unauthorized" with
+  `WWW-Authenticate: Negotiate`; a token that does not verify against the keytab's service
+  key (expired ticket, garbage) or a principal whose first component is not `user` -> 403
+  text "Forbidden"; else the request is served with `WWW-Authenticate: negotiate <token>`
+  (mutual auth). Every request on its own; srv.principals() lists the accepted ones.
 * werkzeug routing: `%2F` is decoded before routing; `{map_index}` and `{try}` only match
   digits (`-1` gives 404); `//` in a path answers 308 to the merged path.
 * pagination: limit default 100, >100 clamped, 0 -> 100, <0 -> 400; total_entries before paging.
@@ -1748,6 +1754,14 @@ def jwt_decode(token, secret, now, leeway):
 
 # --- errors ------------------------------------------------------------------------------
 
+class PlainError(Exception):
+    """An answer made by an auth backend before the API (Airflow 2's kerberos_auth)."""
+
+    def __init__(self, status, headers, body):
+        super().__init__(status)
+        self.status, self.headers, self.body = status, headers, body
+
+
 class V2Error(Exception):
     """An HTTPException (detail: str or a list of validation error items); plain: the
     text/plain 500 of an exception FastAPI does not handle."""
@@ -2877,8 +2891,9 @@ class App:
 
     def __init__(self, data, auth, user, password, static_tokens, version, secret_key,
                  sort_keys, api="v1", prefix="", jwt_expiry=86400, jwt_leeway=10,
-                 jwt_secret="fake-airflow-jwt-secret"):
+                 jwt_secret="fake-airflow-jwt-secret", keytab=None):
         self.api, self.auth, self.prefix, self.sort_keys = api, auth, prefix, sort_keys
+        self.keytab, self.principals = keytab, []
         self.clock_skew = 0
         self.configure(version=version, user=user, password=password,
                        static_tokens=list(static_tokens), jwt_expiry=jwt_expiry,
@@ -3010,6 +3025,29 @@ class App:
             return bool(user and password) and (user, password) == (self.user, self.password)
         return scheme.lower() == "bearer" and rest.strip() in self.static_tokens
 
+    def kerberos_authenticate(self, headers):
+        """Airflow 2's kerberos_auth: -> the mutual-auth headers of a request accepted,
+        else PlainError (401 asking for Negotiate, or 403)."""
+        import gssapi  # python3-gssapi: only a Kerberos fake needs it
+        scheme, _, cred = (headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "negotiate" or not cred.strip():
+            raise PlainError(401, {"WWW-Authenticate": "Negotiate"}, b"Unauthorized")
+        forbidden = PlainError(403, {}, b"Forbidden")
+        try:
+            creds = gssapi.Credentials(usage="accept", store={"keytab": self.keytab})
+            ctx = gssapi.SecurityContext(creds=creds, usage="accept")
+            out = ctx.step(base64.b64decode(cred.strip()))
+        except (gssapi.exceptions.GSSError, ValueError):
+            raise forbidden from None
+        if not ctx.complete:
+            raise PlainError(401, {"WWW-Authenticate": "Negotiate"}, b"Unauthorized")
+        principal = str(ctx.initiator_name)
+        if principal.split("@")[0].split("/")[0] != self.user:
+            raise forbidden
+        self.principals.append(principal)
+        return {"WWW-Authenticate": "negotiate " + base64.b64encode(out).decode()} \
+            if out else {}
+
     def handle(self, req):
         if self.prefix:  # everything is under the prefix; a proxy answers the rest
             if req.raw_path != self.prefix and not req.raw_path.startswith(self.prefix + "/"):
@@ -3020,6 +3058,9 @@ class App:
             return self._route_v2(req) if self.api == "v2" else self._route(req)
         except ApiError as err:
             return self.problem(err)
+        except PlainError as err:
+            return err.status, {"Content-Type": "text/html; charset=utf-8", **err.headers}, \
+                err.body
         except V2Error as err:
             return self.v2_problem(err)
         except Exception:  # a bug in the fake: say so loudly
@@ -3184,7 +3225,10 @@ class App:
         if body_schema is not None:
             req.json = load_json_body(req.headers, req.body, body_schema)
         q = check_query(req.raw_query, QUERY_SPECS[qspec] if isinstance(qspec, str) else qspec)
-        if needs_auth and not self.authenticated(req.headers):
+        mutual = {}
+        if needs_auth and self.auth == "kerberos":
+            mutual = self.kerberos_authenticate(req.headers)
+        elif needs_auth and not self.authenticated(req.headers):
             raise ApiError(401, "Unauthorized", None, {"WWW-Authenticate": "Basic"})
         with self.store.lock:
             result = handler(self, params, q, req)
@@ -3192,9 +3236,9 @@ class App:
         if callable(body):  # a big answer, made (from an immutable snapshot) after the lock
             body = body()
         if len(result) == 3:
-            return status, {"Content-Type": result[2]}, \
+            return status, {"Content-Type": result[2], **mutual}, \
                 body.encode() if isinstance(body, str) else body
-        return status, {"Content-Type": "application/json"}, self.to_json(body)
+        return status, {"Content-Type": "application/json", **mutual}, self.to_json(body)
 
 
 # ---------------------------------------------------------------------------------------
@@ -3659,19 +3703,22 @@ class FakeAirflow:
     def __init__(self, data="demo", auth=None, user="admin", password="admin", token=None,
                  latency_ms=0, version=None, port=0, secret_key="fake-airflow-secret-key",
                  sort_keys=True, verbose=False, api="v1", prefix="", static_tokens=(),
-                 jwt_expiry=86400, jwt_leeway=10, jwt_secret="fake-airflow-jwt-secret"):
+                 jwt_expiry=86400, jwt_leeway=10, jwt_secret="fake-airflow-jwt-secret",
+                 keytab=None):
         if api not in ("v1", "v2"):
             raise ValueError("api must be 'v1' or 'v2'")
         auth = auth or ("basic" if api == "v1" else "jwt")
-        allowed = ("basic", "none") if api == "v1" else ("jwt", "none")
+        allowed = ("basic", "kerberos", "none") if api == "v1" else ("jwt", "none")
         if auth not in allowed:
             raise ValueError(f"auth must be one of {', '.join(allowed)} for API {api}")
+        if (auth == "kerberos") != bool(keytab):
+            raise ValueError("auth='kerberos' goes with keytab=PATH (the service's key)")
         prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         tokens = list(static_tokens) + ([token] if token else [])
         version = version or ("2.10.5" if api == "v1" else V2_VERSION)
         self.app = App(data, auth, user, password, tokens, version, secret_key, sort_keys,
                        api=api, prefix=prefix, jwt_expiry=jwt_expiry, jwt_leeway=jwt_leeway,
-                       jwt_secret=jwt_secret)
+                       jwt_secret=jwt_secret, keytab=keytab)
         self.api, self.prefix = api, prefix
         self.latency_ms, self.verbose = latency_ms, verbose
         self._lock = threading.Lock()
@@ -3705,6 +3752,10 @@ class FakeAirflow:
         with self._lock:
             return [dict(r) for r in self._requests if auth or not is_login(r["path"])]
 
+    def principals(self):
+        """The Kerberos principals of the requests accepted so far (auth="kerberos")."""
+        return list(self.app.principals)
+
     def logins(self):
         """The recorded requests to /auth/token."""
         return [r for r in self.requests() if is_login(r["path"])]
@@ -3737,6 +3788,7 @@ class FakeAirflow:
     def reset(self):
         with self._lock:
             self._requests.clear()
+            self.app.principals.clear()
 
     def set_data(self, data):
         """Replaces the dataset (a dataset object, a JSON file path or "demo"); stops the
@@ -4515,8 +4567,9 @@ def main(argv=None):
     ap.add_argument("--port-file")
     ap.add_argument("--data", default="demo", help="'demo' or a dataset JSON file")
     ap.add_argument("--api", choices=("v1", "v2"), default="v1")
-    ap.add_argument("--auth", choices=("basic", "jwt", "none"),
-                    help="default: basic (v1), jwt (v2)")
+    ap.add_argument("--auth", choices=("basic", "jwt", "kerberos", "none"),
+                    help="default: basic (v1), jwt (v2); kerberos (v1) needs --keytab")
+    ap.add_argument("--keytab", help="the service key (HTTP/HOST) for --auth kerberos")
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default="admin")
     ap.add_argument("--token", action="append", default=[],
@@ -4540,7 +4593,8 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        srv = start(data=args.data, api=args.api, auth=args.auth, user=args.user,
+        srv = start(data=args.data, api=args.api, auth=args.auth, keytab=args.keytab,
+                    user=args.user,
                     password=args.password, static_tokens=args.token,
                     latency_ms=args.latency_ms, version=args.version, port=args.port,
                     secret_key=args.secret_key, sort_keys=not args.no_sort_keys,

@@ -218,7 +218,8 @@ def test_help_and_version():
     assert r.returncode == 0
     for opt in ["api=", "ttl=", "log_ttl=", "timeout=", "retries=", "max_runs=",
                 "cache_size=", "readahead=", "ro", "verbose", "insecure", "cacert=", "username=",
-                "password_file=", "token_file=", "-f", "-d", "-s"]:
+                "password_file=", "token_file=", "token_command=", "kerberos", "-f", "-d",
+                "-s"]:
         assert opt in r.stdout, opt
     r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
     assert r.returncode == 0 and "airflowfs version" in r.stdout
