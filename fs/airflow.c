@@ -1101,7 +1101,8 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 #define NO_CREDENTIALS                                                         \
 	"unauthorized: no credentials were given (AIRFLOW_USERNAME + "         \
 	"AIRFLOW_PASSWORD or AIRFLOW_TOKEN in the environment, or -o "         \
-	"token_file=PATH, or -o username=NAME + -o password_file=PATH)"
+	"token_file=PATH, -o token_command=CMD, -o kerberos, or -o "          \
+	"username=NAME + -o password_file=PATH)"
 
 /* One authenticated list call, to check the credentials. */
 static int check_auth(struct airflow *a, int anonymous, char *err,
@@ -1180,7 +1181,10 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		goto fail;
 	if (a->api->jwt)
 		http_use_jwt(a->http);
-	ret = check_auth(a, !cfg->username && !cfg->password && !cfg->token,
+	ret = check_auth(a,
+			 !cfg->username && !cfg->password && !cfg->token &&
+				 !cfg->token_file && !cfg->token_command &&
+				 !cfg->kerberos,
 			 err, errlen);
 	if (ret)
 		goto fail;
