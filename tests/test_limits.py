@@ -55,8 +55,9 @@ def read(path):
 def stats(m):
     out = {}
     for line in read(m.p(".stats")).decode().splitlines():
-        name, value = line.split()
-        out[name] = int(value)
+        name, value = line.split(" ", 1)
+        if value.isdigit():  # the counters; not url, api, last_error, ...
+            out[name] = int(value)
     return out
 
 
