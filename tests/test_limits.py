@@ -52,6 +52,11 @@ def read(path):
         return f.read()
 
 
+def final(text):
+    """A final log as the mount shows it: ending with a newline."""
+    return text if not text or text.endswith(b"\n") else text + b"\n"
+
+
 def stats(m):
     out = {}
     for line in read(m.p(".stats")).decode().splitlines():
@@ -107,19 +112,19 @@ def test_disk_cache_counts_real_bytes_lru(mount, fake):
     m = mount(opts=["cache_size=1", "disk_cache=8", "readahead=0"])
     fake.add_dag(logs_dag(5, 3_000_000))
     for i in range(5):
-        want = fake.log_text(D, R, "t%d" % i, 1).encode()
+        want = final(fake.log_text(D, R, "t%d" % i, 1).encode())
         assert read(m.p(D, R, "t%d" % i, "logs", "1")) == want
         st = stats(m)
         files, size = log_files(m.proc.pid)
         assert st["disk_bytes"] <= 8 * MB and size <= 8 * MB, (st, size)
         assert st["disk_bytes"] == size and st["disk_files"] == files, (st, files, size)
     assert st["disk_files"] == 2 and st["disk_bytes"] == sum(
-        len(fake.log_text(D, R, "t%d" % i, 1).encode()) for i in (3, 4))
+        len(final(fake.log_text(D, R, "t%d" % i, 1).encode())) for i in (3, 4))
     # t0 went first: reading it again fetches it (the kernel may keep its pages, so drop
     # them by asking the daemon through a fresh open with O_DIRECT-free read of .stats)
     fake.reset()
     subprocess.run(["sh", "-c", "echo 1 > /proc/sys/vm/drop_caches"], check=False)
-    assert read(m.p(D, R, "t0", "logs", "1")) == fake.log_text(D, R, "t0", 1).encode()
+    assert read(m.p(D, R, "t0", "logs", "1")) == final(fake.log_text(D, R, "t0", 1).encode())
     assert stats(m)["disk_bytes"] <= 8 * MB
 
 
@@ -135,7 +140,7 @@ def test_log_larger_than_disk_cache_is_efbig(mount, fake):
     assert log_files(m.proc.pid) == (0, 0)
     # the daemon goes on: a log that fits reads
     assert read(m.p(E, R1, "transform", "logs", "1")) == \
-        fake.log_text(E, R1, "transform", 1).encode()
+        final(fake.log_text(E, R1, "transform", 1).encode())
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
@@ -155,7 +160,7 @@ def test_endless_log_stops_at_disk_cache(mount, fake, gzip):
     assert status(m.proc.pid, "VmHWM") - hwm0 < 32 * 1024  # kB
     fake.clear_faults()
     assert read(m.p(E, R1, "transform", "logs", "1")) == \
-        fake.log_text(E, R1, "transform", 1).encode()
+        final(fake.log_text(E, R1, "transform", 1).encode())
 
 
 def test_gzip_bomb_record_counts_decompressed_bytes(mount, fake):
@@ -274,7 +279,7 @@ def test_descriptors_stay_below_the_limit(fake, tmp_path):
             line = [x for x in f if x.startswith("Max open files")][0]
         assert line.split()[3:5] == ["150", "150"], line
         for i in range(100):
-            want = fake.log_text(D, R, "t%d" % i, 1).encode()
+            want = final(fake.log_text(D, R, "t%d" % i, 1).encode())
             assert read(m.p(D, R, "t%d" % i, "logs", "1")) == want, i
             assert len(os.listdir("/proc/%d/fd" % proc.pid)) < 150
         st = stats(m)

@@ -80,9 +80,12 @@ def test_run_state_write(mount, fake):
     assert read(m.p(E, R3, "@state")) == b"success\n"
     # the run's task instances are read again: the server changed them
     assert read(m.p(E, R3, "load", "state")) == b"success\n"
-    for bad in ("running", "skipped", ""):
+    for bad in ("running", "skipped"):
         r = sh("printf '%s\\n' > '%s'" % (bad, m.p(E, R3, "@state")))
         assert r.returncode != 0 and "Invalid argument" in r.stderr
+    # nothing but white space: nothing sent, and no error (as for state)
+    r = sh("printf '\\n' > '%s'" % m.p(E, R3, "@state"))
+    assert r.returncode == 0, r.stderr
     assert len(writes(fake)) == 1
 
 
