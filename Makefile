@@ -54,9 +54,12 @@ $(B)/libairflowfs.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/%.o: %.c $(wildcard fs/*.h cache/*.h)
+# each object depends on the headers it includes (-MMD writes them down)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(B)/fs/main.d
 
 # tests/unit/pyrepr.c: a plain decoder of v1 log content, the oracle that
 # the streaming one (fs/logstream.c) is checked against
