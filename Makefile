@@ -41,7 +41,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 PYTEST = /usr/bin/python3 -m pytest
 
 .PHONY: all deps check unit mount-tests demo bench soak asan valgrind install \
-	uninstall clean format fuzz fuzz-deps fuzz-bins fuzz-replay fuzz-merge
+	uninstall clean format format-check fuzz fuzz-deps fuzz-bins fuzz-replay fuzz-merge
 
 BIN = airflowfs
 
@@ -54,9 +54,12 @@ $(B)/libairflowfs.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/%.o: %.c $(wildcard fs/*.h cache/*.h)
+# each object depends on the headers it includes (-MMD writes them down)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(B)/fs/main.d
 
 # tests/unit/pyrepr.c: a plain decoder of v1 log content, the oracle that
 # the streaming one (fs/logstream.c) is checked against
@@ -76,6 +79,7 @@ mount-tests: airflowfs
 	$(PYTEST) -q tests
 
 check: deps
+	$(MAKE) format-check
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
@@ -243,8 +247,13 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/$(UNIT)
 	rm -rf $(DESTDIR)$(DOCDIR)
 
+FORMAT_SRC = fs/*.[ch] cache/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
 format:
-	clang-format -i fs/*.[ch] cache/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]
+	clang-format -i $(FORMAT_SRC)
+
+# Fails when a file is off the format of .clang-format (part of check).
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf $(B) airflowfs

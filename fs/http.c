@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
@@ -98,6 +99,8 @@ static void *wipe_realloc(void *p, size_t n)
 
 int http_global_init(void)
 {
+	/* the jitter of retries differs between daemons */
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
 				    wipe_realloc, strdup,
 				    calloc) == CURLE_OK

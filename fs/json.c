@@ -1350,16 +1350,31 @@ int json_access_token(const char *body, size_t len, char **token)
 }
 
 /* a whole number of seconds, as a JWT's claims give them */
+/*
+ * A JWT time claim: seconds since the epoch, from 0 to JWT_SECONDS_MAX
+ * (the year 5138), so that no conversion or difference of two can
+ * overflow; anything else (1e300, NaN, negative) is no claim.
+ */
+#define JWT_SECONDS_MAX 1e11
 static int get_seconds(struct json_object *o, const char *key, int64_t *out)
 {
 	struct json_object *v = member(o, key);
+	double d;
 
-	if (json_object_is_type(v, json_type_int))
-		*out = json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_double))
-		*out = (int64_t)json_object_get_double(v);
-	else
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t i = json_object_get_int64(v);
+
+		if (i < 0 || i > (int64_t)JWT_SECONDS_MAX)
+			return -EIO;
+		*out = i;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_double))
 		return -EIO;
+	d = json_object_get_double(v);
+	if (!(d >= 0 && d <= JWT_SECONDS_MAX)) /* NaN fails both */
+		return -EIO;
+	*out = (int64_t)d;
 	return 0;
 }
 

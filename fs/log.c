@@ -14,20 +14,31 @@ static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_error[512];
 static time_t last_error_time;
 
-static void keep_last(const char *line)
+/*
+ * Copies line into out (size bytes) with control characters as \xNN: a
+ * log line quotes text from the server (ids, messages), which must not
+ * forge lines or drive a terminal.
+ */
+static void escape(const char *line, char *out, size_t size)
 {
 	size_t n = 0;
 
-	pthread_mutex_lock(&last_lock);
 	for (const unsigned char *p = (const unsigned char *)line;
-	     *p && n + 5 < sizeof(last_error); p++) {
+	     *p && n + 5 < size; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(last_error + n,
-					      sizeof(last_error) - n, "\\x%02x",
-					      *p);
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", *p);
 		else
-			last_error[n++] = (char)*p;
+			out[n++] = (char)*p;
 	}
+	out[n] = '\0';
+}
+
+static void keep_last(const char *line)
+{
+	size_t n = strnlen(line, sizeof(last_error) - 1);
+
+	pthread_mutex_lock(&last_lock);
+	memcpy(last_error, line, n);
 	last_error[n] = '\0';
 	last_error_time = time(NULL);
 	pthread_mutex_unlock(&last_lock);
@@ -53,12 +64,13 @@ void log_set_syslog(int on)
 
 void log_msg(int priority, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape(raw, line, sizeof(line));
 	if (priority <= LOG_ERR)
 		keep_last(line);
 	if (use_syslog)

@@ -884,6 +884,10 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 {
 	int len;
 
+	/* an id holding the separator would forge another directory's key */
+	if (strchr(n->dag, '\x1f') || strchr(n->run, '\x1f') ||
+	    (n->task && strchr(n->task, '\x1f')))
+		return -ENOENT;
 	if (!n->task) /* a run directory: '@' is in no task id */
 		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f@", n->dag,
 			       n->run);

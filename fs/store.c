@@ -30,6 +30,10 @@ static int mkkey(char *buf, const char *kind, ...)
 	while ((id = va_arg(ap, const char *))) {
 		size_t n = strlen(id);
 
+		if (memchr(id, SEP[0], n)) { /* it would forge another key */
+			va_end(ap);
+			return -ENOENT;
+		}
 		if (len + 1 + n >= KEY_MAX) {
 			va_end(ap);
 			return -ENAMETOOLONG;

@@ -7,9 +7,10 @@ set -e
 # libkrb5-dev: GSS-API, to tell a missing or expired Kerberos ticket
 # krb5-kdc, krb5-admin-server, krb5-user and python3-gssapi: the test realm
 # (tests/krb5_realm.py) and the fake server's SPNEGO
+# clang-format: make format-check (Debian 12: version 14)
 # groff-base and man-db: the man page's checks; systemd: systemd-analyze verify
 # of the unit (systemd need not run)
-pkgs="build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev libkrb5-dev python3 python3-pytest python3-gssapi krb5-kdc krb5-admin-server krb5-user openssl vim tmux nano perl curl groff-base man-db systemd"
+pkgs="build-essential pkg-config clang-format libfuse3-dev fuse3 libcurl4-openssl-dev libjson-c-dev zlib1g-dev libkrb5-dev python3 python3-pytest python3-gssapi krb5-kdc krb5-admin-server krb5-user openssl vim tmux nano perl curl groff-base man-db systemd"
 if [ "$1" = fuzz ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev"
 fi

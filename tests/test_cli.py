@@ -129,9 +129,10 @@ def test_a_url_ending_in_the_api_path_means_its_root_and_version(fake, tmp_path,
 
 
 def test_a_url_naming_one_version_and_api_the_other_is_refused(fake, tmp_path):
+    fake.reset()
     err = run_fail(["-o", "api=v2", fake.url + "/api/v1", str(tmp_path)])
     assert_one_line(err, "/api/v1")
-    assert fake.requests() == [] or True
+    assert fake.requests() == []
 
 
 def test_a_missing_cacert_is_named_before_anything_is_sent(fake, tmp_path):
@@ -202,8 +203,9 @@ def test_forcing_the_other_api_version_fails(fake, tmp_path):
     ("max_runs=1.5", "max_runs=1.5"), ("api=v3", "api=v3"), ("cache_size=0", "cache_size"),
 ])
 def test_bad_option_values(fake, tmp_path, opt, needle):
+    fake.reset()
     assert_one_line(run_fail(["-o", opt, fake.url, str(tmp_path)]), needle)
-    assert fake.requests() == [] or True
+    assert fake.requests() == []
 
 
 def test_credentials_in_url_refused(fake, tmp_path):

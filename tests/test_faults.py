@@ -768,3 +768,18 @@ def test_stats_name_the_server_and_the_last_error(m, fake):
     when = time.mktime(time.strptime(s["last_error_time"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
     assert t0 - 2 <= when <= time.time() + 1, s["last_error_time"]
     assert [k for k in read(m.p(".stats")).decode().split("\n") if k][-6:][0].startswith("url ")
+
+
+def test_server_text_in_log_lines_is_escaped(m, fake):
+    """A server's text quoted in a log line (here a Content-Type) has its
+    control characters escaped: it cannot paint the terminal or forge a
+    line."""
+    run, task = UNMAPPED[0]
+    path = ti_p(fake, run, task)
+    fake.inject(method="GET", path=path, status=200, body=b"<html></html>",
+                content_type="text/html\x1b[31mRED\x07")
+    mark = LogMark(m)
+    fails(read, state_of(m, run, task), codes=(errno.EIO,))
+    new = mark.new()
+    assert "\x1b" not in new and "\x07" not in new, new
+    assert mark.has("GET", path, "text/html\\x1b[31mRED\\x07"), new

@@ -405,3 +405,16 @@ def test_read_only_mount(mount, fake):
     assert_errno(errno.EROFS, os.open, os.path.join(ti, "note"), os.O_WRONLY | os.O_TRUNC)
     assert stat.S_IMODE(os.stat(os.path.join(ti, "state")).st_mode) == 0o444
     assert [r for r in fake.requests() if r["method"] != "GET"] == []
+
+
+def test_an_id_holding_the_key_separator_is_nothing(mount, fake):
+    """The cache joins ids with 0x1f: a name holding it is no object (ENOENT,
+    nothing sent), so it can never stand for another object's entry."""
+    m = mount()
+    for name in ("demo\x1fx", "x\x1fy"):
+        with pytest.raises(FileNotFoundError):
+            os.stat(m.p(name))
+    dag = sorted(os.listdir(m.path))[-1]
+    with pytest.raises(FileNotFoundError):
+        os.stat(m.p(dag, "r\x1fx"))
+    assert [r for r in fake.requests() if "\x1f" in r["path"] or "%1F" in r["path"]] == []

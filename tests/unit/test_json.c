@@ -1023,6 +1023,21 @@ static void test_tokens(void)
 	CHECK(json_jwt_times("x.eyJzdWIiOiIxIn0.y", &iat, &exp) == -EIO);
 	CHECK(json_jwt_times("opaque-token", &iat, &exp) == -EIO);
 	CHECK(json_jwt_times("a.!!.b", &iat, &exp) == -EIO);
+	/* claims out of range are no claims: no overflow, no UB */
+	/* {"exp":1e300,"iat":1} */
+	CHECK(json_jwt_times("h.eyJleHAiOjFlMzAwLCJpYXQiOjF9.s", &iat, &exp) == -EIO);
+	/* {"exp":-5} */
+	CHECK(json_jwt_times("h.eyJleHAiOi01fQ.s", &iat, &exp) == -EIO);
+	/* {"exp":9223372036854775807,"iat":-9223372036854775807} */
+	CHECK(json_jwt_times("h.eyJleHAiOjkyMjMzNzIwMzY4NTQ3NzU4MDcsImlhdCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDd9.s", &iat, &exp) == -EIO);
+	/* {"exp":1700086400,"iat":-9223372036854775807} */
+	CHECK(json_jwt_times("h.eyJleHAiOjE3MDAwODY0MDAsImlhdCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDd9.s", &iat, &exp) == 0);
+	CHECK(exp == 1700086400 && iat == 0);
+	/* {"exp":NaN} */
+	CHECK(json_jwt_times("h.eyJleHAiOk5hTn0.s", &iat, &exp) == -EIO);
+	/* {"exp":1700086400.5} */
+	CHECK(json_jwt_times("h.eyJleHAiOjE3MDAwODY0MDAuNX0.s", &iat, &exp) == 0);
+	CHECK(exp == 1700086400);
 	CHECK(json_access_token(LIT("{\"access_token\": \"abc.def\"}"),
 				&tok) == 0);
 	CHECK_STR(tok, "abc.def");
