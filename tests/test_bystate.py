@@ -151,3 +151,14 @@ def test_recent_leaves_out_older_task_instances(mount, fake):
     query = parse_qs(bystate_requests(fake)[-1]["query"])
     since = datetime.datetime.fromisoformat(query["updated_at_gte"][0].replace("Z", "+00:00"))
     assert abs(since.timestamp() - (time.time() - 24 * 3600)) < 180
+
+
+def test_recent_option_is_checked_and_documented(tmp_path):
+    exe = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "airflowfs")
+    for bad in ("-1", "876001", "x", ""):
+        r = subprocess.run([exe, "-o", "recent=" + bad, "http://127.0.0.1:9", str(tmp_path)],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1
+        assert r.stderr == "airflowfs: invalid value recent=%s: a number from 0 to 876000\n" % bad
+    r = subprocess.run([exe, "-h"], capture_output=True, text=True, timeout=30)
+    assert "-o recent=H            hours @by-state/ looks back (default 24)" in r.stdout
