@@ -579,14 +579,20 @@ static int tis_page(void *ctx, const char *body, size_t len, size_t *got,
 static int ti_cmp(const void *x, const void *y)
 {
 	const struct af_ti *a = x, *b = y;
-	int c = strcmp(a->task_id, b->task_id);
+	int c = strcmp(a->dag_id ? a->dag_id : "", b->dag_id ? b->dag_id : "");
+
+	if (!c)
+		c = strcmp(a->run_id ? a->run_id : "",
+			   b->run_id ? b->run_id : "");
+	if (!c)
+		c = strcmp(a->task_id, b->task_id);
 
 	return c ? c
 		 : (a->map_index > b->map_index) -
 			       (a->map_index < b->map_index);
 }
 
-/* Sorts by (task_id, map_index) and drops repeated rows. */
+/* Sorts by (dag_id, run_id, task_id, map_index), drops repeated rows. */
 static void ti_dedup(struct af_ti *v, size_t *n)
 {
 	size_t k = 0;
@@ -635,6 +641,22 @@ int airflow_tis(struct airflow *a, const char *dag, const char *run,
 
 	url_run(&u, a, dag, run);
 	url_fmt(&u, "/taskInstances?");
+	return list_tis(a, &u, tis, n);
+}
+
+int airflow_by_state(struct airflow *a, const char *state, time_t since,
+		     struct af_ti **tis, size_t *n)
+{
+	struct url u = {.kind = REQ_BY_STATE};
+	struct tm tm;
+	char when[32];
+
+	if (!gmtime_r(&since, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return -EINVAL;
+	url_fmt(&u, "%s/dags/~/dagRuns/~/taskInstances?state=", a->api->base);
+	url_id(&u, state);
+	url_fmt(&u, "&updated_at_gte=%s&", when);
 	return list_tis(a, &u, tis, n);
 }
 

@@ -50,6 +50,12 @@ int airflow_tis(struct airflow *a, const char *dag, const char *run,
  */
 int airflow_ti(struct airflow *a, const char *dag, const char *run,
 	       const char *task, int map_index, struct af_ti *out);
+/*
+ * Every task instance in state updated at or after since, across all DAGs
+ * and runs (dag_id and run_id set), sorted by (dag, run, task, map_index).
+ */
+int airflow_by_state(struct airflow *a, const char *state, time_t since,
+		     struct af_ti **tis, size_t *n);
 /* The task instances of a mapped task; -ENOENT when it is not mapped. */
 int airflow_mapped(struct airflow *a, const char *dag, const char *run,
 		   const char *task, struct af_ti **tis, size_t *n);

@@ -24,6 +24,7 @@ struct raw_opts {
 	char *api, *ttl, *log_ttl, *timeout, *retries, *max_runs, *cache_size;
 	char *disk_cache;
 	char *readahead;
+	char *recent;
 	int nonopts;
 };
 
@@ -43,6 +44,7 @@ static const struct fuse_opt raw_table[] = {
 	OPT("cache_size=%s", cache_size),
 	OPT("disk_cache=%s", disk_cache),
 	OPT("readahead=%s", readahead),
+	OPT("recent=%s", recent),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -126,6 +128,8 @@ void config_usage(const char *prog)
 	       "states, notes (default 5)\n"
 	       "    -o log_ttl=S           refresh of a running try's log "
 	       "(default 1)\n"
+	       "    -o recent=H            hours @by-state/ looks back "
+	       "(default 24)\n"
 	       "    -o timeout=S           bound on one system call "
 	       "(default 30)\n"
 	       "    -o retries=N           retries of a failed request "
@@ -427,6 +431,8 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 	if ((raw->ttl && parse_num("ttl", raw->ttl, 0, 1e7, 0, &cfg->ttl)) ||
 	    (raw->log_ttl &&
 	     parse_num("log_ttl", raw->log_ttl, 0, 1e7, 0, &cfg->log_ttl)) ||
+	    (raw->recent &&
+	     parse_num("recent", raw->recent, 0, 876000, 0, &cfg->recent)) ||
 	    (raw->timeout &&
 	     parse_num("timeout", raw->timeout, 0, 1e6, 0, &cfg->timeout)))
 		return -1;
@@ -505,6 +511,7 @@ int config_parse(struct config *cfg, struct fuse_args *args)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ttl = 5;
 	cfg->log_ttl = 1;
+	cfg->recent = 24;
 	cfg->timeout = 30;
 	cfg->retries = 3;
 	cfg->max_runs = 1000;
@@ -524,6 +531,7 @@ out:
 	free(raw.api);
 	free(raw.ttl);
 	free(raw.log_ttl);
+	free(raw.recent);
 	free(raw.timeout);
 	free(raw.retries);
 	free(raw.max_runs);

@@ -220,13 +220,22 @@ static void set_ids(struct node *n)
 	n->map_index = p->map_index;
 	switch (n->kind) {
 	case N_DAG:
+	case N_BS_DAG:
 		n->dag = n->name;
 		break;
 	case N_RUN:
+	case N_BS_RUN:
 		n->run = n->name;
 		break;
 	case N_MAPPED:
+	case N_BS_MAPPED:
 		n->task = n->name;
+		break;
+	case N_BS_LINK:
+		if (p->kind == N_BS_MAPPED)
+			n->map_index = n->num;
+		else
+			n->task = n->name;
 		break;
 	case N_TI:
 		if (p->kind == N_MAPPED)

@@ -25,6 +25,12 @@ enum node_kind {
 	N_LOG,	   /* logs/N: num is the try */
 	N_LATEST,  /* logs/latest */
 	N_SCRATCH, /* a scratch file in a task instance directory (sid) */
+	N_BYSTATE, /* @by-state */
+	N_BS_STATE,  /* @by-state/STATE: the state is its name */
+	N_BS_DAG,    /* @by-state/STATE/DAG */
+	N_BS_RUN,    /* @by-state/STATE/DAG/RUN */
+	N_BS_MAPPED, /* @by-state/STATE/DAG/RUN/TASK of map indexes */
+	N_BS_LINK,   /* a link to a task instance (num: its map index) */
 };
 
 struct node {

@@ -782,6 +782,10 @@ static int ti_from(struct json_object *o, struct af_ti *ti)
 	if (!e)
 		e = get_id(o, "task_id", &t.task_id);
 	if (!e)
+		e = get_opt_str(o, "dag_id", &t.dag_id);
+	if (!e)
+		e = get_opt_str(o, "dag_run_id", &t.run_id);
+	if (!e)
 		e = get_opt_str(o, "state", &t.state);
 	if (!e)
 		e = get_opt_str(o, "note", &t.note);

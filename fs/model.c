@@ -60,6 +60,8 @@ void af_ti_clear(struct af_ti *t)
 	if (!t)
 		return;
 	free(t->task_id);
+	free(t->dag_id);
+	free(t->run_id);
 	free(t->state);
 	free(t->note);
 	free(t->info);

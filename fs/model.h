@@ -42,6 +42,7 @@ struct af_ref {
 struct af_ti {
 	char *task_id;
 	int map_index; /* -1: not mapped */
+	char *dag_id, *run_id; /* as the record says; NULL when it does not */
 	char *state;   /* NULL when the API says null */
 	char *note;    /* NULL when the API says null */
 	int try_number;

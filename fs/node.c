@@ -75,6 +75,78 @@ static int run_scratch(struct fs *fs, const struct node *run, const char *name,
 	return err;
 }
 
+/* Airflow's task states: the directories of @by-state. */
+static const char *const bs_states[] = {
+	"deferred",	 "failed",	"queued",  "removed",
+	"restarting",	 "running",	"scheduled", "skipped",
+	"success",	 "up_for_reschedule", "up_for_retry", "upstream_failed",
+	NULL};
+
+/* The state a node below @by-state/STATE is about. */
+static const char *bs_state_of(const struct node *n)
+{
+	while (n && n->kind != N_BS_STATE)
+		n = n->parent;
+	return n ? n->name : NULL;
+}
+
+/*
+ * Whether the list of n's state holds a task instance under n with the
+ * child name (n: N_BS_STATE, N_BS_DAG, N_BS_RUN or N_BS_MAPPED); sets tmpl.
+ */
+static int bs_child(struct fs *fs, const struct node *n, const char *name,
+		    struct node *tmpl)
+{
+	struct s_tis *t;
+	int mi = -1, err;
+
+	if (n->kind == N_BS_MAPPED && path_number(name, &mi))
+		return -ENOENT;
+	err = store_by_state(&fs->store, bs_state_of(n), &t);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; err && i < t->n; i++) {
+		const struct af_ti *ti = &t->v[i]->ti;
+
+		switch (n->kind) {
+		case N_BS_STATE:
+			if (!strcmp(ti->dag_id, name)) {
+				tmpl->kind = N_BS_DAG;
+				err = 0;
+			}
+			break;
+		case N_BS_DAG:
+			if (!strcmp(ti->dag_id, n->dag) &&
+			    !strcmp(ti->run_id, name)) {
+				tmpl->kind = N_BS_RUN;
+				err = 0;
+			}
+			break;
+		case N_BS_RUN:
+			if (!strcmp(ti->dag_id, n->dag) &&
+			    !strcmp(ti->run_id, n->run) &&
+			    !strcmp(ti->task_id, name)) {
+				tmpl->kind = ti->map_index >= 0 ? N_BS_MAPPED
+								: N_BS_LINK;
+				err = 0;
+			}
+			break;
+		default: /* N_BS_MAPPED */
+			if (!strcmp(ti->dag_id, n->dag) &&
+			    !strcmp(ti->run_id, n->run) &&
+			    !strcmp(ti->task_id, n->task) &&
+			    ti->map_index == mi && mi >= 0) {
+				tmpl->kind = N_BS_LINK;
+				tmpl->num = mi;
+				err = 0;
+			}
+		}
+	}
+	store_put(t);
+	return err;
+}
+
 int node_child(struct fs *fs, const struct node *parent, const char *name,
 	       struct node *tmpl)
 {
@@ -87,6 +159,10 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 	case N_ROOT:
 		if (!strcmp(name, ".stats")) {
 			tmpl->kind = N_STATS;
+			return 0;
+		}
+		if (!strcmp(name, "@by-state")) {
+			tmpl->kind = N_BYSTATE;
 			return 0;
 		}
 		if (!path_id_ok(name) || store_dag_known(s, name) == KNOWN_NOT)
@@ -135,6 +211,18 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 		return 0;
 	case N_LOGS:
 		return child_of_logs(fs, parent, name, tmpl);
+	case N_BYSTATE:
+		for (int i = 0; bs_states[i]; i++)
+			if (!strcmp(name, bs_states[i])) {
+				tmpl->kind = N_BS_STATE;
+				return 0;
+			}
+		return -ENOENT;
+	case N_BS_STATE:
+	case N_BS_DAG:
+	case N_BS_RUN:
+	case N_BS_MAPPED:
+		return bs_child(fs, parent, name, tmpl);
 	default:
 		return -ENOTDIR;
 	}
@@ -416,11 +504,30 @@ int node_log(struct fs *fs, const struct node *n, struct s_log **out)
 	return err;
 }
 
+/*
+ * The target of a link of @by-state: DAG/RUN/TASK[/MI] from the root,
+ * relative to the link's directory. -ENAMETOOLONG when it does not fit.
+ */
+static int bs_target(const struct node *n, char *buf, size_t size)
+{
+	int len;
+
+	if (n->map_index >= 0)
+		len = snprintf(buf, size, "../../../../../%s/%s/%s/%d", n->dag,
+			       n->run, n->task, n->map_index);
+	else
+		len = snprintf(buf, size, "../../../../%s/%s/%s", n->dag,
+			       n->run, n->task);
+	return len >= 0 && (size_t)len < size ? len : -ENAMETOOLONG;
+}
+
 int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 {
 	struct s_ti *t;
 	int err;
 
+	if (n->kind == N_BS_LINK)
+		return bs_target(n, buf, size) < 0 ? -ENAMETOOLONG : 0;
 	if (n->kind != N_LATEST)
 		return -EINVAL;
 	err = ti_of(fs, n, &t);
@@ -664,8 +771,25 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	*timeout = fs->store.ttl;
 	switch (n->kind) {
 	case N_ROOT:
+	case N_BYSTATE:
+	case N_BS_STATE:
+	case N_BS_DAG:
+	case N_BS_RUN:
+	case N_BS_MAPPED:
 		set_dir(st, fs->started);
 		break;
+	case N_BS_LINK: {
+		char target[NODE_KEY_MAX];
+		int len = bs_target(n, target, sizeof(target));
+
+		if (len < 0)
+			return len;
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = len;
+		st->st_mtime = st->st_ctime = st->st_atime = fs->started;
+		break;
+	}
 	case N_MAPPED:
 		err = attr_mapped(fs, n, check, st, timeout);
 		break;
@@ -769,6 +893,57 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 	return err;
 }
 
+/* The names under n (a directory below @by-state/STATE) in its state's list. */
+static int list_bs(struct fs *fs, const struct node *n, struct dir_list *l,
+		   size_t *cap)
+{
+	const char *last = NULL;
+	struct s_tis *t = NULL;
+	char num[16];
+	int err = store_by_state(&fs->store, bs_state_of(n), &t);
+
+	/* the list is sorted by (dag, run, task, map_index) */
+	for (size_t i = 0; !err && i < t->n; i++) {
+		const struct af_ti *ti = &t->v[i]->ti;
+		const char *name = NULL;
+		mode_t type = S_IFDIR;
+
+		switch (n->kind) {
+		case N_BS_STATE:
+			name = ti->dag_id;
+			break;
+		case N_BS_DAG:
+			if (!strcmp(ti->dag_id, n->dag))
+				name = ti->run_id;
+			break;
+		case N_BS_RUN:
+			if (!strcmp(ti->dag_id, n->dag) &&
+			    !strcmp(ti->run_id, n->run)) {
+				name = ti->task_id;
+				type = ti->map_index >= 0 ? S_IFDIR : S_IFLNK;
+			}
+			break;
+		default: /* N_BS_MAPPED */
+			if (!strcmp(ti->dag_id, n->dag) &&
+			    !strcmp(ti->run_id, n->run) &&
+			    !strcmp(ti->task_id, n->task) &&
+			    ti->map_index >= 0) {
+				snprintf(num, sizeof(num), "%d",
+					 ti->map_index);
+				name = num;
+				type = S_IFLNK;
+			}
+		}
+		if (!name || (last && name != num && !strcmp(name, last)))
+			continue;
+		err = add_entry(l, cap, name, type);
+		last = name;
+	}
+	if (t)
+		store_put(t);
+	return err;
+}
+
 static int list_scratch(struct fs *fs, const struct node *n, struct dir_list *l,
 			size_t *cap)
 {
@@ -802,6 +977,8 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 	switch (n->kind) {
 	case N_ROOT:
 		err = add_entry(out, &cap, ".stats", S_IFREG);
+		if (!err)
+			err = add_entry(out, &cap, "@by-state", S_IFDIR);
 		if (!err)
 			err = store_dags(&fs->store, &d);
 		/* .stats and @-names are ours: a DAG cannot hide them */
@@ -839,6 +1016,16 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		break;
 	case N_MAPPED:
 		err = list_tis(fs, n, out, &cap);
+		break;
+	case N_BYSTATE:
+		for (int i = 0; !err && bs_states[i]; i++)
+			err = add_entry(out, &cap, bs_states[i], S_IFDIR);
+		break;
+	case N_BS_STATE:
+	case N_BS_DAG:
+	case N_BS_RUN:
+	case N_BS_MAPPED:
+		err = list_bs(fs, n, out, &cap);
 		break;
 	case N_TI:
 		for (int f = TI_STATE; !err && f <= TI_LOGS; f++)

@@ -293,7 +293,7 @@ static void afs_getattr(fuse_req_t req, fuse_ino_t ino,
 static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct node *n = node_of(req, ino);
-	char buf[32];
+	char buf[NODE_KEY_MAX]; /* a link of @by-state: DAG/RUN/TASK/MI */
 	int err = n ? node_readlink(fs_of(req), n, buf, sizeof(buf)) : -ESTALE;
 
 	count(fs_of(req), n, OP_READLINK);

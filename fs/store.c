@@ -623,6 +623,60 @@ int store_tis(struct store *s, const char *dag, const char *run,
 		   : cached(s, key, fetch_tis, &id, (struct cache_val **)out);
 }
 
+static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
+			  struct cache_val **val, double *ttl)
+{
+	const char *state = arg;
+	/* a minute of margin: a clock a little behind the server's */
+	time_t since = time(NULL) - (time_t)(s->recent * 3600) - 60;
+	struct af_ti *list;
+	struct s_tis *t;
+	size_t n, k = 0;
+	int err = airflow_by_state(s->af, state, since, &list, &n);
+
+	(void)ttl;
+	if (err)
+		return err;
+	/* a row that does not say where it is cannot be linked */
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].dag_id && list[i].run_id)
+			list[k++] = list[i];
+		else
+			af_ti_clear(&list[i]);
+	}
+	n = k;
+	t = val_new(sizeof(*t), tis_destroy);
+	if (t)
+		t->v = calloc(n ? n : 1, sizeof(*t->v));
+	if (!t || !t->v) {
+		free(t);
+		af_tis_free(&list, n);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct s_ti *v = ti_val(&list[i]);
+
+		if (!v)
+			continue;
+		put_ti(s, v->ti.dag_id, v->ti.run_id, v, gen);
+		t->v[t->n++] = v;
+		t->hdr.size += sizeof(v);
+	}
+	free(list);
+	*val = &t->hdr;
+	return 0;
+}
+
+int store_by_state(struct store *s, const char *state, struct s_tis **out)
+{
+	char key[KEY_MAX];
+	int err = mkkey(key, "bystate", state, END);
+
+	return err ? err
+		   : cached(s, key, fetch_by_state, (void *)state,
+			    (struct cache_val **)out);
+}
+
 static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
 			struct cache_val **val, double *ttl)
 {

@@ -23,6 +23,7 @@ struct store {
 	struct airflow *af;
 	struct cache *cache;
 	double ttl, log_ttl;
+	double recent; /* hours @by-state looks back */
 	long max_runs;
 	struct logdisk *disk; /* large logs' unlinked files and their bound */
 	struct readahead *ra; /* told of what readers fetch; may be NULL */
@@ -98,6 +99,12 @@ int store_runs(struct store *s, const char *dag, struct s_runs **out);
 /* All task instances of a run. */
 int store_tis(struct store *s, const char *dag, const char *run,
 	      struct s_tis **out);
+/*
+ * The task instances in state updated within the last recent hours, across
+ * all DAGs (each with dag_id and run_id), sorted by (dag, run, task,
+ * map_index); cached for ttl, and each is stored as its own record.
+ */
+int store_by_state(struct store *s, const char *state, struct s_tis **out);
 /* A run's task instances if the cache holds them (no request); -ENOENT. */
 int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out);

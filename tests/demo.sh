@@ -26,7 +26,8 @@ trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$portfile")"
-AIRFLOW_USERNAME=admin AIRFLOW_PASSWORD=admin ./airflowfs -f "$url" "$mnt" &
+# the demo data is from 2024: @by-state/ looks back far enough to show it
+AIRFLOW_USERNAME=admin AIRFLOW_PASSWORD=admin ./airflowfs -f -o recent=100000 "$url" "$mnt" &
 afs=$!
 for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
 mountpoint -q "$mnt" || { echo "mount failed" >&2; exit 1; }

@@ -414,6 +414,6 @@ def test_tls_verified_unless_insecure(tls_server, tmp_path):
         proc, log = start_mount(url, path, opts, env)
         wait_mounted(path, proc, log)
         try:
-            assert os.listdir(path) == [".stats"]
+            assert os.listdir(path) == [".stats", "@by-state"]
         finally:
             unmount(path, proc)

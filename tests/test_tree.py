@@ -52,7 +52,7 @@ def assert_errno(code, fn, *args):
 def test_root_lists_active_dags_and_stats(mount):
     m = mount()
     assert sorted(os.listdir(m.path)) == sorted(
-        [".stats", E, "ml_training", "reporting", "fanout", "empty_dag"])
+        [".stats", "@by-state", E, "ml_training", "reporting", "fanout", "empty_dag"])
     # an inactive DAG is not listed, yet opens by name
     assert ls(m.p("legacy_import"), DAG_OWN) == ["scheduled__2023-12-01T00:00:00+00:00"]
     assert ls(m.p("empty_dag"), DAG_OWN) == []
