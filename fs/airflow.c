@@ -39,11 +39,11 @@ static int log_records(struct airflow *a, struct url *u, const char *token,
 
 struct api {
 	const char *name;
-	const char *base;	/* path prefix of every endpoint */
-	const char *runs_order; /* newest first */
-	const char *state_body; /* a state PATCH body, before the value */
-	const char *note_path;	/* appended to a task instance's path */
-	const char *run_note;	/* appended to a run's path for its note */
+	const char *base;	 /* path prefix of every endpoint */
+	const char *runs_order;	 /* newest first */
+	const char *state_body;	 /* a state PATCH body, before the value */
+	const char *note_path;	 /* appended to a task instance's path */
+	const char *run_note;	 /* appended to a run's path for its note */
 	const char *pause_query; /* appended to a DAG's path to pause it */
 	log_fn log;
 	int jwt;	 /* a username and password buy a JWT */
@@ -100,9 +100,21 @@ enum req_kind {
 };
 
 static const char *const req_names[REQ_KINDS] = {
-	"dags",	    "dag",	     "runs",  "run", "task_instances",
-	"mapped",   "task_instance", "links", "log", "set_state",
-	"set_note", "set_run_state", "set_run_note", "set_paused", "clear",
+	"dags",
+	"dag",
+	"runs",
+	"run",
+	"task_instances",
+	"mapped",
+	"task_instance",
+	"links",
+	"log",
+	"set_state",
+	"set_note",
+	"set_run_state",
+	"set_run_note",
+	"set_paused",
+	"clear",
 	"by_state",
 };
 
@@ -264,9 +276,9 @@ typedef int (*page_fn)(void *ctx, const char *body, size_t len, size_t *got,
 struct page_job {
 	struct airflow *a;
 	const struct url *u;
-	long first, end;	/* pages at first, first+PAGE, ... < end */
-	long next;		/* the next page to take, atomically */
-	double deadline;	/* the system call's, for the helpers */
+	long first, end; /* pages at first, first+PAGE, ... < end */
+	long next;	 /* the next page to take, atomically */
+	double deadline; /* the system call's, for the helpers */
 	long npages;
 	struct http_resp *resp; /* one per page */
 	int *err;
@@ -1123,7 +1135,7 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 #define NO_CREDENTIALS                                                         \
 	"unauthorized: no credentials were given (AIRFLOW_USERNAME + "         \
 	"AIRFLOW_PASSWORD or AIRFLOW_TOKEN in the environment, or -o "         \
-	"token_file=PATH, -o token_command=CMD, -o kerberos, or -o "          \
+	"token_file=PATH, -o token_command=CMD, -o kerberos, or -o "           \
 	"username=NAME + -o password_file=PATH)"
 
 /* One authenticated list call, to check the credentials. */

@@ -19,7 +19,7 @@ struct config {
 	enum api_version api;
 	double ttl;	/* listings, states, notes */
 	double log_ttl; /* log of a running try */
-	double recent;  /* hours @by-state looks back */
+	double recent;	/* hours @by-state looks back */
 	double timeout; /* bound on one system call */
 	int retries;
 	long max_runs; /* 0: all */

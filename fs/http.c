@@ -102,8 +102,7 @@ int http_global_init(void)
 	/* the jitter of retries differs between daemons */
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free,
-				    wipe_realloc, strdup,
-				    calloc) == CURLE_OK
+				    wipe_realloc, strdup, calloc) == CURLE_OK
 		       ? 0
 		       : -1;
 }
@@ -628,8 +627,8 @@ static int request(struct http *h, const char *method, const char *path,
 		   int anon, struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
-	struct curl_slist *hdrs = make_headers(h, accept, body != NULL, tok,
-					       anon);
+	struct curl_slist *hdrs =
+		make_headers(h, accept, body != NULL, tok, anon);
 	size_t urllen = strlen(h->url) + strlen(path) + 1;
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);

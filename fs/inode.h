@@ -22,10 +22,10 @@ enum node_kind {
 	N_MAPPED, /* a mapped task: directories of map indexes */
 	N_FILE,	  /* state, note, links.json, info.json (see file) */
 	N_LOGS,
-	N_LOG,	   /* logs/N: num is the try */
-	N_LATEST,  /* logs/latest */
-	N_SCRATCH, /* a scratch file in a task instance directory (sid) */
-	N_BYSTATE, /* @by-state */
+	N_LOG,	     /* logs/N: num is the try */
+	N_LATEST,    /* logs/latest */
+	N_SCRATCH,   /* a scratch file in a task instance directory (sid) */
+	N_BYSTATE,   /* @by-state */
 	N_BS_STATE,  /* @by-state/STATE: the state is its name */
 	N_BS_DAG,    /* @by-state/STATE/DAG */
 	N_BS_RUN,    /* @by-state/STATE/DAG/RUN */
@@ -43,8 +43,8 @@ struct node {
 	struct node *parent;
 	/* ids of this node's path; point into names of it and its parents */
 	const char *dag, *run, *task;
-	int map_index; /* -1 for an unmapped task instance */
-	struct kc kc;  /* what the kernel may keep of it (kcache.h) */
+	int map_index;	 /* -1 for an unmapped task instance */
+	struct kc kc;	 /* what the kernel may keep of it (kcache.h) */
 	unsigned saving; /* saves in flight: protected by fs->saves_lock */
 
 	/* protected by the table's lock */

@@ -36,10 +36,10 @@
  * A 2 MB list of zeros would take 150 MB; a real page of 100 task
  * instances takes about 1 MB.
  */
-#define COST_VALUE    96
-#define COST_ARRAY    160
-#define COST_OBJECT   800
-#define COST_MEMBER   128
+#define COST_VALUE  96
+#define COST_ARRAY  160
+#define COST_OBJECT 800
+#define COST_MEMBER 128
 /* longest server message handed to the log, in bytes */
 #define MSG_CAP 300
 

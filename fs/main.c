@@ -114,7 +114,8 @@ static void reload(void *arg)
 	cache_invalidate_prefix(fs->store.cache, "");
 	if (inodes_list(fs->inodes, &inos, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
-			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], -1, 0);
+			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], -1,
+							 0);
 		free(inos);
 	}
 	log_msg(LOG_INFO,

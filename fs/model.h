@@ -41,14 +41,14 @@ struct af_ref {
 
 struct af_ti {
 	char *task_id;
-	int map_index; /* -1: not mapped */
+	int map_index;	       /* -1: not mapped */
 	char *dag_id, *run_id; /* as the record says; NULL when it does not */
-	char *state;   /* NULL when the API says null */
-	char *note;    /* NULL when the API says null */
+	char *state;	       /* NULL when the API says null */
+	char *note;	       /* NULL when the API says null */
 	int try_number;
 	time_t mtime;	 /* end_date, else start_date, else 0 */
 	time_t run_date; /* its run's logical date (v2: else run_after), or 0 */
-	char *info;   /* the record, pretty-printed, final newline */
+	char *info;	 /* the record, pretty-printed, final newline */
 	size_t info_len;
 };
 

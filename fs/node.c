@@ -76,11 +76,19 @@ static int run_scratch(struct fs *fs, const struct node *run, const char *name,
 }
 
 /* Airflow's task states: the directories of @by-state. */
-static const char *const bs_states[] = {
-	"deferred",	 "failed",	"queued",  "removed",
-	"restarting",	 "running",	"scheduled", "skipped",
-	"success",	 "up_for_reschedule", "up_for_retry", "upstream_failed",
-	NULL};
+static const char *const bs_states[] = {"deferred",
+					"failed",
+					"queued",
+					"removed",
+					"restarting",
+					"running",
+					"scheduled",
+					"skipped",
+					"success",
+					"up_for_reschedule",
+					"up_for_retry",
+					"upstream_failed",
+					NULL};
 
 /* The state a node below @by-state/STATE is about. */
 static const char *bs_state_of(const struct node *n)
@@ -928,8 +936,7 @@ static int list_bs(struct fs *fs, const struct node *n, struct dir_list *l,
 			    !strcmp(ti->run_id, n->run) &&
 			    !strcmp(ti->task_id, n->task) &&
 			    ti->map_index >= 0) {
-				snprintf(num, sizeof(num), "%d",
-					 ti->map_index);
+				snprintf(num, sizeof(num), "%d", ti->map_index);
 				name = num;
 				type = S_IFLNK;
 			}
@@ -1079,8 +1086,8 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f@", n->dag,
 			       n->run);
 	else
-		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d", n->dag,
-			   n->run, n->task, n->map_index);
+		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d",
+			       n->dag, n->run, n->task, n->map_index);
 
 	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
 }
@@ -1276,8 +1283,7 @@ static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
 		node_where(dir, where, sizeof(where));
 		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(file),
 			where, strerror(-err));
-	}
-	else
+	} else
 		scratch_unlink(fs->scratch, key, from);
 	return err;
 }

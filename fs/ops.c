@@ -534,7 +534,7 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	p = node_of(req, parent);
 	err = p ? node_create(fs, p, name, mode, (fi->flags & O_EXCL) != 0,
-			     &tmpl)
+			      &tmpl)
 		: -ESTALE;
 	n = err ? NULL : inodes_add(fs->inodes, p, name, &tmpl);
 	if (!err && !n)

@@ -11,9 +11,9 @@ static const char *const ti_names[] = {
 };
 
 static const char *const own_names[] = {
-	[RUN_STATE] = "@state",	    [RUN_NOTE] = "@note",
-	[RUN_CONF] = "@conf.json",  [RUN_INFO] = "@info.json",
-	[DAG_PAUSED] = "@paused",   [DAG_INFO] = "@info.json",
+	[RUN_STATE] = "@state",	   [RUN_NOTE] = "@note",
+	[RUN_CONF] = "@conf.json", [RUN_INFO] = "@info.json",
+	[DAG_PAUSED] = "@paused",  [DAG_INFO] = "@info.json",
 };
 
 static enum ti_file own_file(const char *name, enum ti_file from,

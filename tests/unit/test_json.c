@@ -834,8 +834,7 @@ static void test_error_message(void)
 		  "\"a/b\", \"n\": [1, 2.5, null]}}",
 		  "{\"reason\": \"not_found\", \"message\": \"a/b\", \"n\": "
 		  "[1, 2.5, null]}");
-	check_msg("{\"detail\": [{\"loc\": [\"q\"]}]}",
-		  "[{\"loc\": [\"q\"]}]");
+	check_msg("{\"detail\": [{\"loc\": [\"q\"]}]}", "[{\"loc\": [\"q\"]}]");
 	check_msg("{\"detail\": \"line 1\\nline 2\\ttab\\u0000nul\\u007f\"}",
 		  "line 1 line 2 tab nul ");
 
@@ -944,12 +943,13 @@ static void test_log_records(void)
 		"{\"content\": [1], \"x\": 1} 2",
 	};
 	check_log("{\"content\": [], \"continuation_token\": null}", "", 0);
-	check_log("{\"content\": [{\"event\": \"::group::Log message source "
-		  "details\", \"sources\": [\"/a/1.log\", \"/b\"]}, {\"event\": "
-		  "\"::endgroup::\"}], \"continuation_token\": \"eyJ4\"}",
-		  "::group::Log message source details sources=[\"/a/1.log\", "
-		  "\"/b\"]\n::endgroup::\n",
-		  1);
+	check_log(
+		"{\"content\": [{\"event\": \"::group::Log message source "
+		"details\", \"sources\": [\"/a/1.log\", \"/b\"]}, {\"event\": "
+		"\"::endgroup::\"}], \"continuation_token\": \"eyJ4\"}",
+		"::group::Log message source details sources=[\"/a/1.log\", "
+		"\"/b\"]\n::endgroup::\n",
+		1);
 	/* the full form; the level upper-cased; other keys in order */
 	check_log("{\"content\": [{\"timestamp\": \"2024-01-01T00:00:01Z\", "
 		  "\"event\": \"Task started\", \"level\": \"info\", "
@@ -960,16 +960,17 @@ static void test_log_records(void)
 		  "chan=stdout n=3 ok=true x=null d={\"k\": [1, 2.5]}\n",
 		  0);
 	/* missing fields go with their separators; newlines are kept */
-	check_log("{\"content\": [{\"timestamp\": \"T\", \"event\": \"a\"}, "
-		  "{\"timestamp\": \"T\", \"level\": \"error\", \"event\": "
-		  "\"Traceback:\\n  line 1\\nValueError: é\"}, {\"timestamp\": "
-		  "\"T\", \"logger\": \"l\", \"level\": null, \"event\": \"b\"}, "
-		  "{\"event\": \"plain\", \"timestamp\": null, \"level\": "
-		  "\"info\"}, {\"timestamp\": \"T\"}], "
-		  "\"continuation_token\": null}",
-		  "[T] a\n[T] ERROR Traceback:\n  line 1\nValueError: é\n"
-		  "[T] l - b\nplain\n[T] \n",
-		  0);
+	check_log(
+		"{\"content\": [{\"timestamp\": \"T\", \"event\": \"a\"}, "
+		"{\"timestamp\": \"T\", \"level\": \"error\", \"event\": "
+		"\"Traceback:\\n  line 1\\nValueError: é\"}, {\"timestamp\": "
+		"\"T\", \"logger\": \"l\", \"level\": null, \"event\": \"b\"}, "
+		"{\"event\": \"plain\", \"timestamp\": null, \"level\": "
+		"\"info\"}, {\"timestamp\": \"T\"}], "
+		"\"continuation_token\": null}",
+		"[T] a\n[T] ERROR Traceback:\n  line 1\nValueError: é\n"
+		"[T] l - b\nplain\n[T] \n",
+		0);
 	/* a log of plain strings */
 	check_log("{\"content\": [\"one\", \"two\"]}", "one\ntwo\n", 0);
 	check_log(" { \"x\" : {\"content\": [1, {\"a\": \"]\"}]} , \"content\" "
@@ -1025,26 +1026,33 @@ static void test_tokens(void)
 	CHECK(json_jwt_times("a.!!.b", &iat, &exp) == -EIO);
 	/* claims out of range are no claims: no overflow, no UB */
 	/* {"exp":1e300,"iat":1} */
-	CHECK(json_jwt_times("h.eyJleHAiOjFlMzAwLCJpYXQiOjF9.s", &iat, &exp) == -EIO);
+	CHECK(json_jwt_times("h.eyJleHAiOjFlMzAwLCJpYXQiOjF9.s", &iat, &exp) ==
+	      -EIO);
 	/* {"exp":-5} */
 	CHECK(json_jwt_times("h.eyJleHAiOi01fQ.s", &iat, &exp) == -EIO);
 	/* {"exp":9223372036854775807,"iat":-9223372036854775807} */
-	CHECK(json_jwt_times("h.eyJleHAiOjkyMjMzNzIwMzY4NTQ3NzU4MDcsImlhdCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDd9.s", &iat, &exp) == -EIO);
+	CHECK(json_jwt_times("h."
+			     "eyJleHAiOjkyMjMzNzIwMzY4NTQ3NzU4MDcsImlhdCI6LTkyM"
+			     "jMzNzIwMzY4NTQ3NzU4MDd9.s",
+			     &iat, &exp) == -EIO);
 	/* {"exp":1700086400,"iat":-9223372036854775807} */
-	CHECK(json_jwt_times("h.eyJleHAiOjE3MDAwODY0MDAsImlhdCI6LTkyMjMzNzIwMzY4NTQ3NzU4MDd9.s", &iat, &exp) == 0);
+	CHECK(json_jwt_times("h."
+			     "eyJleHAiOjE3MDAwODY0MDAsImlhdCI6LTkyMjMzNzIwMzY4N"
+			     "TQ3NzU4MDd9.s",
+			     &iat, &exp) == 0);
 	CHECK(exp == 1700086400 && iat == 0);
 	/* {"exp":NaN} */
 	CHECK(json_jwt_times("h.eyJleHAiOk5hTn0.s", &iat, &exp) == -EIO);
 	/* {"exp":1700086400.5} */
-	CHECK(json_jwt_times("h.eyJleHAiOjE3MDAwODY0MDAuNX0.s", &iat, &exp) == 0);
+	CHECK(json_jwt_times("h.eyJleHAiOjE3MDAwODY0MDAuNX0.s", &iat, &exp) ==
+	      0);
 	CHECK(exp == 1700086400);
-	CHECK(json_access_token(LIT("{\"access_token\": \"abc.def\"}"),
-				&tok) == 0);
+	CHECK(json_access_token(LIT("{\"access_token\": \"abc.def\"}"), &tok) ==
+	      0);
 	CHECK_STR(tok, "abc.def");
 	free(tok);
 	tok = (char *)1;
-	CHECK(json_access_token(LIT("{\"access_token\": \"\"}"), &tok) ==
-	      -EIO);
+	CHECK(json_access_token(LIT("{\"access_token\": \"\"}"), &tok) == -EIO);
 	CHECK(json_access_token(LIT("{\"access_token\": \"a\\nb\"}"), &tok) ==
 	      -EIO);
 	CHECK(json_access_token(LIT("{\"token\": \"a\"}"), &tok) == -EIO);
