@@ -6,8 +6,9 @@
  *    around, as the canonical lower-case name; nothing else;
  *  - value_chars(): the bytes that do not continue a UTF-8 character,
  *    which for UTF-8 is the number of code points;
- *  - value_note(): the length without one final newline, or -EFBIG when
- *    that is over VALUE_NOTE_MAX characters.
+ *  - value_note(): the length without one final newline, -EFBIG when
+ *    that is over VALUE_NOTE_MAX characters, else -EINVAL when it is not
+ *    UTF-8 or holds a NUL byte.
  */
 #include "fuzz.h"
 #include "value.h"
@@ -78,6 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	note = value_note(s, size);
 	if (value_chars(s, body) > VALUE_NOTE_MAX)
 		FUZZ_ASSERT(note == -EFBIG);
+	else if (!fuzz_utf8_ok(s, body) || memchr(s, '\0', body))
+		FUZZ_ASSERT(note == -EINVAL); /* the server would refuse it */
 	else
 		FUZZ_ASSERT(note == (long)body);
 	return 0;
