@@ -47,9 +47,9 @@ static void check_names(const char *s)
 	int num = -5, canonical;
 	char buf[16];
 
-	FUZZ_ASSERT(path_id_ok(s) == (n > 0 && n <= 255 && !strchr(s, '/') &&
-				      !has_control(s) && strcmp(s, ".") &&
-				      strcmp(s, "..")));
+	FUZZ_ASSERT(path_id_ok(s) ==
+		    (n > 0 && n <= 255 && !strchr(s, '/') && !has_control(s) &&
+		     strcmp(s, ".") && strcmp(s, "..")));
 	f = path_ti_file(s);
 	if (f != TI_NONE)
 		FUZZ_ASSERT(strcmp(path_ti_file_name(f), s) == 0);
