@@ -609,6 +609,8 @@ static void ti_dedup(struct af_ti *v, size_t *n)
 {
 	size_t k = 0;
 
+	if (*n < 2)
+		return;
 	qsort(v, *n, sizeof(*v), ti_cmp);
 	for (size_t i = 0; i < *n; i++) {
 		if (k > 0 && ti_cmp(&v[k - 1], &v[i]) == 0) {
