@@ -184,7 +184,7 @@ def test_less_follows_a_running_log(mount, fake, tmp_path):
 def test_a_200_mb_log(mount, fake):
     import fake_airflow
     nbytes = 200_000_000
-    m = mount()
+    m = mount(["timeout=180"])  # what is checked is bytes and memory, not time (ASan)
     fake.add_dag(fake_airflow.big_logs_dag(nbytes, seed=7))
     run = fake_airflow.BIG_LOGS_RUN
     fake.warm_log("big_logs", run, "huge")
