@@ -96,6 +96,7 @@ enum req_kind {
 	REQ_PAUSE,
 	REQ_CLEAR,
 	REQ_BY_STATE,
+	REQ_TIS_CHANGED,
 	REQ_KINDS
 };
 
@@ -116,6 +117,7 @@ static const char *const req_names[REQ_KINDS] = {
 	"set_paused",
 	"clear",
 	"by_state",
+	"task_instances_changed",
 };
 
 struct airflow {
@@ -126,7 +128,8 @@ struct airflow {
 	char *server_version;
 	char *url;
 	int verbose;
-	int kerberos; /* -o kerberos: the ticket is checked before mounting */
+	int kerberos;	/* -o kerberos: the ticket is checked before mounting */
+	int no_changed; /* lists cannot filter on updated_at (atomic) */
 };
 
 /* A request path under construction; bad is set when it overflowed. */
@@ -353,7 +356,7 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 			struct url p = *u;
 
 			err = fn(ctx, resp[i].body, resp[i].len, &n, total);
-			if (err) {
+			if (err && err != -E2BIG) {
 				url_fmt(&p, "limit=%ld&offset=%ld",
 					page_limit(&j, i), first + i * PAGE);
 				log_msg(LOG_ERR, "GET %s: unexpected answer",
@@ -566,6 +569,7 @@ int airflow_run(struct airflow *a, const char *dag, const char *run,
 struct ti_acc {
 	struct acc acc;
 	long total;
+	long max; /* more announced: -E2BIG at the first page (0: any) */
 };
 
 static int tis_page(void *ctx, const char *body, size_t len, size_t *got,
@@ -580,6 +584,10 @@ static int tis_page(void *ctx, const char *body, size_t len, size_t *got,
 		return err;
 	*got = n;
 	t->total = *total;
+	if (t->max > 0 && t->total > t->max) {
+		af_tis_free(&page, n);
+		return -E2BIG;
+	}
 	err = append(&t->acc.v, &t->acc.n, &t->acc.cap, page, n, sizeof(*page));
 	if (err)
 		af_tis_free(&page, n);
@@ -626,13 +634,14 @@ static void ti_dedup(struct af_ti *v, size_t *n)
  * Lists task instances through pages of u. v1 pages have no stable order,
  * so a row can repeat or go missing between two pages: rows are keyed by
  * (task_id, map_index) and the list is fetched again while it comes out
- * short of total_entries (twice at most).
+ * short of total_entries (twice at most). More than max (0: any) announced
+ * is -E2BIG after the first page.
  */
-static int list_tis(struct airflow *a, const struct url *u, struct af_ti **tis,
-		    size_t *n)
+static int list_tis(struct airflow *a, const struct url *u, long max,
+		    struct af_ti **tis, size_t *n)
 {
 	for (int round = 0;; round++) {
-		struct ti_acc t = {0};
+		struct ti_acc t = {.max = max};
 		int cut, err = pages(a, u, 0, tis_page, &t, &cut);
 
 		*tis = t.acc.v;
@@ -655,23 +664,74 @@ int airflow_tis(struct airflow *a, const char *dag, const char *run,
 
 	url_run(&u, a, dag, run);
 	url_fmt(&u, "/taskInstances?");
-	return list_tis(a, &u, tis, n);
+	return list_tis(a, &u, 0, tis, n);
+}
+
+/* "2024-01-01T00:00:00Z", as the list filters take it. */
+static int iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	return gmtime_r(&t, &tm) &&
+			       strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)
+		       ? 0
+		       : -EINVAL;
+}
+
+/* Whether the server's list of task instances takes updated_at_gte. */
+static int filters_changed(struct airflow *a)
+{
+	int major = 0, minor = 0;
+
+	if (__atomic_load_n(&a->no_changed, __ATOMIC_RELAXED))
+		return 0;
+	if (strcmp(a->api->name, "v1") == 0 && a->server_version &&
+	    sscanf(a->server_version, "%d.%d", &major, &minor) == 2 &&
+	    (major < 2 || (major == 2 && minor < 6))) {
+		__atomic_store_n(&a->no_changed, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return 1;
+}
+
+int airflow_tis_changed(struct airflow *a, const char *dag, const char *run,
+			time_t since, long max, struct af_ti **tis, size_t *n)
+{
+	struct url u = {.kind = REQ_TIS_CHANGED};
+	char when[32];
+	int err;
+
+	*tis = NULL;
+	*n = 0;
+	if (!filters_changed(a))
+		return -ENOTSUP;
+	if (iso_time(since, when, sizeof(when)))
+		return -EINVAL;
+	url_run(&u, a, dag, run);
+	url_fmt(&u, "/taskInstances?updated_at_gte=%s&", when);
+	err = list_tis(a, &u, max, tis, n);
+	if (err == -EINVAL) {
+		__atomic_store_n(&a->no_changed, 1, __ATOMIC_RELAXED);
+		log_msg(LOG_WARNING,
+			"the server does not filter task instances on "
+			"updated_at: runs are listed whole from now on");
+		err = -ENOTSUP;
+	}
+	return err;
 }
 
 int airflow_by_state(struct airflow *a, const char *state, time_t since,
 		     struct af_ti **tis, size_t *n)
 {
 	struct url u = {.kind = REQ_BY_STATE};
-	struct tm tm;
 	char when[32];
 
-	if (!gmtime_r(&since, &tm) ||
-	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (iso_time(since, when, sizeof(when)))
 		return -EINVAL;
 	url_fmt(&u, "%s/dags/~/dagRuns/~/taskInstances?state=", a->api->base);
 	url_id(&u, state);
 	url_fmt(&u, "&updated_at_gte=%s&", when);
-	return list_tis(a, &u, tis, n);
+	return list_tis(a, &u, 0, tis, n);
 }
 
 int airflow_mapped(struct airflow *a, const char *dag, const char *run,
@@ -681,7 +741,7 @@ int airflow_mapped(struct airflow *a, const char *dag, const char *run,
 
 	url_ti(&u, a, dag, run, task, -1);
 	url_fmt(&u, "/listMapped?");
-	return list_tis(a, &u, tis, n);
+	return list_tis(a, &u, 0, tis, n);
 }
 
 int airflow_ti(struct airflow *a, const char *dag, const char *run,
@@ -1252,6 +1312,11 @@ const char *airflow_api_name(const struct airflow *a)
 const char *airflow_server_version(const struct airflow *a)
 {
 	return a->server_version;
+}
+
+time_t airflow_server_time(struct airflow *a)
+{
+	return http_server_time(a->http);
 }
 
 void airflow_stats(struct airflow *a, struct http_stats *st)

@@ -45,6 +45,16 @@ int airflow_run(struct airflow *a, const char *dag, const char *run,
 int airflow_tis(struct airflow *a, const char *dag, const char *run,
 		struct af_ti **tis, size_t *n);
 /*
+ * The task instances of a run updated at or after since (the server's
+ * clock), sorted as airflow_tis's. -ENOTSUP where the server cannot filter
+ * on it (v1 before 2.6, or it refused the filter once), -E2BIG when more
+ * than max (at least 100) changed.
+ */
+int airflow_tis_changed(struct airflow *a, const char *dag, const char *run,
+			time_t since, long max, struct af_ti **tis, size_t *n);
+/* Now on the server's clock (see http_server_time). */
+time_t airflow_server_time(struct airflow *a);
+/*
  * One task instance; map_index -1 asks for an unmapped one and returns
  * -EISDIR when the task is mapped.
  */

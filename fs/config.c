@@ -25,6 +25,7 @@ struct raw_opts {
 	char *disk_cache;
 	char *readahead;
 	char *recent;
+	char *relist;
 	int nonopts;
 };
 
@@ -45,6 +46,7 @@ static const struct fuse_opt raw_table[] = {
 	OPT("disk_cache=%s", disk_cache),
 	OPT("readahead=%s", readahead),
 	OPT("recent=%s", recent),
+	OPT("relist=%s", relist),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -126,6 +128,9 @@ void config_usage(const char *prog)
 	       "    -o api=v1|v2           API version (default: detected)\n"
 	       "    -o ttl=S               cache lifetime of listings, "
 	       "states, notes (default 5)\n"
+	       "    -o relist=S            longest a listed run goes "
+	       "without a full listing\n"
+	       "                           (default 60)\n"
 	       "    -o log_ttl=S           refresh of a running try's log "
 	       "(default 1)\n"
 	       "    -o recent=H            hours @by-state/ looks back "
@@ -431,6 +436,8 @@ static int validate(struct config *cfg, struct raw_opts *raw)
 	if ((raw->ttl && parse_num("ttl", raw->ttl, 0, 1e7, 0, &cfg->ttl)) ||
 	    (raw->log_ttl &&
 	     parse_num("log_ttl", raw->log_ttl, 0, 1e7, 0, &cfg->log_ttl)) ||
+	    (raw->relist &&
+	     parse_num("relist", raw->relist, 0, 1e7, 0, &cfg->relist)) ||
 	    (raw->recent &&
 	     parse_num("recent", raw->recent, 0, 876000, 0, &cfg->recent)) ||
 	    (raw->timeout &&
@@ -511,6 +518,7 @@ int config_parse(struct config *cfg, struct fuse_args *args)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ttl = 5;
 	cfg->log_ttl = 1;
+	cfg->relist = 60;
 	cfg->recent = 24;
 	cfg->timeout = 30;
 	cfg->retries = 3;
@@ -532,6 +540,7 @@ out:
 	free(raw.ttl);
 	free(raw.log_ttl);
 	free(raw.recent);
+	free(raw.relist);
 	free(raw.timeout);
 	free(raw.retries);
 	free(raw.max_runs);

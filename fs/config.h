@@ -19,6 +19,7 @@ struct config {
 	enum api_version api;
 	double ttl;	/* listings, states, notes */
 	double log_ttl; /* log of a running try */
+	double relist;	/* longest a listed run goes without a full listing */
 	double recent;	/* hours @by-state looks back */
 	double timeout; /* bound on one system call */
 	int retries;

@@ -45,6 +45,7 @@ struct http {
 	ino_t token_ino;
 	off_t token_size;
 	struct http_stats stats;
+	long skew; /* the server's clock less ours, from Date (atomic) */
 };
 
 struct body_buf {
@@ -338,6 +339,25 @@ static double retry_after(CURL *c)
 		return -1;
 	v = strtod(hd->value, &end);
 	return end != hd->value && v >= 0 ? v : -1;
+}
+
+/* Keeps how far the server's clock (its Date header) is from ours. */
+static void note_server_clock(struct http *h, CURL *c)
+{
+	struct curl_header *hd;
+	time_t date;
+
+	if (curl_easy_header(c, "Date", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		return;
+	date = curl_getdate(hd->value, NULL);
+	if (date > 0)
+		__atomic_store_n(&h->skew, (long)(date - time(NULL)),
+				 __ATOMIC_RELAXED);
+}
+
+time_t http_server_time(struct http *h)
+{
+	return time(NULL) + __atomic_load_n(&h->skew, __ATOMIC_RELAXED);
 }
 
 static int retryable_status(long status, int write)
@@ -678,6 +698,7 @@ static int request(struct http *h, const char *method, const char *path,
 		}
 		if (rc == CURLE_OK) {
 			count(h, &h->stats.bytes, b.len);
+			note_server_clock(h, c);
 			if (!retryable_status(status, write) ||
 			    try >= h->retries) {
 				resp->status = status;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct http_config {
 	const char *url; /* server root: scheme://host[:port][/prefix] */
@@ -68,6 +69,12 @@ void http_resp_free(struct http_resp *r);
  */
 int http_request_anon(struct http *h, const char *path, const char *accept,
 		      size_t max, struct http_resp *resp);
+
+/*
+ * Now on the server's clock: ours moved by the difference seen in the Date
+ * header of its last answer (none yet: ours).
+ */
+time_t http_server_time(struct http *h);
 
 /* Takes the body of a 2xx answer as it arrives; 0 or -errno to stop. */
 typedef int (*http_sink)(void *arg, const char *data, size_t len);

@@ -272,6 +272,7 @@ int main(int argc, char *argv[])
 	fs.store.cache = cache_new(&cc);
 	fs.store.ttl = cfg.ttl;
 	fs.store.log_ttl = cfg.log_ttl;
+	fs.store.relist = cfg.relist;
 	fs.store.recent = cfg.recent;
 	fs.store.max_runs = cfg.max_runs;
 	log_dirfd = make_log_dir(log_dir, sizeof(log_dir));

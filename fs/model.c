@@ -68,6 +68,32 @@ void af_ti_clear(struct af_ti *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static int dup_str(const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -1 : 0;
+}
+
+int af_ti_dup(const struct af_ti *t, struct af_ti *out)
+{
+	*out = *t;
+	out->task_id = out->dag_id = out->run_id = out->state = out->note =
+		out->info = NULL;
+	if (dup_str(t->task_id, &out->task_id) ||
+	    dup_str(t->dag_id, &out->dag_id) ||
+	    dup_str(t->run_id, &out->run_id) ||
+	    dup_str(t->state, &out->state) || dup_str(t->note, &out->note) ||
+	    (t->info && !(out->info = malloc(t->info_len + 1)))) {
+		af_ti_clear(out);
+		return -1;
+	}
+	if (t->info) {
+		memcpy(out->info, t->info, t->info_len);
+		out->info[t->info_len] = '\0';
+	}
+	return 0;
+}
+
 void af_runs_free(struct af_run **v, size_t n)
 {
 	size_t i;

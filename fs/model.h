@@ -57,6 +57,8 @@ void af_dag_clear(struct af_dag *d);
 void af_refs_free(struct af_ref **v, size_t n);
 void af_run_clear(struct af_run *r);
 void af_ti_clear(struct af_ti *t);
+/* A deep copy of t into out; -1 (out zeroed) when memory ran out. */
+int af_ti_dup(const struct af_ti *t, struct af_ti *out);
 void af_runs_free(struct af_run **v, size_t n);
 void af_tis_free(struct af_ti **v, size_t n);
 

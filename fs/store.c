@@ -247,6 +247,15 @@ struct ids {
 	int try_number;
 };
 
+/* What the cache holds under key (a value, not an absence); -ENOENT. */
+static int peek(struct store *s, const char *key, struct cache_val **out)
+{
+	if (cache_get(s->cache, key, out) == CACHE_HIT)
+		return 0;
+	cache_unref(out);
+	return -ENOENT;
+}
+
 static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 		      struct cache_val **val, double *ttl)
 {
@@ -515,6 +524,129 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 	store_put(t);
 }
 
+/*
+ * What a run's last listing found, kept without expiry (within
+ * cache_size): the next listing after ttl asks only for the task instances
+ * updated since it began (SPEC.md "ttl"), and a full one at least every
+ * relist seconds ("relist"). A write to the run drops it.
+ */
+struct s_base {
+	struct cache_val hdr;
+	struct s_tis *tis;
+	time_t since;	/* the server's clock when that listing began */
+	double full_at; /* when the last full listing began (mono_now) */
+};
+
+/* updated_at is stamped on the writer's clock: a minute of margin. */
+#define SKEW_MARGIN 60
+/* A page: fewer changes than that are always worth asking for alone. */
+#define CHANGED_MIN 100
+
+static void base_destroy(struct cache_val *v)
+{
+	struct s_base *b = (struct s_base *)v;
+
+	store_put(b->tis);
+	free(b);
+}
+
+static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
+		     time_t since, double full_at, uint64_t gen)
+{
+	struct s_base *b = val_new(sizeof(*b), base_destroy);
+	char key[KEY_MAX];
+
+	if (!b)
+		return;
+	cache_ref(&t->hdr);
+	b->tis = t;
+	b->since = since;
+	b->full_at = full_at;
+	for (size_t i = 0; i < t->n; i++) /* what it keeps alive */
+		b->hdr.size += t->v[i]->hdr.size;
+	if (!mkkey(key, "base", id->dag, id->run, END))
+		cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
+	store_put(b);
+}
+
+static int row_cmp(const struct af_ti *a, const struct af_ti *b)
+{
+	int c = strcmp(a->task_id, b->task_id);
+
+	return c ? c
+		 : (a->map_index > b->map_index) -
+			       (a->map_index < b->map_index);
+}
+
+/*
+ * The rows of base with the changed ones (sorted alike, taken) in their
+ * place or added: a new list, sorted.
+ */
+static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
+		  struct af_ti **out, size_t *n)
+{
+	struct af_ti *v = calloc(base->n + nchg + 1, sizeof(*v));
+	size_t i = 0, j = 0, k = 0;
+	int bad = !v;
+
+	while (!bad && (i < base->n || j < nchg)) {
+		int c = i == base->n ? 1
+			: j == nchg  ? -1
+				     : row_cmp(&base->v[i]->ti, &chg[j]);
+
+		if (c < 0) {
+			bad = af_ti_dup(&base->v[i++]->ti, &v[k++]);
+			continue;
+		}
+		i += c == 0;
+		v[k++] = chg[j];
+		memset(&chg[j++], 0, sizeof(*chg));
+	}
+	af_tis_free(&chg, nchg);
+	if (bad) {
+		af_tis_free(&v, k);
+		return -ENOMEM;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/*
+ * A run's task instances: what changed since its last listing merged into
+ * it, else (none kept, relist passed, a server without the filter, too
+ * many changes) the whole list.
+ */
+static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
+		    size_t *n, time_t *since, double *full_at)
+{
+	struct s_base *b = NULL;
+	char key[KEY_MAX];
+	int err = -ENOTSUP;
+
+	*since = airflow_server_time(s->af);
+	*full_at = mono_now();
+	if (!mkkey(key, "base", id->dag, id->run, END) &&
+	    peek(s, key, (struct cache_val **)&b) == 0 &&
+	    *full_at - b->full_at < s->relist) {
+		long max = b->tis->n / 2;
+		struct af_ti *chg;
+		size_t nchg;
+
+		err = airflow_tis_changed(
+			s->af, id->dag, id->run, b->since - SKEW_MARGIN,
+			max < CHANGED_MIN ? CHANGED_MIN : max, &chg, &nchg);
+		if (!err) {
+			err = merged(b->tis, chg, nchg, list, n);
+			*full_at = b->full_at;
+		}
+	}
+	store_put(b);
+	if (err == -ENOTSUP || err == -E2BIG)
+		err = airflow_tis(s->af, id->dag, id->run, list, n);
+	return err;
+}
+
 static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 		     struct cache_val **val, double *ttl)
 {
@@ -522,7 +654,9 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	struct af_ti *list;
 	struct s_tis *t;
 	size_t n;
-	int err = airflow_tis(s->af, id->dag, id->run, &list, &n);
+	time_t since;
+	double full_at;
+	int err = list_run(s, id, &list, &n, &since, &full_at);
 
 	if (err)
 		return err;
@@ -530,6 +664,7 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	if (err)
 		return err;
 	put_marker(s, gen, "listed", id->dag, id->run, CACHE_FOREVER);
+	put_base(s, id, t, since, full_at, gen);
 	/* the list is sorted: each task's instances are next to each other */
 	for (size_t i = 0, j; i < t->n; i = j) {
 		int mapped = 0;
@@ -562,15 +697,6 @@ static void relist(struct store *s, const char *dag, const char *run,
 		return;
 	if (store_tis(s, dag, run, &t) == 0)
 		store_put(t);
-}
-
-/* What the cache holds under key (a value, not an absence); -ENOENT. */
-static int peek(struct store *s, const char *key, struct cache_val **out)
-{
-	if (cache_get(s->cache, key, out) == CACHE_HIT)
-		return 0;
-	cache_unref(out);
-	return -ENOENT;
 }
 
 int store_listed(struct store *s, const char *dag, const char *run,
@@ -702,9 +828,10 @@ int store_mapped(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX];
 	int err = mkkey(key, "mapped", dag, run, task, END);
 
-	return err ? err
-		   : cached(s, key, fetch_mapped, &id,
-			    (struct cache_val **)out);
+	if (err)
+		return err;
+	relist(s, dag, run, key);
+	return cached(s, key, fetch_mapped, &id, (struct cache_val **)out);
 }
 
 /*
@@ -1251,6 +1378,9 @@ static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
 	snprintf(mi, sizeof(mi), "%d", map_index);
 	if (!mkkey(key, "ti", dag, run, task, mi, END))
 		cache_invalidate(s->cache, key);
+	/* a note changes no updated_at: the next listing is a full one */
+	if (!mkkey(key, "base", dag, run, END))
+		cache_invalidate(s->cache, key);
 	return cache_gen(s->cache);
 }
 
@@ -1344,6 +1474,8 @@ static uint64_t forget_run(struct store *s, const char *dag, const char *run,
 	if (!mkkey(key, "run", dag, run, END))
 		cache_invalidate(s->cache, key);
 	if (!mkkey(key, "tis", dag, run, END))
+		cache_invalidate(s->cache, key);
+	if (!mkkey(key, "base", dag, run, END))
 		cache_invalidate(s->cache, key);
 	if (!mkkey(key, "ti", dag, run, task ? task : "", END)) {
 		/* "ti" SEP dag SEP run SEP [task SEP]: nothing longer */

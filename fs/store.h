@@ -23,6 +23,7 @@ struct store {
 	struct airflow *af;
 	struct cache *cache;
 	double ttl, log_ttl;
+	double relist; /* seconds a listed run goes without a full listing */
 	double recent; /* hours @by-state looks back */
 	long max_runs;
 	struct logdisk *disk; /* large logs' unlinked files and their bound */

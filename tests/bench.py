@@ -137,15 +137,21 @@ def curl_baseline(srv, logs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--fresh-only", action="store_true",
+                    help="only the figures of a 20,000-task-instance run kept fresh")
     args = ap.parse_args()
-    srv = fake_airflow.start(data=dataset(), auth="basic", user=USER, password=PASSWORD,
-                             latency_ms=args.latency_ms)
     rows = []
 
     def row(name, value, note=""):
         rows.append((name, value, note))
         print("%-44s %14s  %s" % (name, value, note), flush=True)
 
+    if args.fresh_only:
+        for api in ("v1", "v2"):
+            fresh_figures(api, args.latency_ms, row)
+        return
+    srv = fake_airflow.start(data=dataset(), auth="basic", user=USER, password=PASSWORD,
+                             latency_ms=args.latency_ms)
     print("latency %d ms per request; times in seconds\n" % args.latency_ms)
     logs = [("task_%03d" % i, -1, k) for i in range(150) for k in (1, 2)]
     logs += [("mapped", i, k) for i in range(50) for k in (1, 2)]
@@ -240,6 +246,76 @@ def main():
     finally:
         m.close()
         srv.stop()
+    for api in ("v1", "v2"):
+        fresh_figures(api, args.latency_ms, row)
+
+
+def walk(m):
+    return timed(lambda: sh("find . -name state | xargs cat > /dev/null", cwd=m.p("wide", RUN)))[0]
+
+
+def fresh_figures(api, latency_ms, row):
+    """Issue 18: the 20,000-task-instance run kept fresh at the default ttl against the
+    same walks at ttl=600 (nothing expires: the baseline), and what a minute of
+    `watch -n1 'cat RUN/*/state | sort | uniq -c'` costs the server."""
+    srv = fake_airflow.start(api=api, data=dataset(), user=USER, password=PASSWORD,
+                             latency_ms=latency_ms)
+    print("\n20,000 task instances on API %s" % api, flush=True)
+    try:
+        walks = {}
+        for ttl in (600, 5):
+            m = Mounted(srv, ["ttl=%d" % ttl])
+            try:
+                sh("ls '%s' > /dev/null" % m.p("wide", RUN))
+                walk(m)  # the cold walk; then three warm ones, 6 s apart (past the ttl)
+                srv.reset()
+                times = []
+                for _ in range(3):
+                    time.sleep(6)
+                    times.append(walk(m))
+                walks[ttl] = times
+                row("  warm walk, ttl=%d (3, 6 s apart)" % ttl,
+                    " ".join("%.2f" % t for t in times),
+                    "%d requests: %s" % (len(srv.requests()), request_kinds(srv)))
+                if ttl == 5:
+                    row("  daemon peak resident memory", "%.1f MB" % m.peak_rss_mb(),
+                        "target < cache_size (256) + 50 MB")
+            finally:
+                m.close()
+        row("  ratio ttl=5 / ttl=600 (medians)", "%.2fx" % (
+            sorted(walks[5])[1] / sorted(walks[600])[1]), "target < 1.5x, walk < 2 s")
+        m = Mounted(srv)
+        try:
+            wide = m.p("wide", RUN)
+            sh("ls '%s' > /dev/null" % wide)
+            srv.reset()
+            t0 = time.monotonic()
+            for i in range(60):
+                sh("cat %s/*/state | sort | uniq -c > /dev/null" % wide)
+                time.sleep(max(0, t0 + i + 1 - time.monotonic()))
+            took = time.monotonic() - t0
+            n = len(srv.requests())
+            row("  watch -n1 of every state, 60 s", "%.2f/s" % (n / took),
+                "%d requests in %.0f s: %s; target < 2/s (a full listing "
+                "is 201)" % (n, took, request_kinds(srv)))
+        finally:
+            m.close()
+    finally:
+        srv.stop()
+
+
+def request_kinds(srv):
+    """The requests by kind: full listings, listings of what changed, others."""
+    full = changed = other = 0
+    for r in srv.requests():
+        if r["path"].endswith("/taskInstances"):
+            if "updated_at_gte" in r["query"]:
+                changed += 1
+            else:
+                full += 1
+        else:
+            other += 1
+    return "%d full list pages, %d changed, %d other" % (full, changed, other)
 
 
 if __name__ == "__main__":

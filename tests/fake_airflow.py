@@ -304,6 +304,7 @@ Demo dataset (--data demo; --print-demo prints it; R1/R2/R3 = scheduled__2024-01
 import argparse
 import base64
 import email.message
+import email.utils
 import hashlib
 import hmac
 import json
@@ -390,8 +391,13 @@ def plain(value):
     return iso(value) if isinstance(value, datetime) else value
 
 
+# The server's clock, ahead of this machine's by App.clock_skew seconds: updated_at stamps
+# and the Date header follow it (one fake at a time sets it: FakeAirflow.configure).
+_SERVER_SKEW = [0.0]
+
+
 def now():
-    return datetime.now(UTC)
+    return datetime.now(UTC) + timedelta(seconds=_SERVER_SKEW[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -908,6 +914,19 @@ class Store:
             ti.clear()
             ti.update(new)
             return export_ti(ti)
+
+    def add_ti(self, dag_id, run_id, fields):
+        """A new task instance in a run (a mapped task expanding, a task added to the
+        DAG): dataset-format fields with task_id, map_index, state; updated_at is now."""
+        with self.lock:
+            run, ti = self.find_ti(dag_id, run_id, fields["task_id"],
+                                   fields.get("map_index", -1))
+            if run is None or ti is not None:
+                raise KeyError("no such run, or the task instance exists")
+            new = normalize_ti({"updated_at": iso(now()), **fields})
+            run["tis"].append(new)
+            return export_ti(new)
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -2925,6 +2944,7 @@ class App:
             raise ValueError("static_tokens must be a list of non-empty strings")
         for name, value in kw.items():
             setattr(self, name, list(value) if name == "static_tokens" else value)
+        _SERVER_SKEW[0] = self.clock_skew
         if rotate_jwt_secret:
             self.jwt_secret = os.urandom(16).hex()
         if "version" in kw:
@@ -3224,7 +3244,11 @@ class App:
         # connexion validates the body, then the query; Airflow checks auth in the view.
         if body_schema is not None:
             req.json = load_json_body(req.headers, req.body, body_schema)
-        q = check_query(req.raw_query, QUERY_SPECS[qspec] if isinstance(qspec, str) else qspec)
+        spec = QUERY_SPECS[qspec] if isinstance(qspec, str) else qspec
+        if self.api == "v1" and qspec in ("tis", "list_mapped") and self.v() < (2, 6):
+            # updated_at_gte/_lte came with Airflow 2.6
+            spec = {k: v for k, v in spec.items() if not k.startswith("updated_at")}
+        q = check_query(req.raw_query, spec)
         mutual = {}
         if needs_auth and self.auth == "kerberos":
             mutual = self.kerberos_authenticate(req.headers)
@@ -3435,6 +3459,11 @@ class Recorder:
 # HTTP server
 
 class _Handler(BaseHTTPRequestHandler):
+    def date_time_string(self, timestamp=None):
+        """The Date header, on the server's clock."""
+        return email.utils.formatdate(time.time() + _SERVER_SKEW[0] if timestamp is None
+                                      else timestamp, usegmt=True)
+
     protocol_version = "HTTP/1.1"
     # headers and body are two writes: without TCP_NODELAY, Nagle and the client's delayed
     # ACK hold every keep-alive answer for ~40 ms
@@ -3901,6 +3930,9 @@ class FakeAirflow:
 
     def update_ti(self, dag, run, task, map_index=-1, **fields):
         return self.app.store.update_ti(dag, run, task, map_index, fields)
+
+    def add_ti(self, dag, run, **fields):
+        return self.app.store.add_ti(dag, run, fields)
 
     def inject(self, method=None, path=None, status=None, body=None, delay=0, count=1,
                hang=False, drop=None, truncate=None, content_type=None, headers=None,

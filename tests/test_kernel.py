@@ -194,7 +194,9 @@ def test_a_new_run_and_task_instance_show_after_the_ttl(mount, fake):
     assert os.listdir(m.p("d"))[2:] == ["r1"]
     assert os.listdir(m.p("d", "r1"))[4:] == ["a"]
     assert os.listdir(m.p("d", "r1"))[4:] == ["a"]   # the kernel's copy
-    fake.set_data(small_dataset([("r2", ["x"]), ("r1", ["a", "b"])]))
+    fake.set_data(small_dataset([("r2", ["x"]), ("r1", ["a"])]))
+    # a new row is stamped updated_at now, as Airflow's are (the run is revalidated by it)
+    fake.add_ti("d", "r1", task_id="b", state="success", try_number=1)
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
         if sorted(os.listdir(m.p("d", "r1"))[4:]) == ["a", "b"]:
