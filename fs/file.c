@@ -29,6 +29,7 @@ struct file {
 	int dirty;     /* written since the last save */
 	int truncated; /* truncated since the last save */
 	int failed;    /* -EFBIG or -EINVAL: saves nothing */
+	int save_err;  /* how the last save ended */
 };
 
 /* Counts a save of n in flight (+1), or one done (-1). */
@@ -191,6 +192,7 @@ static int save(struct fs *fs, struct file *f)
 			where, strerror(-err));
 	}
 	f->dirty = f->truncated = 0;
+	f->save_err = err;
 	if (f->kind == F_NOTE && err == -EINVAL)
 		f->failed = err; /* cut short in a UTF-8 sequence */
 	if (f->kind == F_STATE)
@@ -212,8 +214,10 @@ static long write_state(struct fs *fs, struct file *f, const char *buf,
 	memcpy(f->buf + f->len, buf, size);
 	f->len += size;
 	f->dirty = 1;
-	if (f->len > 0 && f->buf[f->len - 1] == '\n')
+	if (f->len > 0 && f->buf[f->len - 1] == '\n') {
 		err = save(fs, f); /* a whole value: send it now */
+		f->save_err = 0;   /* said by this write */
+	}
 	return err ? err : (long)size;
 }
 
@@ -295,9 +299,16 @@ int file_flush(struct fs *fs, struct file *f)
 	if (f->kind != F_STATE && f->kind != F_NOTE)
 		return 0;
 	pthread_mutex_lock(&f->lock);
-	/* a lone truncation waits for release: a shell's > flushes first */
+	/*
+	 * A lone truncation waits for release: a shell's > flushes first.
+	 * With nothing new, the last save's failure stands: another copy of
+	 * the descriptor (a child forked by another thread, closed at its
+	 * exec) may have flushed first, and this close must still say it.
+	 */
 	if (f->dirty && !f->failed)
 		err = save(fs, f);
+	else
+		err = f->save_err;
 	pthread_mutex_unlock(&f->lock);
 	return err;
 }
@@ -317,6 +328,8 @@ int file_fsync(struct fs *fs, struct file *f)
 	pthread_mutex_lock(&f->lock);
 	if (unsaved(f))
 		err = save(fs, f);
+	else
+		err = f->save_err;
 	pthread_mutex_unlock(&f->lock);
 	return err;
 }

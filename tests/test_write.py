@@ -441,6 +441,23 @@ def test_unavailable_server_is_retried_then_eio(mount, fake):
     assert fake.ti(E, R1, "load")["note"] == "x"
 
 
+@pytest.mark.parametrize("name", ["note", "state"])
+def test_a_failed_save_is_said_at_every_close(mount, fake, name):
+    """A copy of the descriptor closed first (a child that another thread forked while
+    the file was open, closing it at its exec) takes the save and its failure: the
+    owner's own close must still fail, and nothing is sent again."""
+    m = mount()
+    fd = os.open(m.p(E, R1, "load", name), os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b"failed" if name == "state" else b"lost?\n")  # state: saved at close
+    copy = os.dup(fd)
+    fake.inject(method="PATCH", status=500, count=1)
+    assert_errno(errno.EIO, os.close, copy)
+    assert_errno(errno.EIO, os.close, fd)
+    assert len(patches(fake)) == 1
+    assert fake.ti(E, R1, "load")["note" if name == "note" else "state"] == \
+        (None if name == "note" else "success")
+
+
 def test_a_fetch_begun_before_a_write_does_not_bring_the_old_value_back(mount, fake):
     import threading
     m = mount(opts=["ttl=1"])
