@@ -455,7 +455,7 @@ def test_systemd_unit_as_systemd_runs_it(fake, tmp_path):
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)  # systemctl stop
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=60) == 0  # once over 20 s under ASan: see the stop note
         assert not [b for b in BAD_LOG if b in read(log.name).decode()]
         assert notify.recv(4096) == b"STOPPING=1"
         assert not os.path.ismount(path)
