@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "fnv.h"
 
 #define MIN_BUCKETS 64
 /* Charged per entry besides its key and value: the record and its bucket. */
@@ -96,14 +97,7 @@ static void lru_add(struct lru *head, struct lru *l)
 
 static uint64_t hash_key(const char *key, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv1a(key, len, FNV1A_BASIS);
 }
 
 static double now(const struct cache *c)

@@ -13,6 +13,7 @@
 
 #include "airflow.h"
 #include "auth.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "path.h"
@@ -369,14 +370,6 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 		http_resp_free(&resp[i]);
 	}
 	return err;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*

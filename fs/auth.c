@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "config.h"
 #include "json.h"
 #include "log.h"
@@ -54,14 +55,6 @@ struct auth {
 	char last_msg[512];	/* ... and why */
 	double kerberos_logged; /* when a bad ticket was last logged */
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double wall_s(void)
 {

@@ -178,19 +178,12 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 /* Saves what f collected; f->lock held. */
 static int save(struct fs *fs, struct file *f)
 {
-	enum ti_file what = f->node->file;
-	char where[NODE_KEY_MAX];
 	int err;
 
 	saving(fs, f->node, 1);
-	err = node_save(fs, f->node, what, f->buf, f->len);
+	err = node_save_logged(fs, f->node, f->node->file, f->buf, f->len);
 	saving(fs, f->node, -1);
 
-	if (err) {
-		node_where(f->node, where, sizeof(where));
-		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(what),
-			where, strerror(-err));
-	}
 	f->dirty = f->truncated = 0;
 	f->save_err = err;
 	if (f->kind == F_NOTE && err == -EINVAL)

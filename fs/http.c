@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -111,14 +112,6 @@ int http_global_init(void)
 void http_global_cleanup(void)
 {
 	curl_global_cleanup();
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *p)
@@ -667,7 +660,7 @@ static int request(struct http *h, const char *method, const char *path,
 				     .sink = sink,
 				     .arg = arg,
 				     .json = json};
-		double t0 = now_s(), wait;
+		double t0 = mono_s(), wait;
 		long status = 0;
 		CURLcode rc;
 
@@ -678,7 +671,7 @@ static int request(struct http *h, const char *method, const char *path,
 		if (h->verbose)
 			log_msg(LOG_INFO, "%s %s %ld %.0f ms", method, path,
 				rc == CURLE_OK ? status : 0,
-				(now_s() - t0) * 1000);
+				(mono_s() - t0) * 1000);
 		if (rc == CURLE_OK && redirects < MAX_REDIRECTS &&
 		    follow(c, method, status, url, &url, path)) {
 			free(b.data);
@@ -737,7 +730,7 @@ static int request(struct http *h, const char *method, const char *path,
 		free(rc == CURLE_OK ? b.data : NULL);
 		if (wait < 0)
 			wait = backoff(try);
-		if (now_s() + wait >= deadline) {
+		if (mono_s() + wait >= deadline) {
 			/* the last answer's status, or why there was none */
 			size_t n = 0;
 
@@ -852,7 +845,7 @@ static __thread double call_deadline;
 
 void http_call_begin(double timeout)
 {
-	call_deadline = now_s() + timeout;
+	call_deadline = mono_s() + timeout;
 }
 
 double http_call_deadline(void)
@@ -869,7 +862,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
 		    const char *accept, const char *body, size_t max,
 		    http_sink sink, void *arg, struct http_resp *resp)
 {
-	double deadline = now_s() + h->timeout;
+	double deadline = mono_s() + h->timeout;
 
 	if (call_deadline > 0 && call_deadline < deadline)
 		deadline = call_deadline;
@@ -912,7 +905,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
 int http_request_anon(struct http *h, const char *path, const char *accept,
 		      size_t max, struct http_resp *resp)
 {
-	double deadline = now_s() + h->timeout;
+	double deadline = mono_s() + h->timeout;
 
 	if (call_deadline > 0 && call_deadline < deadline)
 		deadline = call_deadline;
@@ -922,11 +915,11 @@ int http_request_anon(struct http *h, const char *path, const char *accept,
 
 int http_retry_wait(struct http *h, int try)
 {
-	double deadline = now_s() + h->timeout, wait = backoff(try);
+	double deadline = mono_s() + h->timeout, wait = backoff(try);
 
 	if (call_deadline > 0 && call_deadline < deadline)
 		deadline = call_deadline;
-	if (try >= h->retries || now_s() + wait >= deadline)
+	if (try >= h->retries || mono_s() + wait >= deadline)
 		return -ETIMEDOUT;
 	count(h, &h->stats.retries, 1);
 	sleep_s(wait);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "inode.h"
 
 struct inodes {
@@ -26,10 +27,10 @@ static size_t hash_ino(uint64_t ino, size_t nb)
 
 static size_t hash_name(const struct node *parent, const char *name, size_t nb)
 {
-	uint64_t h = 1469598103934665603ull ^ parent->ino;
+	/* not FNV1A_BASIS (a digit short of it): any seed spreads names */
+	uint64_t h =
+		fnv1a(name, strlen(name), 1469598103934665603ull ^ parent->ino);
 
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
 	return (size_t)h & (nb - 1);
 }
 

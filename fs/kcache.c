@@ -2,6 +2,7 @@
 /* What the kernel may keep of a node; see kcache.h. */
 #include <pthread.h>
 
+#include "fnv.h"
 #include "kcache.h"
 
 /* Protects every struct kc; a leaf, held for a few instructions. */
@@ -9,13 +10,7 @@ static pthread_mutex_t kc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t kc_hash(const void *data, size_t len, uint64_t h)
 {
-	const unsigned char *p = data;
-
-	if (!h)
-		h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
+	return fnv1a(data, len, h ? h : FNV1A_BASIS);
 }
 
 void kc_told(struct kc *k, uint64_t hash)

@@ -1076,20 +1076,14 @@ void dir_list_free(struct dir_list *l)
 
 int node_ti_key(const struct node *n, char key[NODE_KEY_MAX])
 {
-	int len;
+	char mi[16];
 
-	/* an id holding the separator would forge another directory's key */
-	if (strchr(n->dag, '\x1f') || strchr(n->run, '\x1f') ||
-	    (n->task && strchr(n->task, '\x1f')))
-		return -ENOENT;
+	/* store_key refuses an id holding the separator: it would forge
+	 * another directory's key */
 	if (!n->task) /* a run directory: '@' is in no task id */
-		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f@", n->dag,
-			       n->run);
-	else
-		len = snprintf(key, NODE_KEY_MAX, "%s\x1f%s\x1f%s\x1f%d",
-			       n->dag, n->run, n->task, n->map_index);
-
-	return len < NODE_KEY_MAX ? 0 : -ENAMETOOLONG;
+		return store_key(key, n->dag, n->run, "@", STORE_KEY_END);
+	snprintf(mi, sizeof(mi), "%d", n->map_index);
+	return store_key(key, n->dag, n->run, n->task, mi, STORE_KEY_END);
 }
 
 /* A refused state, logged with what was written (escaped) and what goes. */
@@ -1117,8 +1111,9 @@ static void log_rejected_state(const struct node *n, const char *buf,
 		n->dag, n->run, n->task, shown);
 }
 
-int node_save(struct fs *fs, const struct node *n, enum ti_file file,
-	      const char *buf, size_t len)
+/* node_save; *asked is set once the store is asked (a request is made). */
+static int save(struct fs *fs, const struct node *n, enum ti_file file,
+		const char *buf, size_t len, int *asked)
 {
 	static const char *const clear[] = {"clear", NULL};
 	static const char *const run_states[] = {"success", "failed", "queued",
@@ -1134,31 +1129,37 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 		return 0; /* nothing but white space: nothing to send */
 	switch (file) {
 	case TI_STATE:
-		if (value_word(buf, len, clear))
+		if (value_word(buf, len, clear)) {
+			*asked = 1;
 			return store_clear(&fs->store, n->dag, n->run, n->task,
 					   n->map_index);
+		}
 		state = value_state(buf, len);
 		if (!state) {
 			log_rejected_state(n, buf, len);
 			return -EINVAL;
 		}
+		*asked = 1;
 		return store_set_state(&fs->store, n->dag, n->run, n->task,
 				       n->map_index, state);
 	case RUN_STATE:
 		state = value_word(buf, len, run_states);
 		if (!state)
 			return -EINVAL;
+		*asked = 1;
 		return store_set_run_state(&fs->store, n->dag, n->run, state);
 	case DAG_PAUSED:
 		state = value_word(buf, len, paused);
 		if (!state)
 			return -EINVAL;
+		*asked = 1;
 		return store_set_paused(&fs->store, n->dag, state[0] == 't');
 	case TI_NOTE:
 	case RUN_NOTE:
 		note_len = value_note(buf, len);
 		if (note_len < 0)
 			return (int)note_len;
+		*asked = 1;
 		if (file == RUN_NOTE)
 			return store_set_run_note(&fs->store, n->dag, n->run,
 						  buf, (size_t)note_len);
@@ -1167,6 +1168,30 @@ int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	default:
 		return -EACCES;
 	}
+}
+
+int node_save(struct fs *fs, const struct node *n, enum ti_file file,
+	      const char *buf, size_t len)
+{
+	int asked = 0;
+
+	return save(fs, n, file, buf, len, &asked);
+}
+
+int node_save_logged(struct fs *fs, const struct node *n, enum ti_file file,
+		     const char *buf, size_t len)
+{
+	int asked = 0;
+	int err = save(fs, n, file, buf, len, &asked);
+
+	if (err && !asked) {
+		char where[NODE_KEY_MAX];
+
+		node_where(n, where, sizeof(where));
+		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(file),
+			where, strerror(-err));
+	}
+	return err;
 }
 
 /* The path of what n is about, for log lines: DAG[/RUN[/TASK[/MI]]]. */
@@ -1275,15 +1300,9 @@ static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
 		err = scratch_content(fs->scratch, sid, &data, &len);
 	if (err)
 		return err;
-	err = node_save(fs, dir, file, data, len);
+	err = node_save_logged(fs, dir, file, data, len);
 	free(data);
-	if (err) {
-		char where[NODE_KEY_MAX];
-
-		node_where(dir, where, sizeof(where));
-		log_msg(LOG_ERR, "saving %s of %s: %s", path_file_name(file),
-			where, strerror(-err));
-	} else
+	if (!err)
 		scratch_unlink(fs->scratch, key, from);
 	return err;
 }

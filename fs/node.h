@@ -132,7 +132,7 @@ int node_log(struct fs *fs, const struct node *n, struct s_log **out);
 int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
 
 /* The key of a task instance directory's scratch files. */
-#define NODE_KEY_MAX 4096
+#define NODE_KEY_MAX STORE_KEY_MAX
 int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
 /*
  * Saves len bytes written into state or note (file) of the task instance
@@ -144,6 +144,14 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
  */
 int node_save(struct fs *fs, const struct node *n, enum ti_file file,
 	      const char *buf, size_t len);
+/*
+ * node_save, logging a failure ("saving note of DAG/RUN/TASK: ...") that
+ * happened before any request: a refused value, a read-only mount. A
+ * request that failed is logged once, by airflow.c, with its method, URL,
+ * status and the server's message.
+ */
+int node_save_logged(struct fs *fs, const struct node *n, enum ti_file file,
+		     const char *buf, size_t len);
 /*
  * A rename in a task instance directory (SPEC.md "note"): scratch files
  * among themselves, a scratch file onto note or state (saved, in one

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "file.h"
 #include "http.h"
 #include "node.h"
@@ -93,14 +94,6 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC arrives with the open: a note's save knows of it */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* How long a failed or stale answer waits for the kernel's repeat. */

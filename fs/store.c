@@ -9,49 +9,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 
-#define KEY_MAX 4096
-#define END	((const char *)NULL) /* ends mkkey's list of ids */
+#define KEY_MAX STORE_KEY_MAX
+#define END	STORE_KEY_END
 #define SEP	"\x1f"
 
-/* Builds "kind<SEP>id<SEP>id..." from a NULL-terminated list of ids. */
-static int mkkey(char *buf, const char *kind, ...)
+int store_key(char *buf, const char *first, ...)
 {
-	size_t len = strlen(kind);
+	size_t len = strlen(first);
 	const char *id;
 	va_list ap;
+	int err = 0;
 
+	/* an id holding the separator would forge another key: refused
+	 * first, whatever the length */
+	if (strchr(first, SEP[0]))
+		return -ENOENT;
+	va_start(ap, first);
+	while ((id = va_arg(ap, const char *)))
+		if (strchr(id, SEP[0]))
+			err = -ENOENT;
+	va_end(ap);
+	if (err)
+		return err;
 	if (len >= KEY_MAX)
 		return -ENAMETOOLONG;
-	memcpy(buf, kind, len + 1);
-	va_start(ap, kind);
-	while ((id = va_arg(ap, const char *))) {
+	memcpy(buf, first, len + 1);
+	va_start(ap, first);
+	while (!err && (id = va_arg(ap, const char *))) {
 		size_t n = strlen(id);
 
-		if (memchr(id, SEP[0], n)) { /* it would forge another key */
-			va_end(ap);
-			return -ENOENT;
-		}
 		if (len + 1 + n >= KEY_MAX) {
-			va_end(ap);
-			return -ENAMETOOLONG;
+			err = -ENAMETOOLONG;
+			break;
 		}
 		buf[len++] = SEP[0];
 		memcpy(buf + len, id, n + 1);
 		len += n;
 	}
 	va_end(ap);
-	return 0;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return err;
 }
 
 /* What readahead fetches is marked until a reader takes it. */
@@ -157,7 +157,7 @@ static void put_marker(struct store *s, uint64_t gen, const char *kind,
 	struct cache_val *v = val_new(sizeof(*v), plain_destroy);
 	char key[KEY_MAX];
 
-	if (v && !mkkey(key, kind, dag, run, END))
+	if (v && !store_key(key, kind, dag, run, END))
 		cache_put(s->cache, key, v, ttl, gen);
 	cache_unref(&v);
 }
@@ -299,7 +299,7 @@ int store_dag(struct store *s, const char *dag)
 	struct ids id = {.dag = dag};
 	struct cache_val *v;
 	char key[KEY_MAX];
-	int err = mkkey(key, "dag", dag, END);
+	int err = store_key(key, "dag", dag, END);
 
 	if (!err)
 		err = cached(s, key, fetch_dag, &id, &v);
@@ -321,14 +321,14 @@ enum known store_dag_known(struct store *s, const char *dag)
 {
 	char key[KEY_MAX];
 
-	return mkkey(key, "dag", dag, END) ? UNKNOWN : known(s, key);
+	return store_key(key, "dag", dag, END) ? UNKNOWN : known(s, key);
 }
 
 enum known store_run_known(struct store *s, const char *dag, const char *run)
 {
 	char key[KEY_MAX];
 
-	return mkkey(key, "run", dag, run, END) ? UNKNOWN : known(s, key);
+	return store_key(key, "run", dag, run, END) ? UNKNOWN : known(s, key);
 }
 
 static struct s_run *run_val(struct af_run *r)
@@ -375,7 +375,7 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 		if (!copy.run_id)
 			af_run_clear(&copy);
 		r = copy.run_id ? run_val(&copy) : NULL;
-		if (r && !mkkey(key, "run", id->dag, copy.run_id, END))
+		if (r && !store_key(key, "run", id->dag, copy.run_id, END))
 			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
 		store_put(r);
 		rs->hdr.size +=
@@ -389,7 +389,7 @@ int store_runs(struct store *s, const char *dag, struct s_runs **out)
 {
 	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
-	int err = mkkey(key, "runs", dag, END);
+	int err = store_key(key, "runs", dag, END);
 
 	return err ? err
 		   : cached(s, key, fetch_runs, &id, (struct cache_val **)out);
@@ -415,7 +415,7 @@ int store_run(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
-	int err = mkkey(key, "run", dag, run, END);
+	int err = store_key(key, "run", dag, run, END);
 
 	return err ? err
 		   : cached(s, key, fetch_run, &id, (struct cache_val **)out);
@@ -430,7 +430,7 @@ static struct s_ti *ti_val(struct af_ti *ti)
 		return NULL;
 	}
 	v->ti = *ti;
-	v->fetched = mono_now();
+	v->fetched = mono_s();
 	v->hdr.size += ti->info_len + strlen(ti->task_id) +
 		       (ti->state ? strlen(ti->state) : 0) +
 		       (ti->note ? strlen(ti->note) : 0);
@@ -443,7 +443,7 @@ static void put_ti(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX], mi[16];
 
 	snprintf(mi, sizeof(mi), "%d", t->ti.map_index);
-	if (!mkkey(key, "ti", dag, run, t->ti.task_id, mi, END))
+	if (!store_key(key, "ti", dag, run, t->ti.task_id, mi, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 }
 
@@ -468,7 +468,7 @@ static void put_task(struct store *s, const char *dag, const char *run,
 	struct s_task *t = task_val(mapped);
 	char key[KEY_MAX];
 
-	if (t && !mkkey(key, "task", dag, run, task, END))
+	if (t && !store_key(key, "task", dag, run, task, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 	store_put(t);
 }
@@ -519,7 +519,7 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 		t->v[t->n++] = all->v[i];
 	}
 	t->hdr.size += (to - from) * sizeof(*t->v);
-	if (!mkkey(key, "mapped", dag, run, all->v[from]->ti.task_id, END))
+	if (!store_key(key, "mapped", dag, run, all->v[from]->ti.task_id, END))
 		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
 	store_put(t);
 }
@@ -534,7 +534,7 @@ struct s_base {
 	struct cache_val hdr;
 	struct s_tis *tis;
 	time_t since;	/* the server's clock when that listing began */
-	double full_at; /* when the last full listing began (mono_now) */
+	double full_at; /* when the last full listing began (mono_s) */
 };
 
 /* updated_at is stamped on the writer's clock: a minute of margin. */
@@ -564,7 +564,7 @@ static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
 	b->full_at = full_at;
 	for (size_t i = 0; i < t->n; i++) /* what it keeps alive */
 		b->hdr.size += t->v[i]->hdr.size;
-	if (!mkkey(key, "base", id->dag, id->run, END))
+	if (!store_key(key, "base", id->dag, id->run, END))
 		cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
 	store_put(b);
 }
@@ -625,8 +625,8 @@ static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
 	int err = -ENOTSUP;
 
 	*since = airflow_server_time(s->af);
-	*full_at = mono_now();
-	if (!mkkey(key, "base", id->dag, id->run, END) &&
+	*full_at = mono_s();
+	if (!store_key(key, "base", id->dag, id->run, END) &&
 	    peek(s, key, (struct cache_val **)&b) == 0 &&
 	    *full_at - b->full_at < s->relist) {
 		long max = b->tis->n / 2;
@@ -692,8 +692,8 @@ static void relist(struct store *s, const char *dag, const char *run,
 	char mark[KEY_MAX];
 	struct s_tis *t;
 
-	if (mkkey(mark, "listed", dag, run, END) || known(s, mark) != KNOWN ||
-	    known(s, key) != UNKNOWN)
+	if (store_key(mark, "listed", dag, run, END) ||
+	    known(s, mark) != KNOWN || known(s, key) != UNKNOWN)
 		return;
 	if (store_tis(s, dag, run, &t) == 0)
 		store_put(t);
@@ -703,7 +703,7 @@ int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "tis", dag, run, END);
+	int err = store_key(key, "tis", dag, run, END);
 
 	*out = NULL;
 	return err ? err : peek(s, key, (struct cache_val **)out);
@@ -712,7 +712,7 @@ int store_listed(struct store *s, const char *dag, const char *run,
 int store_runs_cached(struct store *s, const char *dag, struct s_runs **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "runs", dag, END);
+	int err = store_key(key, "runs", dag, END);
 
 	*out = NULL;
 	return err ? err : peek(s, key, (struct cache_val **)out);
@@ -722,7 +722,7 @@ int store_run_cached(struct store *s, const char *dag, const char *run,
 		     struct s_run **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "run", dag, run, END);
+	int err = store_key(key, "run", dag, run, END);
 
 	*out = NULL;
 	return err ? err : peek(s, key, (struct cache_val **)out);
@@ -732,7 +732,7 @@ int store_mapped_cached(struct store *s, const char *dag, const char *run,
 			const char *task, struct s_tis **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "mapped", dag, run, task, END);
+	int err = store_key(key, "mapped", dag, run, task, END);
 
 	*out = NULL;
 	return err ? err : peek(s, key, (struct cache_val **)out);
@@ -743,7 +743,7 @@ int store_tis(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
-	int err = mkkey(key, "tis", dag, run, END);
+	int err = store_key(key, "tis", dag, run, END);
 
 	return err ? err
 		   : cached(s, key, fetch_tis, &id, (struct cache_val **)out);
@@ -796,7 +796,7 @@ static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
 int store_by_state(struct store *s, const char *state, struct s_tis **out)
 {
 	char key[KEY_MAX];
-	int err = mkkey(key, "bystate", state, END);
+	int err = store_key(key, "bystate", state, END);
 
 	return err ? err
 		   : cached(s, key, fetch_by_state, (void *)state,
@@ -826,7 +826,7 @@ int store_mapped(struct store *s, const char *dag, const char *run,
 {
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	char key[KEY_MAX];
-	int err = mkkey(key, "mapped", dag, run, task, END);
+	int err = store_key(key, "mapped", dag, run, task, END);
 
 	if (err)
 		return err;
@@ -853,7 +853,7 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 		/* the same record: a path walk's next name (state, logs)
 		 * fails at once rather than waiting for it again */
 		if (unreachable(err) &&
-		    !mkkey(key, "ti", id->dag, id->run, id->task, mi, END))
+		    !store_key(key, "ti", id->dag, id->run, id->task, mi, END))
 			cache_put_err(s->cache, key, -err, NET_FAIL_S, gen);
 		return err;
 	}
@@ -875,7 +875,7 @@ int store_task(struct store *s, const char *dag, const char *run,
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	struct s_task *t;
 	char key[KEY_MAX];
-	int err = mkkey(key, "task", dag, run, task, END);
+	int err = store_key(key, "task", dag, run, task, END);
 
 	if (err)
 		return err;
@@ -919,7 +919,7 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
-	err = mkkey(key, "ti", dag, run, task, mi, END);
+	err = store_key(key, "ti", dag, run, task, mi, END);
 	if (err)
 		return err;
 	relist(s, dag, run, key);
@@ -935,7 +935,7 @@ int store_ti_seen(struct store *s, const char *dag, const char *run,
 
 	*stale = 0;
 	snprintf(mi, sizeof(mi), "%d", map_index);
-	if (mkkey(key, "ti", dag, run, task, mi, END))
+	if (store_key(key, "ti", dag, run, task, mi, END))
 		return err;
 	if (!err) {
 		keep_seen(s, key, &(*out)->hdr);
@@ -1004,7 +1004,7 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 	int err;
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
-	err = mkkey(key, "links", dag, run, ti->task_id, mi, END);
+	err = store_key(key, "links", dag, run, ti->task_id, mi, END);
 	if (err)
 		return err;
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
@@ -1016,14 +1016,14 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 
 double store_ti_left(const struct store *s, const struct s_ti *t)
 {
-	double left = s->ttl - (mono_now() - t->fetched);
+	double left = s->ttl - (mono_s() - t->fetched);
 
 	return left > 0 ? left : 0;
 }
 
 double store_log_left(const struct store *s, const struct s_log *l)
 {
-	double left = s->log_ttl - (mono_now() - l->fetched);
+	double left = s->log_ttl - (mono_s() - l->fetched);
 
 	return l->final ? -1 : left > 0 ? left : 0;
 }
@@ -1269,7 +1269,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	l->buf = k->buf;
 	free(k);
 	l->len = logbuf_len(l->buf);
-	l->fetched = mono_now();
+	l->fetched = mono_s();
 	if (err || l->final) {
 		free(l->token);
 		l->token = NULL;
@@ -1297,7 +1297,8 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	}
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
-	if (!mkkey(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn, END))
+	if (!store_key(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn,
+		       END))
 		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
 	ra_fetched(s, &l->ra);
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
@@ -1325,19 +1326,19 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", try_number);
-	err = mkkey(key, "log", dag, run, ti->task_id, mi, tn, END);
+	err = store_key(key, "log", dag, run, ti->task_id, mi, tn, END);
 	if (err)
 		return err;
 	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
-	    (prev->final || mono_now() - prev->fetched < s->log_ttl)) {
+	    (prev->final || mono_s() - prev->fetched < s->log_ttl)) {
 		ra_take(&prev->ra);
 		*out = prev;
 		return 0;
 	}
 	a.prev = prev;
 	/* one refresh at a time, under a key of its own */
-	err = mkkey(key, "log-fill", dag, run, ti->task_id, mi, tn, END);
+	err = store_key(key, "log-fill", dag, run, ti->task_id, mi, tn, END);
 	if (!err)
 		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
 	if (!err)
@@ -1358,7 +1359,7 @@ int store_log_final(struct store *s, const struct af_ti *ti, const char *dag,
 	*out = NULL;
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", try_number);
-	if (mkkey(key, "log", dag, run, ti->task_id, mi, tn, END) ||
+	if (store_key(key, "log", dag, run, ti->task_id, mi, tn, END) ||
 	    cache_get(s->cache, key, (struct cache_val **)out) != CACHE_HIT)
 		return -ENOENT;
 	if (!(*out)->final) {
@@ -1376,10 +1377,10 @@ static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX], mi[16];
 
 	snprintf(mi, sizeof(mi), "%d", map_index);
-	if (!mkkey(key, "ti", dag, run, task, mi, END))
+	if (!store_key(key, "ti", dag, run, task, mi, END))
 		cache_invalidate(s->cache, key);
 	/* a note changes no updated_at: the next listing is a full one */
-	if (!mkkey(key, "base", dag, run, END))
+	if (!store_key(key, "base", dag, run, END))
 		cache_invalidate(s->cache, key);
 	return cache_gen(s->cache);
 }
@@ -1454,7 +1455,7 @@ int store_dag_info(struct store *s, const char *dag, struct s_dag **out)
 {
 	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
-	int err = mkkey(key, "dagrec", dag, END);
+	int err = store_key(key, "dagrec", dag, END);
 
 	return err ? err
 		   : cached(s, key, fetch_dag_info, &id,
@@ -1471,19 +1472,19 @@ static uint64_t forget_run(struct store *s, const char *dag, const char *run,
 {
 	char key[KEY_MAX];
 
-	if (!mkkey(key, "run", dag, run, END))
+	if (!store_key(key, "run", dag, run, END))
 		cache_invalidate(s->cache, key);
-	if (!mkkey(key, "tis", dag, run, END))
+	if (!store_key(key, "tis", dag, run, END))
 		cache_invalidate(s->cache, key);
-	if (!mkkey(key, "base", dag, run, END))
+	if (!store_key(key, "base", dag, run, END))
 		cache_invalidate(s->cache, key);
-	if (!mkkey(key, "ti", dag, run, task ? task : "", END)) {
+	if (!store_key(key, "ti", dag, run, task ? task : "", END)) {
 		/* "ti" SEP dag SEP run SEP [task SEP]: nothing longer */
 		if (task && strlen(key) + 1 < KEY_MAX)
 			strcat(key, SEP);
 		cache_invalidate_prefix(s->cache, key);
 	}
-	if (!mkkey(key, "mapped", dag, run, task ? task : "", END))
+	if (!store_key(key, "mapped", dag, run, task ? task : "", END))
 		cache_invalidate(s->cache, key);
 	return cache_gen(s->cache);
 }
@@ -1498,7 +1499,7 @@ static void put_run(struct store *s, const char *dag, struct af_run *r,
 	if (!r->run_id)
 		return;
 	v = run_val(r);
-	if (v && !mkkey(key, "run", dag, v->run.run_id, END))
+	if (v && !store_key(key, "run", dag, v->run.run_id, END))
 		cache_put(s->cache, key, &v->hdr, s->ttl, gen);
 	store_put(v);
 }
@@ -1525,7 +1526,7 @@ int store_set_run_note(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX];
 	uint64_t gen;
 
-	if (!mkkey(key, "run", dag, run, END))
+	if (!store_key(key, "run", dag, run, END))
 		cache_invalidate(s->cache, key);
 	gen = cache_gen(s->cache);
 	if (!err)
@@ -1543,7 +1544,7 @@ int store_set_paused(struct store *s, const char *dag, int paused)
 	int err = airflow_set_paused(s->af, dag, paused, &d);
 	uint64_t gen;
 
-	if (mkkey(key, "dagrec", dag, END)) {
+	if (store_key(key, "dagrec", dag, END)) {
 		af_dag_clear(&d);
 		return err;
 	}

@@ -93,6 +93,18 @@ struct s_log {
 
 enum known { KNOWN_NOT = -1, UNKNOWN = 0, KNOWN = 1 };
 
+/* Keys: ids joined by 0x1f (US), a byte Airflow ids never hold. */
+#define STORE_KEY_MAX 4096
+#define STORE_KEY_END ((const char *)NULL) /* ends store_key's list */
+/*
+ * Builds "first<US>id<US>id..." in buf (STORE_KEY_MAX bytes) from a list
+ * of strings ended by STORE_KEY_END: 0, -ENOENT if any holds 0x1f (it
+ * would forge another key), else -ENAMETOOLONG if they do not fit. The
+ * store's keys begin with the kind of object ("ti", "log"...), node.c's
+ * scratch keys with the DAG.
+ */
+int store_key(char *buf, const char *first, ...);
+
 void store_put(void *val);
 
 int store_dags(struct store *s, struct s_dags **out);
