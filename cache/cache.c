@@ -10,8 +10,11 @@
  * cache_begin wait on the condition variable until the filler hands over
  * its result, and the last of them frees the record.
  *
- * An invalidation bumps the write generation, so a fill or put that read
- * the generation before it stores nothing. It also marks the fills in
+ * An invalidation bumps the write generation and is remembered in a ring
+ * of the last CACHE_INVAL_KEPT, so a fill or put that read the generation
+ * before it stores nothing if the invalidation covers its key (others
+ * store: a note saved elsewhere does not cost a log fetch in flight).
+ * It also marks the fills in
  * flight for the keys it covers as stale: callers arriving after it do not
  * take a stale fill's result (it may predate a write they must see) but
  * wait for that fill to end, then fetch afresh.
@@ -73,6 +76,10 @@ struct cache {
 	struct lru lru;	 /* lru.next is the most recently used */
 	struct fill *fills;
 	uint64_t gen;
+	struct inval {	   /* invalidation number gen, at [gen % KEPT] */
+		char *key; /* NULL: unknown (no memory), covers all */
+		bool prefix;
+	} inval[CACHE_INVAL_KEPT];
 	struct cache_stats st;
 };
 
@@ -108,6 +115,48 @@ static double now(const struct cache *c)
 		return c->cfg.now(c->cfg.clock_arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool covers(const char *changed, bool prefix, const char *key)
+{
+	return prefix ? strncmp(key, changed, strlen(changed)) == 0
+		      : strcmp(key, changed) == 0;
+}
+
+/* Bumps the generation and remembers what it invalidated. */
+static void remember(struct cache *c, const char *key, bool prefix)
+{
+	struct inval *iv = &c->inval[++c->gen % CACHE_INVAL_KEPT];
+
+	free(iv->key);
+	iv->key = strdup(key);
+	iv->prefix = prefix;
+}
+
+/* Whether an invalidation after gen covers key. */
+static bool stale_since(const struct cache *c, const char *key, uint64_t gen)
+{
+	if (c->gen - gen > CACHE_INVAL_KEPT)
+		return true;
+	for (uint64_t g = gen + 1; g <= c->gen; g++) {
+		const struct inval *iv = &c->inval[g % CACHE_INVAL_KEPT];
+
+		if (!iv->key || c->cfg.covers(iv->key, iv->prefix, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An invalidation: the fills in flight that it covers go stale, and it is
+ * remembered for puts with an older generation.
+ */
+static void mark_fills(struct cache *c, const char *changed, bool prefix)
+{
+	for (struct fill *f = c->fills; f; f = f->next)
+		if (c->cfg.covers(changed, prefix, f->key))
+			f->stale = true;
+	remember(c, changed, prefix);
 }
 
 static bool storable(double ttl)
@@ -291,6 +340,8 @@ struct cache *cache_new(const struct cache_config *cfg)
 	if (!c)
 		return NULL;
 	c->cfg = *cfg;
+	if (!c->cfg.covers)
+		c->cfg.covers = covers;
 	c->nbuckets = MIN_BUCKETS;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
 	if (!c->buckets)
@@ -331,6 +382,8 @@ void cache_free(struct cache **cp)
 		c->fills = f->next;
 		free(f);
 	}
+	for (i = 0; i < CACHE_INVAL_KEPT; i++)
+		free(c->inval[i].key);
 	free(c->buckets);
 	pthread_cond_destroy(&c->filled);
 	pthread_mutex_destroy(&c->lock);
@@ -425,7 +478,7 @@ static int put(struct cache *c, const char *key, struct cache_val *val, int err,
 			return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
-	if (gen == c->gen)
+	if (!stale_since(c, key, gen))
 		store(c, key, len, hash, e, ttl, &drop);
 	else
 		push(&drop, e);
@@ -541,7 +594,7 @@ void cache_end(struct cache *c, const char *key, struct cache_val *val, int err,
 	f = *p;
 	if (f) {
 		*p = f->next;
-		if (f->gen == c->gen) {
+		if (!f->stale) {
 			store(c, key, len, hash, e, ttl, &drop);
 			e = NULL;
 		}
@@ -566,16 +619,12 @@ void cache_invalidate(struct cache *c, const char *key)
 	size_t len = strlen(key);
 	uint64_t hash = hash_key(key, len);
 	struct entry *drop = NULL, **slot;
-	struct fill *f;
 
 	pthread_mutex_lock(&c->lock);
 	slot = find_slot(c, key, len, hash);
 	if (*slot)
 		unlink_entry(c, slot, &drop);
-	f = *find_fill(c, key);
-	if (f)
-		f->stale = true;
-	c->gen++;
+	mark_fills(c, key, false);
 	pthread_mutex_unlock(&c->lock);
 	drop_entries(drop);
 }
@@ -606,7 +655,6 @@ void cache_invalidate_prefix(struct cache *c, const char *prefix)
 {
 	size_t len = strlen(prefix), i;
 	struct entry *drop = NULL, **p;
-	struct fill *f;
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->nbuckets; i++) {
@@ -619,11 +667,7 @@ void cache_invalidate_prefix(struct cache *c, const char *prefix)
 				p = &(*p)->hnext;
 		}
 	}
-	for (f = c->fills; f; f = f->next) {
-		if (strncmp(f->key, prefix, len) == 0)
-			f->stale = true;
-	}
-	c->gen++;
+	mark_fills(c, prefix, true);
 	pthread_mutex_unlock(&c->lock);
 	drop_entries(drop);
 }

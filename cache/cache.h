@@ -7,12 +7,15 @@
  * their own TTL, the least recently used go first once the byte bound is
  * reached, negative entries remember an errno, and concurrent misses on one
  * key are coalesced: the first caller fills, the others wait for its result
- * (single-flight). A write generation keeps a fetch that started before an
- * invalidation from storing what it read.
+ * (single-flight). A fetch that started before an invalidation of what it
+ * read stores nothing: the cache remembers its last invalidations, each
+ * numbered by a write generation, and a put with an older generation is
+ * dropped if one of them covers its key.
  */
 #ifndef AFS_CACHE_H
 #define AFS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +43,13 @@ struct cache_config {
 	size_t max_bytes;		/* bound on the sum of value sizes */
 	double (*now)(void *clock_arg); /* seconds; NULL: CLOCK_MONOTONIC */
 	void *clock_arg;
+	/*
+	 * Whether an invalidation of changed (a key, or with prefix every key
+	 * that starts with it) makes a value for key fetched before it stale:
+	 * say so for keys whose values are built from what changed (a
+	 * listing of it). NULL: key is changed, or starts with it (prefix).
+	 */
+	bool (*covers)(const char *changed, bool prefix, const char *key);
 };
 
 struct cache_stats {
@@ -77,9 +87,11 @@ int cache_get(struct cache *c, const char *key, struct cache_val **val);
 /*
  * Stores val (the cache takes its own reference) under key for ttl seconds
  * (CACHE_FOREVER: no expiry; 0: not stored), replacing any entry, unless an
- * invalidation happened after gen was read: then nothing is stored.
- * Returns 0 or -ENOMEM.
+ * invalidation covering key (cache_config.covers) happened after gen was
+ * read: then nothing is stored. Past CACHE_INVAL_KEPT invalidations since
+ * gen, any key counts as covered. Returns 0 or -ENOMEM.
  */
+#define CACHE_INVAL_KEPT 256
 int cache_put(struct cache *c, const char *key, struct cache_val *val,
 	      double ttl, uint64_t gen);
 /* Stores a negative entry (err > 0) under the same rules. */
@@ -103,9 +115,9 @@ int cache_begin(struct cache *c, const char *key, struct cache_val **val,
 void cache_end(struct cache *c, const char *key, struct cache_val *val, int err,
 	       double ttl, double err_ttl);
 
-/* Removes key and bumps the write generation. */
+/* Removes key and bumps the write generation, remembering key. */
 void cache_invalidate(struct cache *c, const char *key);
-/* Removes every key that starts with prefix ("" clears all); bumps gen. */
+/* Removes every key that starts with prefix ("" clears all), likewise. */
 void cache_invalidate_prefix(struct cache *c, const char *prefix);
 
 /*

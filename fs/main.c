@@ -269,6 +269,7 @@ int main(int argc, char *argv[])
 			airflow_server_version(fs.store.af),
 			airflow_api_name(fs.store.af));
 	cc.max_bytes = cfg.cache_bytes;
+	cc.covers = store_covers;
 	fs.store.cache = cache_new(&cc);
 	fs.store.ttl = cfg.ttl;
 	fs.store.log_ttl = cfg.log_ttl;

@@ -54,6 +54,31 @@ int store_key(char *buf, const char *first, ...)
 	return err;
 }
 
+/* The ids of a key: past a "seen" copy's prefix and the kind. */
+static const char *key_ids(const char *key)
+{
+	const char *sep;
+
+	if (!strncmp(key, "seen" SEP, 5))
+		key += 5;
+	sep = strchr(key, SEP[0]);
+	return sep ? sep + 1 : key + strlen(key);
+}
+
+bool store_covers(const char *changed, bool prefix, const char *key)
+{
+	const char *c = key_ids(changed), *k = key_ids(key);
+	size_t n = strlen(k);
+
+	if (prefix ? !strncmp(key, changed, strlen(changed))
+		   : !strcmp(key, changed))
+		return true;
+	if (!strncmp(key, "bystate" SEP, 8)) /* spans every DAG */
+		return true;
+	/* a listing that holds what changed: its ids begin changed's */
+	return !strncmp(c, k, n) && (n == 0 || !c[n] || c[n] == SEP[0]);
+}
+
 /* What readahead fetches is marked until a reader takes it. */
 static void ra_fetched(struct store *s, struct ra_mark *m)
 {
@@ -1484,8 +1509,10 @@ static uint64_t forget_run(struct store *s, const char *dag, const char *run,
 			strcat(key, SEP);
 		cache_invalidate_prefix(s->cache, key);
 	}
-	if (!store_key(key, "mapped", dag, run, task ? task : "", END))
+	if (task && !store_key(key, "mapped", dag, run, task, END))
 		cache_invalidate(s->cache, key);
+	else if (!task && !store_key(key, "mapped", dag, run, "", END))
+		cache_invalidate_prefix(s->cache, key); /* every task's */
 	return cache_gen(s->cache);
 }
 

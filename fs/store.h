@@ -9,6 +9,7 @@
 #ifndef AFS_STORE_H
 #define AFS_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -104,6 +105,16 @@ enum known { KNOWN_NOT = -1, UNKNOWN = 0, KNOWN = 1 };
  * scratch keys with the DAG.
  */
 int store_key(char *buf, const char *first, ...);
+
+/*
+ * The cache's covers (cache_config): an invalidation of changed stales a
+ * value for key fetched before it when key is changed (or under the
+ * prefix), a listing that holds it (its ids begin changed's: "tis" of a
+ * run for a "ti" of it, "dags" for anything) or a @by-state list. A log
+ * or record elsewhere, even in the same run, is not: a note saved there
+ * costs no fetch in flight.
+ */
+bool store_covers(const char *changed, bool prefix, const char *key);
 
 void store_put(void *val);
 

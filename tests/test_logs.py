@@ -448,3 +448,27 @@ def test_grep_finds_the_failing_line_on_v1_and_v2(mount, fake):
     out = subprocess.run(["grep", "-n", 'File "/opt/airflow/dags/etl_daily.py", line 57',
                           m.p(E, R2, "transform", "logs", "2")], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.count("line 57") >= 1, out
+
+
+def test_a_note_saved_elsewhere_keeps_a_log_being_fetched(mount, fake):
+    """Invalidation is per key: a note saved on another task of the run
+    while a log is being fetched does not throw that fetch away (it used
+    to: any write stopped every fetch in flight from being kept)."""
+    m = mount()
+    path = m.p(E, R2, "transform", "logs", "2")
+    want = api.log_text(fake, E, R2, "transform", 2)
+    other = [t for t in os.listdir(m.p(E, R2)) if t != "transform" and not t.startswith("@")][0]
+    os.stat(m.p(E, R2, "transform", "logs"))          # the task instance is known
+    fake.reset()
+    fake.inject(method="GET", path=api.ti_path(fake, E, R2, "transform") + "/logs/2",
+                delay=1.5)
+    cat = subprocess.Popen(["cat", path], stdout=subprocess.PIPE)
+    assert wait_for(lambda: len(log_requests(fake)) == 1)
+    with open(m.p(E, R2, other, "note"), "w") as f:
+        f.write("looked at it\n")
+    assert cat.communicate()[0] == want
+    assert [r["method"] for r in fake.requests() if r["method"] == "PATCH"] == ["PATCH"]
+    # the kernel's pages go, the daemon's copy stays: no second fetch
+    subprocess.run(["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches"], check=True)
+    assert read(path) == want
+    assert len(log_requests(fake)) == 1

@@ -94,6 +94,15 @@ static void put_id(struct cache *c, const char *key, int id, size_t size,
 	cache_unref(&v);
 }
 
+/* put_id with a generation read earlier (size 10, ttl 10 s). */
+static void put_gen(struct cache *c, const char *key, int id, uint64_t gen)
+{
+	struct cache_val *v = tval_new(id, 10);
+
+	CHECK(cache_put(c, key, v, 10, gen) == 0);
+	cache_unref(&v);
+}
+
 /* The id a lookup finds, -1 on a miss, or -errno of a negative entry. */
 static int get_id(struct cache *c, const char *key)
 {
@@ -374,7 +383,7 @@ static void test_gen(void)
 
 	reset_counts();
 	g0 = cache_gen(c);
-	cache_invalidate(c, "unrelated");
+	cache_invalidate(c, "a");
 	g1 = cache_gen(c);
 	CHECK(g1 != g0);
 	CHECK(cache_put(c, "a", v, 10, g0) == 0); /* read before: dropped */
@@ -385,6 +394,14 @@ static void test_gen(void)
 	CHECK(cache_put(c, "a", v, 10, g1) == 0);
 	CHECK(get_id(c, "a") == 1);
 	cache_unref(&v);
+	/* an invalidation of another key drops nothing read before it */
+	cache_invalidate(c, "unrelated");
+	cache_invalidate_prefix(c, "b/");
+	put_gen(c, "b", 2, g1);
+	CHECK(get_id(c, "b") == 2);
+	put_gen(c, "b/x", 3, g1); /* under the prefix: dropped */
+	CHECK(get_id(c, "b/x") == -1);
+	cache_invalidate(c, "b");
 
 	cache_invalidate(c, "a");
 	CHECK(get_id(c, "a") == -1);
@@ -419,6 +436,56 @@ static void test_gen(void)
 	cache_unref(&v);
 	CHECK(destroy_count[16] == 1);
 	CHECK(get_id(c, "k") == -1);
+
+	/* past CACHE_INVAL_KEPT invalidations, every older put is dropped */
+	g0 = cache_gen(c);
+	for (int i = 0; i < CACHE_INVAL_KEPT; i++)
+		cache_invalidate(c, "other");
+	put_gen(c, "k", 17, g0);
+	CHECK(get_id(c, "k") == 17);
+	g0 = cache_gen(c) - CACHE_INVAL_KEPT;
+	cache_invalidate(c, "other");
+	put_gen(c, "k2", 18, g0);
+	CHECK(get_id(c, "k2") == -1);
+	cache_free(&c);
+}
+
+/* A listing "l/<dir>" holds what "o/<dir>/<name>" keys name. */
+static bool listing_covers(const char *changed, bool prefix, const char *key)
+{
+	return !strcmp(key, changed) ||
+	       (!strncmp(key, "l/", 2) && !strncmp(changed, "o/", 2) &&
+		!strncmp(changed + 2, key + 2, strlen(key + 2)));
+}
+
+static void test_covers(void)
+{
+	struct cache_config cfg = {.max_bytes = 1 << 20,
+				   .covers = listing_covers};
+	struct cache *c = cache_new(&cfg);
+	struct cache_val *v = NULL;
+	uint64_t gen, g0;
+
+	reset_counts();
+	/* a fill of a listing goes stale when what it lists changes */
+	CHECK(cache_begin(c, "l/d", &v, &gen) == CACHE_MISS);
+	g0 = gen;
+	cache_invalidate(c, "o/d/x");
+	v = tval_new(20, 10);
+	cache_end(c, "l/d", v, 0, 10, 0);
+	cache_unref(&v);
+	CHECK(get_id(c, "l/d") == -1);
+	/* what it stores besides: o/d/x is dropped, o/d/y is kept */
+	put_gen(c, "o/d/x", 21, g0);
+	put_gen(c, "o/d/y", 22, g0);
+	CHECK(get_id(c, "o/d/x") == -1 && get_id(c, "o/d/y") == 22);
+	/* a fill elsewhere is not stale: it stores */
+	CHECK(cache_begin(c, "l/e", &v, &gen) == CACHE_MISS);
+	cache_invalidate(c, "o/d/y");
+	v = tval_new(23, 10);
+	cache_end(c, "l/e", v, 0, 10, 0);
+	cache_unref(&v);
+	CHECK(get_id(c, "l/e") == 23);
 	cache_free(&c);
 }
 
@@ -803,6 +870,7 @@ int main(void)
 	test_lru();
 	test_refs();
 	test_gen();
+	test_covers();
 	test_begin_end();
 	test_stats();
 	test_many();
