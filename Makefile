@@ -190,7 +190,8 @@ fuzz-merge:
 # The mount tests with the daemon under valgrind: a leak or an error makes
 # it exit 99, which fails the test that mounted it.
 VALGRIND = valgrind -q --leak-check=full --show-leak-kinds=definite \
-	--errors-for-leak-kinds=definite --error-exitcode=99
+	--errors-for-leak-kinds=definite --error-exitcode=99 \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
 valgrind: deps all
 	@command -v valgrind >/dev/null || apt-get install -y -qq valgrind
 	@rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind
