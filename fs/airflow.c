@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "airflow.h"
+#include "thread.h"
 #include "auth.h"
 #include "clock.h"
 #include "json.h"
@@ -340,7 +341,8 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 		j.npages = PARALLEL_PAGES;
 	memset(resp, 0, sizeof(resp));
 	for (; nthreads + 1 < j.npages; nthreads++)
-		if (pthread_create(&threads[nthreads], NULL, page_worker, &j))
+		if (thread_start(&threads[nthreads], "afs-pages", page_worker,
+				 &j))
 			break;
 	page_worker(&j); /* this thread takes pages too */
 	for (int t = 0; t < nthreads; t++)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "readahead.h"
+#include "thread.h"
 #include "store.h"
 
 #define QUEUE_MAX   256
@@ -102,8 +103,8 @@ struct readahead *readahead_start(struct store *s, int workers, int window)
 	pthread_cond_init(&ra->wake, NULL);
 	for (; ra->nworkers < workers && ra->nworkers < WORKERS_MAX;
 	     ra->nworkers++)
-		if (pthread_create(&ra->workers[ra->nworkers], NULL, worker,
-				   ra))
+		if (thread_start(&ra->workers[ra->nworkers], "afs-readahead",
+				 worker, ra))
 			break;
 	return ra;
 }

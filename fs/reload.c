@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "reload.h"
+#include "thread.h"
 
 struct reload {
 	int pipe[2]; /* the handler writes a byte to [1]; EOF: stop */
@@ -84,18 +85,14 @@ static void *serve(void *arg)
 
 int reload_run(struct reload *r, void (*fn)(void *), void *arg)
 {
-	sigset_t all, old;
 	int err;
 
 	r->fn = fn;
 	r->arg = arg;
-	/* the thread itself takes no signal: the FUSE threads do */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&r->thread, NULL, serve, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* the thread takes SIGHUP by sigwait, no signal by delivery */
+	err = thread_start(&r->thread, "afs-sighup", serve, r);
 	if (err)
-		return -err;
+		return err;
 	r->running = 1;
 	return 0;
 }

@@ -76,6 +76,42 @@ def test_sigterm_and_sigint_unmount_and_exit_0(fake, tmp_path, sig, args):
             subprocess.run(["fusermount3", "-uz", path], stderr=subprocess.DEVNULL)
 
 
+def blocked_signals(pid, tid):
+    with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+        mask = int([ln for ln in f if ln.startswith("SigBlk:")][0].split()[1], 16)
+    return {sig for sig in signal.Signals if mask & (1 << (sig - 1))}
+
+
+def test_own_threads_take_no_signal_so_sigterm_always_ends_the_loop(fake, tmp_path):
+    """SIGTERM goes to any thread that does not block it. Taken by one of the daemon's own
+    threads (readahead, list pages, SIGHUP), it would set libfuse's exit flag and wake no
+    FUSE thread: the daemon stayed up until the next request (seen once under ASan, a
+    systemd stop that took over 20 s). Those threads block every signal, by name."""
+    fresh(fake)
+    path = str(tmp_path / "mnt")
+    proc, log = start_mount(fake.url, path, args=("-o", "readahead=4"))
+    try:
+        wait_mounted(path, proc, log)
+        names = {}
+        for tid in map(int, os.listdir("/proc/%d/task" % proc.pid)):
+            with open("/proc/%d/task/%d/comm" % (proc.pid, tid)) as f:
+                names[tid] = f.read().strip()
+        ours = [tid for tid, name in names.items() if name.startswith("afs-")]
+        assert sorted(names[t] for t in ours) == ["afs-readahead"] * 4 + ["afs-sighup"], names
+        for tid in ours:
+            assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} <= blocked_signals(
+                proc.pid, tid), names[tid]
+        # the main thread takes them (it waits for the FUSE threads to end)
+        assert signal.SIGTERM not in blocked_signals(proc.pid, proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, read(log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            subprocess.run(["fusermount3", "-uz", path], stderr=subprocess.DEVNULL)
+
+
 def test_sighup_drops_the_caches_without_remounting(mount, fake):
     m = mount(["ttl=3600"])
     state = m.p(*LOAD, "state")
