@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "node.h"
+#include "readahead.h"
 #include "value.h"
 
 /* The kernel may keep what can never change this long. */
@@ -330,7 +331,7 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "requests_%s %llu\n", names[i],
 				      (unsigned long long)counts[i]);
-	readahead_stats(fs->store.ra, &ra_queued, &ra_done);
+	readahead_stats(fs->ra, &ra_queued, &ra_done);
 	store_readahead_stats(&fs->store, &ra_used, &ra_wasted);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
@@ -481,9 +482,11 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 	err = ti_of(fs, n, &t);
 	if (err)
 		return err;
-	if (n->file == TI_LINKS)
-		err = store_links(&fs->store, &t->ti, n->dag, n->run, out);
-	else
+	if (n->file == TI_LINKS) {
+		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
+				t->ti.map_index);
+		err = store_links(&fs->store, &t->ti, n->dag, n->run, 0, out);
+	} else
 		err = render_ti_file(&t->ti, n->file, out);
 	store_put(t);
 	return err;
@@ -501,7 +504,9 @@ int node_log(struct fs *fs, const struct node *n, struct s_log **out)
 	if (err)
 		return err;
 	if (!stale) {
-		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num,
+		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
+				t->ti.map_index);
+		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, 0,
 				out);
 	} else if (store_log_final(&fs->store, &t->ti, n->dag, n->run, n->num,
 				   out)) {

@@ -72,6 +72,7 @@ struct fs {
 	struct fuse_session *se; /* for notifications to the kernel */
 	uint64_t ops[OP_MAX];	 /* counted atomically */
 	struct store store;
+	struct readahead *ra; /* told of what readers fetch; may be NULL */
 	struct inodes *inodes;
 	struct scratch *scratch;
 	pthread_mutex_t handles_lock;

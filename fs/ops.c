@@ -15,6 +15,7 @@
 #include "file.h"
 #include "http.h"
 #include "node.h"
+#include "readahead.h"
 #include "ops.h"
 
 /*
@@ -77,8 +78,8 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 	struct fs *fs = userdata;
 
 	/* threads start here, after the daemon has forked */
-	fs->store.ra = readahead_start(&fs->store, fs->cfg->readahead,
-				       readahead_window(fs->cfg->readahead));
+	fs->ra = readahead_start(&fs->store, fs->cfg->readahead,
+				 readahead_window(fs->cfg->readahead));
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
@@ -393,7 +394,7 @@ static void afs_destroy(void *userdata)
 {
 	struct fs *fs = userdata;
 
-	readahead_stop(&fs->store.ra);
+	readahead_stop(&fs->ra);
 	/* saves left pending by open files: each within the timeout */
 	for (;;) {
 		struct handle *h;

@@ -37,14 +37,6 @@ struct readahead {
 	uint64_t queued, done;
 };
 
-/* Set in the workers: what they fetch reads nothing further ahead. */
-static __thread int in_worker;
-
-int readahead_in_worker(void)
-{
-	return in_worker;
-}
-
 static void job_clear(struct job *j)
 {
 	free(j->dag);
@@ -57,7 +49,6 @@ static void *worker(void *arg)
 {
 	struct readahead *ra = arg;
 
-	in_worker = 1;
 	pthread_mutex_lock(&ra->lock);
 	for (;;) {
 		struct job j;
@@ -74,13 +65,13 @@ static void *worker(void *arg)
 			struct s_log *l;
 
 			if (store_log(ra->s, &j.ti->ti, j.dag, j.run,
-				      j.try_number, &l) == 0)
+				      j.try_number, STORE_PREFETCH, &l) == 0)
 				store_put(l);
 		} else {
 			struct cache_blob *b;
 
-			if (store_links(ra->s, &j.ti->ti, j.dag, j.run, &b) ==
-			    0)
+			if (store_links(ra->s, &j.ti->ti, j.dag, j.run,
+					STORE_PREFETCH, &b) == 0)
 				store_put(b);
 		}
 		job_clear(&j);
@@ -186,8 +177,7 @@ void readahead_after(struct readahead *ra, const char *dag, const char *run,
 	size_t i, from, to;
 	char *key;
 
-	if (!ra || in_worker || ra->nworkers == 0 ||
-	    store_listed(ra->s, dag, run, &t))
+	if (!ra || ra->nworkers == 0 || store_listed(ra->s, dag, run, &t))
 		return;
 	i = find(ra, t, task, map_index);
 	if (i == t->n || asprintf(&key, "%s/%s", dag, run) < 0) {

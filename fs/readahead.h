@@ -4,8 +4,8 @@
  * instance of a listed run, the logs and links.json of the next task
  * instances in the listing's order (the order in which grep -r and find
  * read them) are fetched in the background by a few workers, so that the
- * reader finds them in the cache. Fetches made by the workers start no
- * readahead of their own.
+ * reader finds them in the cache. node.c tells it what readers fetch; the
+ * workers fetch with STORE_PREFETCH and start no readahead of their own.
  */
 #ifndef AFS_READAHEAD_H
 #define AFS_READAHEAD_H
@@ -22,8 +22,6 @@ void readahead_stop(struct readahead **ra);
 /* A reader is fetching something of task instance (task, map_index). */
 void readahead_after(struct readahead *ra, const char *dag, const char *run,
 		     const char *task, int map_index);
-/* Whether the calling thread is a readahead worker. */
-int readahead_in_worker(void);
 /* Fetches queued and done so far. */
 void readahead_stats(struct readahead *ra, uint64_t *queued, uint64_t *done);
 

@@ -80,18 +80,18 @@ bool store_covers(const char *changed, bool prefix, const char *key)
 }
 
 /* What readahead fetches is marked until a reader takes it. */
-static void ra_fetched(struct store *s, struct ra_mark *m)
+static void ra_fetched(struct store *s, struct ra_mark *m, int flags)
 {
-	if (readahead_in_worker()) {
+	if (flags & STORE_PREFETCH) {
 		m->s = s;
 		m->unread = 1;
 	}
 }
 
 /* A reader has a value: the first one to take a marked value counts it. */
-static void ra_take(struct ra_mark *m)
+static void ra_take(struct ra_mark *m, int flags)
 {
-	if (!readahead_in_worker() && m->s &&
+	if (!(flags & STORE_PREFETCH) && m->s &&
 	    __atomic_exchange_n(&m->unread, 0, __ATOMIC_ACQ_REL))
 		__atomic_add_fetch(&m->s->ra_used, 1, __ATOMIC_RELAXED);
 }
@@ -270,6 +270,7 @@ struct ids {
 	int map_index;
 	const struct af_ti *ti;
 	int try_number;
+	int flags; /* STORE_PREFETCH */
 };
 
 /* What the cache holds under key (a value, not an absence); -ENOENT. */
@@ -1016,15 +1017,15 @@ static int fetch_links(struct store *s, void *arg, uint64_t gen,
 	if (len)
 		memcpy(l->b.data, text, len);
 	free(text);
-	ra_fetched(s, &l->ra);
+	ra_fetched(s, &l->ra, id->flags);
 	*val = &l->b.hdr;
 	return 0;
 }
 
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
-		const char *run, struct cache_blob **out)
+		const char *run, int flags, struct cache_blob **out)
 {
-	struct ids id = {.dag = dag, .run = run, .ti = ti};
+	struct ids id = {.dag = dag, .run = run, .ti = ti, .flags = flags};
 	char key[KEY_MAX], mi[16];
 	int err;
 
@@ -1032,10 +1033,9 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 	err = store_key(key, "links", dag, run, ti->task_id, mi, END);
 	if (err)
 		return err;
-	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
 	err = cached(s, key, fetch_links, &id, (struct cache_val **)out);
 	if (!err)
-		ra_take(&links_of(*out)->ra);
+		ra_take(&links_of(*out)->ra, flags);
 	return err;
 }
 
@@ -1325,7 +1325,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	if (!store_key(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn,
 		       END))
 		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
-	ra_fetched(s, &l->ra);
+	ra_fetched(s, &l->ra, a->id.flags);
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
 	*val = &l->hdr;
 	return 0;
@@ -1339,12 +1339,13 @@ int store_reclaim_disk(void *arg)
 }
 
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, struct s_log **out)
+	      const char *run, int try_number, int flags, struct s_log **out)
 {
 	struct log_arg a = {.id = {.dag = dag,
 				   .run = run,
 				   .ti = ti,
-				   .try_number = try_number}};
+				   .try_number = try_number,
+				   .flags = flags}};
 	struct s_log *prev = NULL;
 	char key[KEY_MAX], mi[16], tn[16];
 	int err;
@@ -1354,10 +1355,9 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	err = store_key(key, "log", dag, run, ti->task_id, mi, tn, END);
 	if (err)
 		return err;
-	readahead_after(s->ra, dag, run, ti->task_id, ti->map_index);
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
 	    (prev->final || mono_s() - prev->fetched < s->log_ttl)) {
-		ra_take(&prev->ra);
+		ra_take(&prev->ra, flags);
 		*out = prev;
 		return 0;
 	}
@@ -1367,7 +1367,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	if (!err)
 		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
 	if (!err)
-		ra_take(&(*out)->ra);
+		ra_take(&(*out)->ra, flags);
 	if (err && prev) {
 		*out = prev; /* the last snapshot, rather than no log */
 		return 0;

@@ -17,7 +17,6 @@
 #include "../cache/cache.h"
 #include "airflow.h"
 #include "logbuf.h"
-#include "readahead.h"
 #include "model.h"
 
 struct store {
@@ -28,7 +27,6 @@ struct store {
 	double recent; /* hours @by-state looks back */
 	long max_runs;
 	struct logdisk *disk; /* large logs' unlinked files and their bound */
-	struct readahead *ra; /* told of what readers fetch; may be NULL */
 	/* objects fetched by readahead: read by a reader later (used), or
 	 * dropped by the cache before any reader read them (wasted) */
 	uint64_t ra_used, ra_wasted;
@@ -169,8 +167,13 @@ int store_ti(struct store *s, const char *dag, const char *run,
 int store_ti_seen(struct store *s, const char *dag, const char *run,
 		  const char *task, int map_index, struct s_ti **out,
 		  int *stale);
+/*
+ * flags for store_links and store_log: STORE_PREFETCH for readahead's
+ * fetches, counted as used when a reader takes them later (.stats).
+ */
+enum { STORE_PREFETCH = 1 };
 int store_links(struct store *s, const struct af_ti *ti, const char *dag,
-		const char *run, struct cache_blob **out);
+		const char *run, int flags, struct cache_blob **out);
 /*
  * How long what the kernel was told of t stays true: the rest of t's
  * lifetime in the cache (0 once expired).
@@ -187,7 +190,7 @@ void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted);
  * returned. A try that is not over and has no log line yet is empty.
  */
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, struct s_log **out);
+	      const char *run, int try_number, int flags, struct s_log **out);
 /*
  * logdisk's reclaim (arg: the store): drops the least recently used log
  * kept in a file from the cache.
