@@ -109,9 +109,9 @@ static void reload(void *arg)
 			       sizeof(err)) != 0)
 		log_msg(LOG_WARNING,
 			"SIGHUP: %s; the password read before stays", err);
-	airflow_reload_credentials(fs->store.af, password);
+	airflow_reload_credentials(fs->af, password);
 	config_wipe(&password);
-	cache_invalidate_prefix(fs->store.cache, "");
+	store_drop_all(fs->store);
 	if (inodes_list(fs->inodes, &inos, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
 			fuse_lowlevel_notify_inval_inode(fs->se, inos[i], -1,
@@ -121,6 +121,29 @@ static void reload(void *arg)
 	log_msg(LOG_INFO,
 		"SIGHUP: caches dropped, credential files read again");
 }
+
+/* The store calls Airflow through airflow.c. */
+static const struct store_client airflow_client = {
+	.dags = airflow_dags,
+	.dag = airflow_dag,
+	.runs = airflow_runs,
+	.run = airflow_run,
+	.tis = airflow_tis,
+	.tis_changed = airflow_tis_changed,
+	.server_time = airflow_server_time,
+	.ti = airflow_ti,
+	.by_state = airflow_by_state,
+	.mapped = airflow_mapped,
+	.links = airflow_links,
+	.log = airflow_log,
+	.set_state = airflow_set_state,
+	.set_note = airflow_set_note,
+	.get_dag = airflow_get_dag,
+	.set_run_state = airflow_set_run_state,
+	.set_run_note = airflow_set_run_note,
+	.set_paused = airflow_set_paused,
+	.clear = airflow_clear,
+};
 
 static int serve(struct fs *fs, struct fuse_args *args,
 		 struct fuse_cmdline_opts *opts)
@@ -214,7 +237,6 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts opts = {0};
-	struct cache_config cc = {0};
 	struct config cfg;
 	struct fs fs = {.cfg = &cfg};
 	char err[1024], log_dir[4096] = "";
@@ -257,7 +279,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	if (http_global_init() != 0)
 		goto out_opts;
-	if (airflow_open(&fs.store.af, &cfg, err, sizeof(err)) != 0) {
+	if (airflow_open(&fs.af, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "airflowfs: %s\n", err);
 		goto out_http;
 	}
@@ -266,21 +288,23 @@ int main(int argc, char *argv[])
 	config_wipe(&cfg.token);
 	if (cfg.verbose)
 		log_msg(LOG_INFO, "%s: Airflow %s, API %s", cfg.url,
-			airflow_server_version(fs.store.af),
-			airflow_api_name(fs.store.af));
-	cc.max_bytes = cfg.cache_bytes;
-	cc.covers = store_covers;
-	fs.store.cache = cache_new(&cc);
-	fs.store.ttl = cfg.ttl;
-	fs.store.log_ttl = cfg.log_ttl;
-	fs.store.relist = cfg.relist;
-	fs.store.recent = cfg.recent;
-	fs.store.max_runs = cfg.max_runs;
+			airflow_server_version(fs.af), airflow_api_name(fs.af));
 	log_dirfd = make_log_dir(log_dir, sizeof(log_dir));
-	if (log_dirfd >= 0)
-		fs.store.disk = logdisk_new(log_dirfd, cfg.disk_bytes,
-					    log_files_max(cfg.readahead),
-					    store_reclaim_disk, &fs.store);
+	if (log_dirfd >= 0) {
+		struct store_config sc = {
+			.ttl = cfg.ttl,
+			.log_ttl = cfg.log_ttl,
+			.relist = cfg.relist,
+			.recent = cfg.recent,
+			.max_runs = cfg.max_runs,
+			.cache_bytes = cfg.cache_bytes,
+			.log_dirfd = log_dirfd,
+			.disk_bytes = cfg.disk_bytes,
+			.disk_files = log_files_max(cfg.readahead),
+		};
+
+		fs.store = store_new(&sc, &airflow_client, fs.af);
+	}
 	fs.inodes = inodes_new();
 	fs.scratch = scratch_new(SCRATCH_BYTES);
 	fs.uid = getuid();
@@ -290,18 +314,17 @@ int main(int argc, char *argv[])
 	pthread_mutex_init(&fs.saves_lock, NULL);
 	pthread_cond_init(&fs.saves_done, NULL);
 	pthread_mutex_init(&fs.failed_lock, NULL);
-	if (fs.store.cache && fs.inodes && fs.scratch && fs.store.disk)
+	if (fs.store && fs.inodes && fs.scratch)
 		ret = serve(&fs, &args, &opts);
 	if (log_dir[0] && rmdir(log_dir) != 0)
 		log_msg(LOG_WARNING, "cannot remove %s: %s", log_dir,
 			strerror(errno));
 	scratch_free(&fs.scratch);
 	inodes_free(&fs.inodes);
-	cache_free(&fs.store.cache);
-	logdisk_free(&fs.store.disk); /* after the cache: its logs are gone */
+	store_free(&fs.store);
 	if (log_dirfd >= 0)
 		close(log_dirfd);
-	airflow_close(&fs.store.af);
+	airflow_close(&fs.af);
 out_http:
 	http_global_cleanup();
 out_opts:

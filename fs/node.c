@@ -17,7 +17,7 @@
 
 static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
 {
-	return store_ti(&fs->store, n->dag, n->run, n->task, n->map_index, out);
+	return store_ti(fs->store, n->dag, n->run, n->task, n->map_index, out);
 }
 
 /*
@@ -27,7 +27,7 @@ static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
 static int ti_seen(struct fs *fs, const struct node *n, struct s_ti **out,
 		   int *stale)
 {
-	return store_ti_seen(&fs->store, n->dag, n->run, n->task, n->map_index,
+	return store_ti_seen(fs->store, n->dag, n->run, n->task, n->map_index,
 			     out, stale);
 }
 
@@ -111,7 +111,7 @@ static int bs_child(struct fs *fs, const struct node *n, const char *name,
 
 	if (n->kind == N_BS_MAPPED && path_number(name, &mi))
 		return -ENOENT;
-	err = store_by_state(&fs->store, bs_state_of(n), &t);
+	err = store_by_state(fs->store, bs_state_of(n), &t);
 	if (err)
 		return err;
 	err = -ENOENT;
@@ -159,7 +159,7 @@ static int bs_child(struct fs *fs, const struct node *n, const char *name,
 int node_child(struct fs *fs, const struct node *parent, const char *name,
 	       struct node *tmpl)
 {
-	struct store *s = &fs->store;
+	struct store *s = fs->store;
 	struct s_ti *t;
 	int mapped, mi, stale, err;
 
@@ -300,9 +300,9 @@ static size_t render_about(struct fs *fs, char *buf, size_t size)
 		     "uptime_seconds %ld\n"
 		     "last_error %s\n"
 		     "last_error_time %s\n",
-		     url, airflow_api_name(fs->store.af),
-		     airflow_server_version(fs->store.af) ?: "-",
-		     up > 0 ? up : 0, t ? err : "-", when);
+		     url, airflow_api_name(fs->af),
+		     airflow_server_version(fs->af) ?: "-", up > 0 ? up : 0,
+		     t ? err : "-", when);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -310,15 +310,14 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 {
 	const char *const *names;
 	struct http_stats hs;
-	struct cache_stats cs;
-	uint64_t counts[32], ra_queued, ra_done, ra_used, ra_wasted;
-	size_t kinds, n, disk_bytes, disk_files;
+	struct store_stats ss;
+	uint64_t counts[32], ra_queued, ra_done;
+	size_t kinds, n;
 	char buf[4096];
 
-	airflow_stats(fs->store.af, &hs);
-	cache_get_stats(fs->store.cache, &cs);
-	logdisk_stats(fs->store.disk, &disk_bytes, &disk_files);
-	kinds = airflow_request_kinds(fs->store.af, &names, counts, 32);
+	airflow_stats(fs->af, &hs);
+	store_get_stats(fs->store, &ss);
+	kinds = airflow_request_kinds(fs->af, &names, counts, 32);
 	n = (size_t)snprintf(
 		buf, sizeof(buf),
 		"requests %llu\n"
@@ -332,7 +331,6 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "requests_%s %llu\n", names[i],
 				      (unsigned long long)counts[i]);
 	readahead_stats(fs->ra, &ra_queued, &ra_done);
-	store_readahead_stats(&fs->store, &ra_used, &ra_wasted);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "readahead_queued %llu\n"
@@ -341,8 +339,8 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "readahead_wasted %llu\n",
 				      (unsigned long long)ra_queued,
 				      (unsigned long long)ra_done,
-				      (unsigned long long)ra_used,
-				      (unsigned long long)ra_wasted);
+				      (unsigned long long)ss.ra_used,
+				      (unsigned long long)ss.ra_wasted);
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "cache_hits %llu\n"
@@ -352,11 +350,11 @@ static int render_stats(struct fs *fs, struct cache_blob **out)
 				      "cache_bytes %zu\n"
 				      "disk_bytes %zu\n"
 				      "disk_files %zu\n",
-				      (unsigned long long)cs.hits,
-				      (unsigned long long)cs.misses,
-				      (unsigned long long)cs.evictions,
-				      cs.entries, cs.bytes, disk_bytes,
-				      disk_files);
+				      (unsigned long long)ss.cache.hits,
+				      (unsigned long long)ss.cache.misses,
+				      (unsigned long long)ss.cache.evictions,
+				      ss.cache.entries, ss.cache.bytes,
+				      ss.disk_bytes, ss.disk_files);
 	for (int i = 0; i < OP_MAX && n < sizeof(buf); i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 				      "fuse_%s %llu\n", op_names[i],
@@ -438,7 +436,7 @@ static int own_content(struct fs *fs, const struct node *n,
 
 	*mtime = fs->started;
 	if (n->file >= RUN_STATE && n->file <= RUN_INFO) {
-		err = store_run(&fs->store, n->dag, n->run, &r);
+		err = store_run(fs->store, n->dag, n->run, &r);
 		if (err)
 			return err;
 		if (r->run.mtime)
@@ -447,7 +445,7 @@ static int own_content(struct fs *fs, const struct node *n,
 		store_put(r);
 		return err;
 	}
-	err = store_dag_info(&fs->store, n->dag, &d);
+	err = store_dag_info(fs->store, n->dag, &d);
 	if (err)
 		return err;
 	if (n->file == DAG_PAUSED)
@@ -485,7 +483,7 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 	if (n->file == TI_LINKS) {
 		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
 				t->ti.map_index);
-		err = store_links(&fs->store, &t->ti, n->dag, n->run, 0, out);
+		err = store_links(fs->store, &t->ti, n->dag, n->run, 0, out);
 	} else
 		err = render_ti_file(&t->ti, n->file, out);
 	store_put(t);
@@ -506,9 +504,9 @@ int node_log(struct fs *fs, const struct node *n, struct s_log **out)
 	if (!stale) {
 		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
 				t->ti.map_index);
-		err = store_log(&fs->store, &t->ti, n->dag, n->run, n->num, 0,
+		err = store_log(fs->store, &t->ti, n->dag, n->run, n->num, 0,
 				out);
-	} else if (store_log_final(&fs->store, &t->ti, n->dag, n->run, n->num,
+	} else if (store_log_final(fs->store, &t->ti, n->dag, n->run, n->num,
 				   out)) {
 		/* the server is away: only a final log, which cannot change */
 		err = stale;
@@ -578,7 +576,7 @@ static time_t run_time(struct fs *fs, const char *dag, const char *run)
 	struct s_run *r;
 	time_t t = 0;
 
-	if (!store_run_cached(&fs->store, dag, run, &r)) {
+	if (!store_run_cached(fs->store, dag, run, &r)) {
 		t = r->run.mtime;
 		store_put(r);
 	}
@@ -608,7 +606,7 @@ static time_t dag_time(struct fs *fs, const char *dag)
 	struct s_runs *r;
 	time_t t = 0;
 
-	if (store_runs_cached(&fs->store, dag, &r))
+	if (store_runs_cached(fs->store, dag, &r))
 		return 0;
 	for (size_t i = 0; i < r->n; i++)
 		if (r->runs[i].mtime > t)
@@ -629,7 +627,7 @@ static int attr_mapped(struct fs *fs, const struct node *n, int check,
 	struct s_run *r;
 	time_t t = 0;
 
-	if (!store_mapped_cached(&fs->store, n->dag, n->run, n->task, &m)) {
+	if (!store_mapped_cached(fs->store, n->dag, n->run, n->task, &m)) {
 		for (size_t i = 0; i < m->n; i++) {
 			time_t ti = ti_time(fs, n, &m->v[i]->ti);
 
@@ -640,7 +638,7 @@ static int attr_mapped(struct fs *fs, const struct node *n, int check,
 	}
 	if (!t)
 		t = run_time(fs, n->dag, n->run);
-	if (!t && check && !store_run(&fs->store, n->dag, n->run, &r)) {
+	if (!t && check && !store_run(fs->store, n->dag, n->run, &r)) {
 		t = r->run.mtime;
 		store_put(r);
 	}
@@ -656,7 +654,7 @@ static int attr_mapped(struct fs *fs, const struct node *n, int check,
 static int attr_trusted(struct fs *fs, const struct node *n, int check,
 			struct stat *st, double *timeout)
 {
-	struct store *s = &fs->store;
+	struct store *s = fs->store;
 	enum known k = n->kind == N_DAG ? store_dag_known(s, n->dag)
 					: store_run_known(s, n->dag, n->run);
 	time_t mtime = fs->started;
@@ -699,7 +697,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	ti = &t->ti;
 	mtime = ti_time(fs, n, ti);
 	/* what the kernel is told stays true as long as the record */
-	*timeout = store_ti_left(&fs->store, t);
+	*timeout = store_ti_left(fs->store, t);
 	switch (n->kind) {
 	case N_TI:
 	case N_LOGS:
@@ -716,7 +714,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 		if (err)
 			break;
 		set_file(st, 0444, l->len, mtime);
-		*timeout = store_log_left(&fs->store, l);
+		*timeout = store_log_left(fs->store, l);
 		if (*timeout < 0)
 			*timeout = FOREVER_S;
 		/* a log's bytes never change: its length names them */
@@ -781,7 +779,7 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 	st->st_ino = n->ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	*timeout = fs->store.ttl;
+	*timeout = fs->cfg->ttl;
 	switch (n->kind) {
 	case N_ROOT:
 	case N_BYSTATE:
@@ -875,15 +873,15 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 	int err;
 
 	if (n->kind == N_RUN)
-		err = store_tis(&fs->store, n->dag, n->run, &t);
+		err = store_tis(fs->store, n->dag, n->run, &t);
 	else
-		err = store_mapped(&fs->store, n->dag, n->run, n->task, &t);
+		err = store_mapped(fs->store, n->dag, n->run, n->task, &t);
 	/* the server lists no task instances for a run that does not exist */
 	if (!err && t->n == 0 && n->kind == N_RUN &&
-	    store_run_known(&fs->store, n->dag, n->run) != KNOWN) {
+	    store_run_known(fs->store, n->dag, n->run) != KNOWN) {
 		struct s_run *r;
 
-		err = store_run(&fs->store, n->dag, n->run, &r);
+		err = store_run(fs->store, n->dag, n->run, &r);
 		if (!err)
 			store_put(r);
 	}
@@ -913,7 +911,7 @@ static int list_bs(struct fs *fs, const struct node *n, struct dir_list *l,
 	const char *last = NULL;
 	struct s_tis *t = NULL;
 	char num[16];
-	int err = store_by_state(&fs->store, bs_state_of(n), &t);
+	int err = store_by_state(fs->store, bs_state_of(n), &t);
 
 	/* the list is sorted by (dag, run, task, map_index) */
 	for (size_t i = 0; !err && i < t->n; i++) {
@@ -992,7 +990,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		if (!err)
 			err = add_entry(out, &cap, "@by-state", S_IFDIR);
 		if (!err)
-			err = store_dags(&fs->store, &d);
+			err = store_dags(fs->store, &d);
 		/* .stats and @-names are ours: a DAG cannot hide them */
 		for (size_t i = 0; !err && i < d->names.n; i++)
 			if (strcmp(d->names.v[i], ".stats") &&
@@ -1006,15 +1004,15 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		for (int f = DAG_PAUSED; !err && f <= DAG_INFO; f++)
 			err = add_entry(out, &cap, path_file_name(f), S_IFREG);
 		if (!err)
-			err = store_runs(&fs->store, n->dag, &r);
+			err = store_runs(fs->store, n->dag, &r);
 		for (size_t i = 0; !err && i < r->n; i++)
 			if (r->runs[i].run_id[0] != '@') /* names of ours */
 				err = add_entry(out, &cap, r->runs[i].run_id,
 						S_IFDIR);
 		/* the server lists no runs for a DAG that does not exist */
 		if (!err && r->n == 0 &&
-		    store_dag_known(&fs->store, n->dag) != KNOWN)
-			err = store_dag(&fs->store, n->dag);
+		    store_dag_known(fs->store, n->dag) != KNOWN)
+			err = store_dag(fs->store, n->dag);
 		if (r)
 			store_put(r);
 		break;
@@ -1136,7 +1134,7 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 	case TI_STATE:
 		if (value_word(buf, len, clear)) {
 			*asked = 1;
-			return store_clear(&fs->store, n->dag, n->run, n->task,
+			return store_clear(fs->store, n->dag, n->run, n->task,
 					   n->map_index);
 		}
 		state = value_state(buf, len);
@@ -1145,20 +1143,20 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 			return -EINVAL;
 		}
 		*asked = 1;
-		return store_set_state(&fs->store, n->dag, n->run, n->task,
+		return store_set_state(fs->store, n->dag, n->run, n->task,
 				       n->map_index, state);
 	case RUN_STATE:
 		state = value_word(buf, len, run_states);
 		if (!state)
 			return -EINVAL;
 		*asked = 1;
-		return store_set_run_state(&fs->store, n->dag, n->run, state);
+		return store_set_run_state(fs->store, n->dag, n->run, state);
 	case DAG_PAUSED:
 		state = value_word(buf, len, paused);
 		if (!state)
 			return -EINVAL;
 		*asked = 1;
-		return store_set_paused(&fs->store, n->dag, state[0] == 't');
+		return store_set_paused(fs->store, n->dag, state[0] == 't');
 	case TI_NOTE:
 	case RUN_NOTE:
 		note_len = value_note(buf, len);
@@ -1166,9 +1164,9 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 			return (int)note_len;
 		*asked = 1;
 		if (file == RUN_NOTE)
-			return store_set_run_note(&fs->store, n->dag, n->run,
+			return store_set_run_note(fs->store, n->dag, n->run,
 						  buf, (size_t)note_len);
-		return store_set_note(&fs->store, n->dag, n->run, n->task,
+		return store_set_note(fs->store, n->dag, n->run, n->task,
 				      n->map_index, buf, (size_t)note_len);
 	default:
 		return -EACCES;

@@ -71,7 +71,8 @@ struct fs {
 	struct failed_lookup failed[FAILED_LOOKUPS]; /* by failed_lock */
 	struct fuse_session *se; /* for notifications to the kernel */
 	uint64_t ops[OP_MAX];	 /* counted atomically */
-	struct store store;
+	struct airflow *af;
+	struct store *store;
 	struct readahead *ra; /* told of what readers fetch; may be NULL */
 	struct inodes *inodes;
 	struct scratch *scratch;

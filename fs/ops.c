@@ -78,7 +78,7 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 	struct fs *fs = userdata;
 
 	/* threads start here, after the daemon has forked */
-	fs->ra = readahead_start(&fs->store, fs->cfg->readahead,
+	fs->ra = readahead_start(fs->store, fs->cfg->readahead,
 				 readahead_window(fs->cfg->readahead));
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
@@ -224,7 +224,7 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		put_failed(fs, held, p, name, pid, -err);
 	if (err == -ENOENT) {
 		/* the kernel may remember the absence as long as we do */
-		e.entry_timeout = fs->store.ttl;
+		e.entry_timeout = fs->cfg->ttl;
 		fuse_reply_entry(req, &e);
 		return;
 	}

@@ -13,6 +13,61 @@
 #include "log.h"
 #include "store.h"
 
+struct store {
+	struct store_config cfg;
+	struct store_client client;
+	struct airflow *af;
+	struct cache *cache;
+	struct logdisk *disk; /* large logs' unlinked files and their bound */
+	uint64_t ra_used, ra_wasted; /* store_stats */
+};
+
+static double now(const struct store *s)
+{
+	return s->cfg.now ? s->cfg.now(s->cfg.clock_arg) : mono_s();
+}
+
+static int reclaim_disk(void *arg);
+
+struct store *store_new(const struct store_config *cfg,
+			const struct store_client *client, struct airflow *af)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	struct cache_config cc = {.max_bytes = cfg->cache_bytes,
+				  .now = cfg->now,
+				  .clock_arg = cfg->clock_arg,
+				  .covers = store_covers};
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->client = *client;
+	s->af = af;
+	s->cache = cache_new(&cc);
+	s->disk = logdisk_new(cfg->log_dirfd, cfg->disk_bytes,
+			      (size_t)cfg->disk_files, reclaim_disk, s);
+	if (!s->cache || !s->disk)
+		store_free(&s);
+	return s;
+}
+
+void store_free(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (!s)
+		return;
+	cache_free(&s->cache);
+	logdisk_free(&s->disk); /* after the cache: its logs are gone */
+	free(s);
+	*sp = NULL;
+}
+
+void store_drop_all(struct store *s)
+{
+	cache_invalidate_prefix(s->cache, "");
+}
+
 #define KEY_MAX STORE_KEY_MAX
 #define END	STORE_KEY_END
 #define SEP	"\x1f"
@@ -103,10 +158,12 @@ static void ra_drop(struct ra_mark *m)
 		__atomic_add_fetch(&m->s->ra_wasted, 1, __ATOMIC_RELAXED);
 }
 
-void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted)
+void store_get_stats(struct store *s, struct store_stats *st)
 {
-	*used = __atomic_load_n(&s->ra_used, __ATOMIC_RELAXED);
-	*wasted = __atomic_load_n(&s->ra_wasted, __ATOMIC_RELAXED);
+	cache_get_stats(s->cache, &st->cache);
+	logdisk_stats(s->disk, &st->disk_bytes, &st->disk_files);
+	st->ra_used = __atomic_load_n(&s->ra_used, __ATOMIC_RELAXED);
+	st->ra_wasted = __atomic_load_n(&s->ra_wasted, __ATOMIC_RELAXED);
 }
 
 static void *val_new(size_t sz, void (*destroy)(struct cache_val *))
@@ -202,7 +259,7 @@ static int cached(struct store *s, const char *key, fetch_fn fn, void *arg,
 		  struct cache_val **out)
 {
 	struct cache_val *v = NULL;
-	double ttl = s->ttl;
+	double ttl = s->cfg.ttl;
 	uint64_t gen;
 	int r;
 
@@ -213,7 +270,7 @@ static int cached(struct store *s, const char *key, fetch_fn fn, void *arg,
 		return r;
 	r = fn(s, arg, gen, &v, &ttl);
 	cache_end(s->cache, key, r ? NULL : v, -r, ttl,
-		  r == -ENOENT ? s->ttl : 0);
+		  r == -ENOENT ? s->cfg.ttl : 0);
 	*out = r ? NULL : v;
 	return r;
 }
@@ -290,13 +347,13 @@ static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 
 	if (!d)
 		return -ENOMEM;
-	err = airflow_dags(s->af, &d->names);
+	err = s->client.dags(s->af, &d->names);
 	if (err) {
 		free(d);
 		return err;
 	}
 	for (size_t i = 0; i < d->names.n; i++) {
-		put_marker(s, gen, "dag", d->names.v[i], NULL, s->ttl);
+		put_marker(s, gen, "dag", d->names.v[i], NULL, s->cfg.ttl);
 		d->hdr.size += strlen(d->names.v[i]) + sizeof(char *);
 	}
 	*val = &d->hdr;
@@ -312,7 +369,7 @@ static int fetch_dag(struct store *s, void *arg, uint64_t gen,
 		     struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
-	int err = airflow_dag(s->af, id->dag);
+	int err = s->client.dag(s->af, id->dag);
 
 	if (err)
 		return err;
@@ -382,13 +439,14 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 
 	if (!rs)
 		return -ENOMEM;
-	err = airflow_runs(s->af, id->dag, s->max_runs, &rs->runs, &rs->n);
+	err = s->client.runs(s->af, id->dag, s->cfg.max_runs, &rs->runs,
+			     &rs->n);
 	if (err) {
 		free(rs);
 		return err;
 	}
 	if (rs->n > 0) /* a DAG with runs exists */
-		put_marker(s, gen, "dag", id->dag, NULL, s->ttl);
+		put_marker(s, gen, "dag", id->dag, NULL, s->cfg.ttl);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct af_run copy = rs->runs[i];
 		struct s_run *r;
@@ -402,7 +460,7 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 			af_run_clear(&copy);
 		r = copy.run_id ? run_val(&copy) : NULL;
 		if (r && !store_key(key, "run", id->dag, copy.run_id, END))
-			cache_put(s->cache, key, &r->hdr, s->ttl, gen);
+			cache_put(s->cache, key, &r->hdr, s->cfg.ttl, gen);
 		store_put(r);
 		rs->hdr.size +=
 			sizeof(rs->runs[i]) + strlen(rs->runs[i].run_id);
@@ -427,7 +485,7 @@ static int fetch_run(struct store *s, void *arg, uint64_t gen,
 	struct ids *id = arg;
 	struct af_run run;
 	struct s_run *r;
-	int err = airflow_run(s->af, id->dag, id->run, &run);
+	int err = s->client.run(s->af, id->dag, id->run, &run);
 
 	if (err)
 		return err;
@@ -447,7 +505,7 @@ int store_run(struct store *s, const char *dag, const char *run,
 		   : cached(s, key, fetch_run, &id, (struct cache_val **)out);
 }
 
-static struct s_ti *ti_val(struct af_ti *ti)
+static struct s_ti *ti_val(const struct store *s, struct af_ti *ti)
 {
 	struct s_ti *v = val_new(sizeof(*v), ti_destroy);
 
@@ -456,7 +514,7 @@ static struct s_ti *ti_val(struct af_ti *ti)
 		return NULL;
 	}
 	v->ti = *ti;
-	v->fetched = mono_s();
+	v->fetched = now(s);
 	v->hdr.size += ti->info_len + strlen(ti->task_id) +
 		       (ti->state ? strlen(ti->state) : 0) +
 		       (ti->note ? strlen(ti->note) : 0);
@@ -470,7 +528,7 @@ static void put_ti(struct store *s, const char *dag, const char *run,
 
 	snprintf(mi, sizeof(mi), "%d", t->ti.map_index);
 	if (!store_key(key, "ti", dag, run, t->ti.task_id, mi, END))
-		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
+		cache_put(s->cache, key, &t->hdr, s->cfg.ttl, gen);
 }
 
 /* Whether a task of a run is mapped. */
@@ -495,7 +553,7 @@ static void put_task(struct store *s, const char *dag, const char *run,
 	char key[KEY_MAX];
 
 	if (t && !store_key(key, "task", dag, run, task, END))
-		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
+		cache_put(s->cache, key, &t->hdr, s->cfg.ttl, gen);
 	store_put(t);
 }
 
@@ -514,7 +572,7 @@ static int tis_val(struct store *s, const char *dag, const char *run,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct s_ti *v = ti_val(&list[i]);
+		struct s_ti *v = ti_val(s, &list[i]);
 
 		if (!v)
 			continue;
@@ -546,7 +604,7 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 	}
 	t->hdr.size += (to - from) * sizeof(*t->v);
 	if (!store_key(key, "mapped", dag, run, all->v[from]->ti.task_id, END))
-		cache_put(s->cache, key, &t->hdr, s->ttl, gen);
+		cache_put(s->cache, key, &t->hdr, s->cfg.ttl, gen);
 	store_put(t);
 }
 
@@ -650,16 +708,16 @@ static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
 	char key[KEY_MAX];
 	int err = -ENOTSUP;
 
-	*since = airflow_server_time(s->af);
-	*full_at = mono_s();
+	*since = s->client.server_time(s->af);
+	*full_at = now(s);
 	if (!store_key(key, "base", id->dag, id->run, END) &&
 	    peek(s, key, (struct cache_val **)&b) == 0 &&
-	    *full_at - b->full_at < s->relist) {
+	    *full_at - b->full_at < s->cfg.relist) {
 		long max = b->tis->n / 2;
 		struct af_ti *chg;
 		size_t nchg;
 
-		err = airflow_tis_changed(
+		err = s->client.tis_changed(
 			s->af, id->dag, id->run, b->since - SKEW_MARGIN,
 			max < CHANGED_MIN ? CHANGED_MIN : max, &chg, &nchg);
 		if (!err) {
@@ -669,7 +727,7 @@ static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
 	}
 	store_put(b);
 	if (err == -ENOTSUP || err == -E2BIG)
-		err = airflow_tis(s->af, id->dag, id->run, list, n);
+		err = s->client.tis(s->af, id->dag, id->run, list, n);
 	return err;
 }
 
@@ -780,11 +838,11 @@ static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
 {
 	const char *state = arg;
 	/* a minute of margin: a clock a little behind the server's */
-	time_t since = time(NULL) - (time_t)(s->recent * 3600) - 60;
+	time_t since = time(NULL) - (time_t)(s->cfg.recent * 3600) - 60;
 	struct af_ti *list;
 	struct s_tis *t;
 	size_t n, k = 0;
-	int err = airflow_by_state(s->af, state, since, &list, &n);
+	int err = s->client.by_state(s->af, state, since, &list, &n);
 
 	(void)ttl;
 	if (err)
@@ -806,7 +864,7 @@ static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct s_ti *v = ti_val(&list[i]);
+		struct s_ti *v = ti_val(s, &list[i]);
 
 		if (!v)
 			continue;
@@ -836,7 +894,8 @@ static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
 	struct af_ti *list;
 	struct s_tis *t;
 	size_t n;
-	int err = airflow_mapped(s->af, id->dag, id->run, id->task, &list, &n);
+	int err =
+		s->client.mapped(s->af, id->dag, id->run, id->task, &list, &n);
 
 	if (err)
 		return err;
@@ -870,7 +929,7 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 	struct ids *id = arg;
 	struct af_ti ti;
 	struct s_task *t;
-	int err = airflow_ti(s->af, id->dag, id->run, id->task, -1, &ti);
+	int err = s->client.ti(s->af, id->dag, id->run, id->task, -1, &ti);
 	int mapped = err == -EISDIR;
 
 	if (err && !mapped) {
@@ -884,7 +943,7 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 		return err;
 	}
 	if (!mapped) {
-		struct s_ti *v = ti_val(&ti);
+		struct s_ti *v = ti_val(s, &ti);
 
 		if (v)
 			put_ti(s, id->dag, id->run, v, gen);
@@ -924,14 +983,14 @@ static int fetch_ti(struct store *s, void *arg, uint64_t gen,
 	struct ids *id = arg;
 	struct af_ti ti;
 	struct s_ti *t;
-	int err = airflow_ti(s->af, id->dag, id->run, id->task, id->map_index,
-			     &ti);
+	int err = s->client.ti(s->af, id->dag, id->run, id->task, id->map_index,
+			       &ti);
 
 	if (err == -EISDIR)
 		err = -ENOENT;
 	if (err)
 		return err;
-	t = ti_val(&ti);
+	t = ti_val(s, &ti);
 	*val = t ? &t->hdr : NULL;
 	return t ? 0 : -ENOMEM;
 }
@@ -1000,8 +1059,8 @@ static int fetch_links(struct store *s, void *arg, uint64_t gen,
 	struct s_links *l;
 	char *text;
 	size_t len;
-	int err = airflow_links(s->af, id->dag, id->run, id->ti->task_id,
-				id->ti->map_index, &text, &len);
+	int err = s->client.links(s->af, id->dag, id->run, id->ti->task_id,
+				  id->ti->map_index, &text, &len);
 
 	if (err)
 		return err;
@@ -1041,14 +1100,14 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 
 double store_ti_left(const struct store *s, const struct s_ti *t)
 {
-	double left = s->ttl - (mono_s() - t->fetched);
+	double left = s->cfg.ttl - (now(s) - t->fetched);
 
 	return left > 0 ? left : 0;
 }
 
 double store_log_left(const struct store *s, const struct s_log *l)
 {
-	double left = s->log_ttl - (mono_s() - l->fetched);
+	double left = s->cfg.log_ttl - (now(s) - l->fetched);
 
 	return l->final ? -1 : left > 0 ? left : 0;
 }
@@ -1175,11 +1234,11 @@ static int ended_now(struct store *s, const struct ids *id)
 	struct s_ti *t;
 	int over;
 
-	if (airflow_ti(s->af, id->dag, id->run, id->ti->task_id,
-		       id->ti->map_index, &fresh))
+	if (s->client.ti(s->af, id->dag, id->run, id->ti->task_id,
+			 id->ti->map_index, &fresh))
 		return 0;
 	over = fresh.try_number == id->try_number && try_over(fresh.state);
-	t = ti_val(&fresh);
+	t = ti_val(s, &fresh);
 	if (t)
 		put_ti(s, id->dag, id->run, t, cache_gen(s->cache));
 	store_put(t);
@@ -1262,17 +1321,17 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	}
 	k->skip = prev && !prev->token ? prev->len : 0;
 	k->holding = !prev || prev->len == 0;
-	err = airflow_log(s->af, a->id.dag, a->id.run, ti->task_id,
-			  ti->map_index, a->id.try_number,
-			  prev ? prev->token : NULL, log_sink_take, k,
-			  &l->token, &end_of_log);
+	err = s->client.log(s->af, a->id.dag, a->id.run, ti->task_id,
+			    ti->map_index, a->id.try_number,
+			    prev ? prev->token : NULL, log_sink_take, k,
+			    &l->token, &end_of_log);
 	if (err == -ESTALE && prev && prev->token) {
 		/* the server cannot resume: fetch it all, skip what is shown */
 		k->skip = prev->len;
 		k->seen = 0;
-		err = airflow_log(s->af, a->id.dag, a->id.run, ti->task_id,
-				  ti->map_index, a->id.try_number, NULL,
-				  log_sink_take, k, &l->token, &end_of_log);
+		err = s->client.log(s->af, a->id.dag, a->id.run, ti->task_id,
+				    ti->map_index, a->id.try_number, NULL,
+				    log_sink_take, k, &l->token, &end_of_log);
 	}
 	l->final = !err && (a->id.try_number < ti->try_number ||
 			    (try_over(ti->state) && end_of_log != 0));
@@ -1294,7 +1353,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	l->buf = k->buf;
 	free(k);
 	l->len = logbuf_len(l->buf);
-	l->fetched = mono_s();
+	l->fetched = now(s);
 	if (err || l->final) {
 		free(l->token);
 		l->token = NULL;
@@ -1331,7 +1390,8 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	return 0;
 }
 
-int store_reclaim_disk(void *arg)
+/* logdisk's reclaim: drops the least recently used log kept in a file. */
+static int reclaim_disk(void *arg)
 {
 	struct store *s = arg;
 
@@ -1356,7 +1416,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	if (err)
 		return err;
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
-	    (prev->final || mono_s() - prev->fetched < s->log_ttl)) {
+	    (prev->final || now(s) - prev->fetched < s->cfg.log_ttl)) {
 		ra_take(&prev->ra, flags);
 		*out = prev;
 		return 0;
@@ -1413,7 +1473,7 @@ static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
 int store_set_state(struct store *s, const char *dag, const char *run,
 		    const char *task, int map_index, const char *state)
 {
-	int err = airflow_set_state(s->af, dag, run, task, map_index, state);
+	int err = s->client.set_state(s->af, dag, run, task, map_index, state);
 
 	/* after a failure too: the server may hold something new */
 	forget_ti(s, dag, run, task, map_index);
@@ -1425,12 +1485,12 @@ int store_set_note(struct store *s, const char *dag, const char *run,
 		   size_t len)
 {
 	struct af_ti ti;
-	int err = airflow_set_note(s->af, dag, run, task, map_index, note, len,
-				   &ti);
+	int err = s->client.set_note(s->af, dag, run, task, map_index, note,
+				     len, &ti);
 	uint64_t gen = forget_ti(s, dag, run, task, map_index);
 
 	if (!err && ti.task_id) {
-		struct s_ti *t = ti_val(&ti);
+		struct s_ti *t = ti_val(s, &ti);
 
 		if (t)
 			put_ti(s, dag, run, t, gen);
@@ -1466,11 +1526,11 @@ static int fetch_dag_info(struct store *s, void *arg, uint64_t gen,
 	struct ids *id = arg;
 	struct af_dag d;
 	struct s_dag *v;
-	int err = airflow_get_dag(s->af, id->dag, &d);
+	int err = s->client.get_dag(s->af, id->dag, &d);
 
 	if (err)
 		return err;
-	put_marker(s, gen, "dag", id->dag, NULL, s->ttl);
+	put_marker(s, gen, "dag", id->dag, NULL, s->cfg.ttl);
 	v = dag_val(&d);
 	*val = v ? &v->hdr : NULL;
 	return v ? 0 : -ENOMEM;
@@ -1527,7 +1587,7 @@ static void put_run(struct store *s, const char *dag, struct af_run *r,
 		return;
 	v = run_val(r);
 	if (v && !store_key(key, "run", dag, v->run.run_id, END))
-		cache_put(s->cache, key, &v->hdr, s->ttl, gen);
+		cache_put(s->cache, key, &v->hdr, s->cfg.ttl, gen);
 	store_put(v);
 }
 
@@ -1535,7 +1595,7 @@ int store_set_run_state(struct store *s, const char *dag, const char *run,
 			const char *state)
 {
 	struct af_run r;
-	int err = airflow_set_run_state(s->af, dag, run, state, &r);
+	int err = s->client.set_run_state(s->af, dag, run, state, &r);
 	uint64_t gen = forget_run(s, dag, run, NULL);
 
 	if (!err)
@@ -1549,7 +1609,7 @@ int store_set_run_note(struct store *s, const char *dag, const char *run,
 		       const char *note, size_t len)
 {
 	struct af_run r;
-	int err = airflow_set_run_note(s->af, dag, run, note, len, &r);
+	int err = s->client.set_run_note(s->af, dag, run, note, len, &r);
 	char key[KEY_MAX];
 	uint64_t gen;
 
@@ -1568,7 +1628,7 @@ int store_set_paused(struct store *s, const char *dag, int paused)
 	struct af_dag d;
 	struct s_dag *v;
 	char key[KEY_MAX];
-	int err = airflow_set_paused(s->af, dag, paused, &d);
+	int err = s->client.set_paused(s->af, dag, paused, &d);
 	uint64_t gen;
 
 	if (store_key(key, "dagrec", dag, END)) {
@@ -1583,7 +1643,7 @@ int store_set_paused(struct store *s, const char *dag, int paused)
 	}
 	v = dag_val(&d);
 	if (v)
-		cache_put(s->cache, key, &v->hdr, s->ttl, gen);
+		cache_put(s->cache, key, &v->hdr, s->cfg.ttl, gen);
 	store_put(v);
 	return 0;
 }
@@ -1593,7 +1653,7 @@ int store_clear(struct store *s, const char *dag, const char *run,
 {
 	struct af_ref *refs;
 	size_t n;
-	int err = airflow_clear(s->af, dag, run, task, map_index, &refs, &n);
+	int err = s->client.clear(s->af, dag, run, task, map_index, &refs, &n);
 
 	/* after a failure too: the server may hold something new */
 	forget_run(s, dag, run, task);

@@ -19,18 +19,87 @@
 #include "logbuf.h"
 #include "model.h"
 
-struct store {
-	struct airflow *af;
-	struct cache *cache;
+struct store;
+
+/* What the store asks of Airflow: airflow.c's functions (main.c), a fake in
+ * tests/unit/test_store.c. */
+struct store_client {
+	int (*dags)(struct airflow *a, struct af_names *out);
+	int (*dag)(struct airflow *a, const char *dag);
+	int (*runs)(struct airflow *a, const char *dag, long max,
+		    struct af_run **runs, size_t *n);
+	int (*run)(struct airflow *a, const char *dag, const char *run,
+		   struct af_run *out);
+	int (*tis)(struct airflow *a, const char *dag, const char *run,
+		   struct af_ti **tis, size_t *n);
+	int (*tis_changed)(struct airflow *a, const char *dag, const char *run,
+			   time_t since, long max, struct af_ti **tis,
+			   size_t *n);
+	time_t (*server_time)(struct airflow *a);
+	int (*ti)(struct airflow *a, const char *dag, const char *run,
+		  const char *task, int map_index, struct af_ti *out);
+	int (*by_state)(struct airflow *a, const char *state, time_t since,
+			struct af_ti **tis, size_t *n);
+	int (*mapped)(struct airflow *a, const char *dag, const char *run,
+		      const char *task, struct af_ti **tis, size_t *n);
+	int (*links)(struct airflow *a, const char *dag, const char *run,
+		     const char *task, int map_index, char **text, size_t *len);
+	int (*log)(struct airflow *a, const char *dag, const char *run,
+		   const char *task, int map_index, int try_number,
+		   const char *token, logstream_sink sink, void *arg,
+		   char **next, int *end_of_log);
+	int (*set_state)(struct airflow *a, const char *dag, const char *run,
+			 const char *task, int map_index, const char *state);
+	int (*set_note)(struct airflow *a, const char *dag, const char *run,
+			const char *task, int map_index, const char *note,
+			size_t len, struct af_ti *out);
+	int (*get_dag)(struct airflow *a, const char *dag, struct af_dag *out);
+	int (*set_run_state)(struct airflow *a, const char *dag,
+			     const char *run, const char *state,
+			     struct af_run *out);
+	int (*set_run_note)(struct airflow *a, const char *dag, const char *run,
+			    const char *note, size_t len, struct af_run *out);
+	int (*set_paused)(struct airflow *a, const char *dag, int paused,
+			  struct af_dag *out);
+	int (*clear)(struct airflow *a, const char *dag, const char *run,
+		     const char *task, int map_index, struct af_ref **refs,
+		     size_t *n);
+};
+
+struct store_config {
 	double ttl, log_ttl;
 	double relist; /* seconds a listed run goes without a full listing */
 	double recent; /* hours @by-state looks back */
 	long max_runs;
-	struct logdisk *disk; /* large logs' unlinked files and their bound */
+	size_t cache_bytes;
+	/* large logs' unlinked files: in log_dirfd, at most disk_bytes and
+	 * disk_files of them */
+	int log_dirfd;
+	size_t disk_bytes;
+	int disk_files;
+	/* seconds on a monotonic clock; NULL: CLOCK_MONOTONIC */
+	double (*now)(void *clock_arg);
+	void *clock_arg;
+};
+
+/*
+ * A store over client (called with af), with its own cache and log disk;
+ * NULL on failure (errno set). cfg and client are copied.
+ */
+struct store *store_new(const struct store_config *cfg,
+			const struct store_client *client, struct airflow *af);
+/* Frees the store, its cache and then its log files; sets *s to NULL. */
+void store_free(struct store **s);
+/* Forgets everything (SIGHUP): the next read of anything asks. */
+void store_drop_all(struct store *s);
+struct store_stats {
+	struct cache_stats cache;
+	size_t disk_bytes, disk_files;
 	/* objects fetched by readahead: read by a reader later (used), or
 	 * dropped by the cache before any reader read them (wasted) */
 	uint64_t ra_used, ra_wasted;
 };
+void store_get_stats(struct store *s, struct store_stats *st);
 
 /*
  * Set on what readahead fetched until a reader takes it; the value's
@@ -181,8 +250,6 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 double store_ti_left(const struct store *s, const struct s_ti *t);
 /* The same for a snapshot of a log: forever (-1) once final. */
 double store_log_left(const struct store *s, const struct s_log *l);
-/* Readahead's objects: read by a reader later, dropped before that. */
-void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted);
 /*
  * The log of one try: fetched once and kept for good when final; while
  * the try runs, fetched again (only what follows, where the server allows)
@@ -191,11 +258,6 @@ void store_readahead_stats(struct store *s, uint64_t *used, uint64_t *wasted);
  */
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, int flags, struct s_log **out);
-/*
- * logdisk's reclaim (arg: the store): drops the least recently used log
- * kept in a file from the cache.
- */
-int store_reclaim_disk(void *arg);
 /* The log of a try if the cache holds it final (no request); -ENOENT. */
 int store_log_final(struct store *s, const struct af_ti *ti, const char *dag,
 		    const char *run, int try_number, struct s_log **out);
