@@ -107,7 +107,7 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		err = node_log(fs, n, &f->log);
 		if (!err && f->log->final) {
 			*how = FC_FINAL;
-			*hash = f->log->len;
+			*hash = f->log->snap.len;
 		}
 	} else {
 		f->kind = writing(flags) ? F_STATE : F_READ;
@@ -141,7 +141,7 @@ static long read_log(struct fs *fs, struct file *f, off_t off, size_t size,
 	struct s_log *l;
 
 	pthread_mutex_lock(&f->lock);
-	if (!f->log->final && (size_t)off + size > f->log->len &&
+	if (!f->log->final && (size_t)off + size > f->log->snap.len &&
 	    node_log(fs, f->node, &l) == 0) {
 		store_put(f->log);
 		f->log = l;

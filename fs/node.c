@@ -713,12 +713,12 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 		err = node_log(fs, n, &l);
 		if (err)
 			break;
-		set_file(st, 0444, l->len, mtime);
+		set_file(st, 0444, l->snap.len, mtime);
 		*timeout = store_log_left(fs->store, l);
 		if (*timeout < 0)
 			*timeout = FOREVER_S;
 		/* a log's bytes never change: its length names them */
-		kc_told(&n->kc, l->len);
+		kc_told(&n->kc, l->snap.len);
 		store_put(l);
 		break;
 	case N_FILE:

@@ -1130,97 +1130,13 @@ static void log_destroy(struct cache_val *v)
 	struct s_log *l = (struct s_log *)v;
 
 	ra_drop(&l->ra);
-	logbuf_unref(&l->buf);
-	free(l->token);
+	logsnap_clear(&l->snap);
 	free(l);
 }
 
 long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf)
 {
-	return logbuf_read(l->buf, off, size, l->len, buf);
-}
-
-/* The longest start of a log held back to see whether it is more than the
- * server's note on where it read the log from. */
-#define HEAD_MAX 4096
-
-/*
- * Takes decoded text into a log's buffer: skips what an earlier snapshot
- * already shows (a full fetch after one that could not be resumed), and
- * holds the start of a log back until a line other than the source header
- * comes ("no log yet" is an empty file, not a header).
- */
-struct log_sink {
-	struct logbuf *buf;
-	size_t skip; /* bytes already shown */
-	size_t seen; /* bytes of text decoded */
-	int holding; /* still holding the start back */
-	char head[HEAD_MAX];
-	size_t head_len;
-};
-
-static int header_line(const char *s, size_t n)
-{
-	return (n >= 3 && !memcmp(s, "***", 3)) ||
-	       memmem(s, n, "::group::Log message source details", 35) ||
-	       memmem(s, n, "::endgroup::", 12);
-}
-
-/*
- * Whether s holds a line that is not a header line: a complete one, or
- * with whole, also the last one even without its newline.
- */
-static int head_has_log(const char *s, size_t n, int whole)
-{
-	const char *nl;
-
-	while ((nl = memchr(s, '\n', n))) {
-		if (!header_line(s, (size_t)(nl - s)))
-			return 1;
-		n -= (size_t)(nl - s) + 1;
-		s = nl + 1;
-	}
-	return whole && n > 0 && !header_line(s, n);
-}
-
-static int sink_release(struct log_sink *k)
-{
-	k->holding = 0;
-	return logbuf_append(k->buf, k->head, k->head_len);
-}
-
-static int log_sink_take(void *arg, const char *text, size_t len)
-{
-	struct log_sink *k = arg;
-
-	if (k->seen + len <= k->skip) {
-		k->seen += len;
-		return 0;
-	}
-	if (k->seen < k->skip) {
-		text += k->skip - k->seen;
-		len -= k->skip - k->seen;
-		k->seen = k->skip;
-	}
-	k->seen += len;
-	if (k->holding) {
-		size_t n = len < HEAD_MAX - k->head_len
-				   ? len
-				   : HEAD_MAX - k->head_len;
-		int err;
-
-		memcpy(k->head + k->head_len, text, n);
-		k->head_len += n;
-		text += n;
-		len -= n;
-		if (k->head_len < HEAD_MAX &&
-		    !head_has_log(k->head, k->head_len, 0))
-			return 0;
-		err = sink_release(k);
-		if (err)
-			return err;
-	}
-	return len ? logbuf_append(k->buf, text, len) : 0;
+	return logsnap_read(&l->snap, off, size, buf);
 }
 
 /*
@@ -1251,113 +1167,58 @@ static const char *mi_str(char *buf, int map_index)
 	return buf;
 }
 
-/*
- * A final log ends with a newline (SPEC.md "logs"): one is added where the
- * server's text has none, so that logs read one after another never join
- * lines. An empty log stays empty.
- */
-static int end_with_newline(struct logbuf *b)
-{
-	size_t len = logbuf_len(b);
-	char last = '\n';
-
-	if (len && logbuf_read(b, (off_t)len - 1, 1, len, &last) != 1)
-		return -EIO;
-	return last == '\n' ? 0 : logbuf_append(b, "\n", 1);
-}
-
 struct log_arg {
+	struct store *s;
 	struct ids id;
 	const struct s_log *prev;
 };
 
+/* logsnap_src.get: the try's log through the client. */
+static int log_get(void *arg, const char *token, logstream_sink sink,
+		   void *sink_arg, char **next, int *end_of_log)
+{
+	struct log_arg *a = arg;
+	const struct af_ti *ti = a->id.ti;
+
+	return a->s->client.log(a->s->af, a->id.dag, a->id.run, ti->task_id,
+				ti->map_index, a->id.try_number, token, sink,
+				sink_arg, next, end_of_log);
+}
+
+/* logsnap_src.over: a later try exists, or the try has ended and the
+ * server does not say that its log goes on. */
+static int log_over(void *arg, int end_of_log)
+{
+	struct log_arg *a = arg;
+	const struct af_ti *ti = a->id.ti;
+
+	if (a->id.try_number < ti->try_number ||
+	    (try_over(ti->state) && end_of_log != 0))
+		return 1;
+	return end_of_log == 1 && ti->state &&
+	       (!strcmp(ti->state, "running") ||
+		!strcmp(ti->state, "deferred")) &&
+	       ended_now(a->s, &a->id);
+}
+
 /*
- * Fetches a try's log: what follows prev when prev has a token, else all of
- * it (skipping what prev shows). Builds the next snapshot and stores it.
+ * Fetches a try's log: the snapshot after prev (logsnap.h), stored for
+ * good (the cache drops it when it needs room).
  */
 static int fetch_log(struct store *s, void *arg, uint64_t gen,
 		     struct cache_val **val, double *ttl)
 {
 	struct log_arg *a = arg;
-	const struct s_log *prev = a->prev;
 	const struct af_ti *ti = a->id.ti;
+	struct logsnap_src src = {.get = log_get, .over = log_over, .arg = a};
 	struct s_log *l = val_new(sizeof(*l), log_destroy);
-	struct log_sink *k = calloc(1, sizeof(*k));
 	char key[KEY_MAX], mi[16], tn[16];
-	int end_of_log, err;
+	int err;
 
-	if (!l || !k) {
-		free(l);
-		free(k);
+	if (!l)
 		return -ENOMEM;
-	}
-	/* a buffer that took part of a failed fetch is not shared further */
-	if (prev && logbuf_len(prev->buf) == prev->len)
-		k->buf = logbuf_ref(prev->buf);
-	else
-		k->buf = logbuf_new(s->disk);
-	if (!k->buf) {
-		free(k);
-		free(l);
-		return -ENOMEM;
-	}
-	if (prev && k->buf != prev->buf) {
-		err = 0; /* copy what prev shows into the new buffer */
-		for (size_t off = 0; !err && off < prev->len;) {
-			long n = store_log_read(prev, (off_t)off,
-						sizeof(k->head), k->head);
-
-			err = n <= 0 ? (n < 0 ? (int)n : -EIO)
-				     : logbuf_append(k->buf, k->head,
-						     (size_t)n);
-			off += n > 0 ? (size_t)n : 0;
-		}
-		if (err) {
-			logbuf_unref(&k->buf);
-			free(k);
-			free(l);
-			return err;
-		}
-	}
-	k->skip = prev && !prev->token ? prev->len : 0;
-	k->holding = !prev || prev->len == 0;
-	err = s->client.log(s->af, a->id.dag, a->id.run, ti->task_id,
-			    ti->map_index, a->id.try_number,
-			    prev ? prev->token : NULL, log_sink_take, k,
-			    &l->token, &end_of_log);
-	if (err == -ESTALE && prev && prev->token) {
-		/* the server cannot resume: fetch it all, skip what is shown */
-		k->skip = prev->len;
-		k->seen = 0;
-		err = s->client.log(s->af, a->id.dag, a->id.run, ti->task_id,
-				    ti->map_index, a->id.try_number, NULL,
-				    log_sink_take, k, &l->token, &end_of_log);
-	}
-	l->final = !err && (a->id.try_number < ti->try_number ||
-			    (try_over(ti->state) && end_of_log != 0));
-	if (!err && !l->final && end_of_log == 1 && ti->state &&
-	    (!strcmp(ti->state, "running") || !strcmp(ti->state, "deferred")))
-		l->final = ended_now(s, &a->id);
-	if (!err && k->holding) {
-		if (l->final || head_has_log(k->head, k->head_len, 1)) {
-			err = sink_release(k);
-		} else {
-			/* nothing but the header yet: an empty file, and
-			 * the next fetch starts from the beginning again */
-			free(l->token);
-			l->token = NULL;
-		}
-	}
-	if (!err && l->final)
-		err = end_with_newline(k->buf);
-	l->buf = k->buf;
-	free(k);
-	l->len = logbuf_len(l->buf);
-	l->fetched = now(s);
-	if (err || l->final) {
-		free(l->token);
-		l->token = NULL;
-	}
+	err = logsnap_next(s->disk, a->prev ? &a->prev->snap : NULL, &src,
+			   &l->snap, &l->final);
 	if (err == -EFBIG || err == -ENOSPC || err == -EMFILE)
 		log_msg(LOG_ERR,
 			"log of %s/%s/%s%s%s try %d: %s (disk_cache %zu MB)",
@@ -1373,11 +1234,12 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 		log_destroy(&l->hdr);
 		return err;
 	}
-	if (logbuf_in_file(l->buf)) {
+	l->fetched = now(s);
+	if (logbuf_in_file(l->snap.buf)) {
 		l->hdr.size += 4096; /* the file's own bytes count as disk */
-		l->hdr.disk = l->len ? l->len : 1;
+		l->hdr.disk = l->snap.len ? l->snap.len : 1;
 	} else {
-		l->hdr.size += l->len;
+		l->hdr.size += l->snap.len;
 	}
 	snprintf(mi, sizeof(mi), "%d", ti->map_index);
 	snprintf(tn, sizeof(tn), "%d", a->id.try_number);
@@ -1401,7 +1263,8 @@ static int reclaim_disk(void *arg)
 int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	      const char *run, int try_number, int flags, struct s_log **out)
 {
-	struct log_arg a = {.id = {.dag = dag,
+	struct log_arg a = {.s = s,
+			    .id = {.dag = dag,
 				   .run = run,
 				   .ti = ti,
 				   .try_number = try_number,

@@ -16,7 +16,7 @@
 
 #include "../cache/cache.h"
 #include "airflow.h"
-#include "logbuf.h"
+#include "logsnap.h"
 #include "model.h"
 
 struct store;
@@ -151,9 +151,7 @@ struct s_tis {
  */
 struct s_log {
 	struct cache_val hdr;
-	struct logbuf *buf;
-	size_t len;
-	char *token;	/* to fetch only what follows; NULL: fetch it all */
+	struct logsnap snap;
 	int final;	/* the try is over and its log complete */
 	double fetched; /* monotonic seconds */
 	struct ra_mark ra;
