@@ -599,12 +599,7 @@ static int ti_cmp(const void *x, const void *y)
 	if (!c)
 		c = strcmp(a->run_id ? a->run_id : "",
 			   b->run_id ? b->run_id : "");
-	if (!c)
-		c = strcmp(a->task_id, b->task_id);
-
-	return c ? c
-		 : (a->map_index > b->map_index) -
-			       (a->map_index < b->map_index);
+	return c ? c : af_ti_cmp(a, b);
 }
 
 /* Sorts by (dag_id, run_id, task_id, map_index), drops repeated rows. */

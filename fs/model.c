@@ -117,3 +117,24 @@ void af_tis_free(struct af_ti **v, size_t n)
 	free(*v);
 	*v = NULL;
 }
+
+int af_try_over(const char *state)
+{
+	static const char *const done[] = {"success", "failed",
+					   "skipped", "upstream_failed",
+					   "removed", "up_for_retry"};
+
+	for (size_t i = 0; state && i < sizeof(done) / sizeof(*done); i++)
+		if (!strcmp(state, done[i]))
+			return 1;
+	return 0;
+}
+
+int af_ti_cmp(const struct af_ti *a, const struct af_ti *b)
+{
+	int c = strcmp(a->task_id, b->task_id);
+
+	return c ? c
+		 : (a->map_index > b->map_index) -
+			       (a->map_index < b->map_index);
+}

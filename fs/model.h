@@ -52,6 +52,11 @@ struct af_ti {
 	size_t info_len;
 };
 
+/* Task instances of one run in order: by task_id, then map_index. */
+int af_ti_cmp(const struct af_ti *a, const struct af_ti *b);
+/* Whether a task instance in state has ended its current try for good. */
+int af_try_over(const char *state);
+
 void af_names_clear(struct af_names *n);
 void af_dag_clear(struct af_dag *d);
 void af_refs_free(struct af_ref **v, size_t n);

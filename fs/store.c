@@ -653,15 +653,6 @@ static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
 	store_put(b);
 }
 
-static int row_cmp(const struct af_ti *a, const struct af_ti *b)
-{
-	int c = strcmp(a->task_id, b->task_id);
-
-	return c ? c
-		 : (a->map_index > b->map_index) -
-			       (a->map_index < b->map_index);
-}
-
 /*
  * The rows of base with the changed ones (sorted alike, taken) in their
  * place or added: a new list, sorted.
@@ -676,7 +667,7 @@ static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
 	while (!bad && (i < base->n || j < nchg)) {
 		int c = i == base->n ? 1
 			: j == nchg  ? -1
-				     : row_cmp(&base->v[i]->ti, &chg[j]);
+				     : af_ti_cmp(&base->v[i]->ti, &chg[j]);
 
 		if (c < 0) {
 			bad = af_ti_dup(&base->v[i++]->ti, &v[k++]);
@@ -1112,19 +1103,6 @@ double store_log_left(const struct store *s, const struct s_log *l)
 	return l->final ? -1 : left > 0 ? left : 0;
 }
 
-/* States in which a task instance's current try has ended for good. */
-static int try_over(const char *state)
-{
-	static const char *const done[] = {"success", "failed",
-					   "skipped", "upstream_failed",
-					   "removed", "up_for_retry"};
-
-	for (size_t i = 0; state && i < sizeof(done) / sizeof(*done); i++)
-		if (!strcmp(state, done[i]))
-			return 1;
-	return 0;
-}
-
 static void log_destroy(struct cache_val *v)
 {
 	struct s_log *l = (struct s_log *)v;
@@ -1153,7 +1131,7 @@ static int ended_now(struct store *s, const struct ids *id)
 	if (s->client.ti(s->af, id->dag, id->run, id->ti->task_id,
 			 id->ti->map_index, &fresh))
 		return 0;
-	over = fresh.try_number == id->try_number && try_over(fresh.state);
+	over = fresh.try_number == id->try_number && af_try_over(fresh.state);
 	t = ti_val(s, &fresh);
 	if (t)
 		put_ti(s, id->dag, id->run, t, cache_gen(s->cache));
@@ -1193,7 +1171,7 @@ static int log_over(void *arg, int end_of_log)
 	const struct af_ti *ti = a->id.ti;
 
 	if (a->id.try_number < ti->try_number ||
-	    (try_over(ti->state) && end_of_log != 0))
+	    (af_try_over(ti->state) && end_of_log != 0))
 		return 1;
 	return end_of_log == 1 && ti->state &&
 	       (!strcmp(ti->state, "running") ||
