@@ -14,6 +14,7 @@
 #include "airflow.h"
 #include "auth.h"
 #include "clock.h"
+#include "decode.h"
 #include "json.h"
 #include "log.h"
 #include "path.h"

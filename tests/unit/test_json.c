@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of fs/json.c. The expected renderings were produced by
+ * Unit tests of fs/json.c, decode.c, pretty.c, isotime.c and logline.c.
+ * The expected renderings were produced by
  * /usr/bin/python3's json.dumps(json.loads(body), indent=2,
  * ensure_ascii=False) + "\n" and pasted here; the records are shaped like
  * real v1 (Airflow 2.10) and v2 (Airflow 3) answers.
@@ -12,7 +13,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "decode.h"
 #include "json.h"
+#include "pretty.h"
 #include "records.h"
 #include "model.h"
 
