@@ -692,6 +692,9 @@ static void test_pretty(void)
 	check_pretty(LIT("{}"), "{}\n");
 	check_pretty(LIT("[1.50]"), "[\n  1.5\n]\n");
 	check_pretty(LIT("-1.0e-3"), "-0.001\n");
+	/* json-c takes these; their own text would be no JSON */
+	check_pretty(LIT("[2., -.5, 00.5, 1.e5, -0.]"),
+		     "[\n  2.0,\n  -0.5,\n  0.5,\n  100000.0,\n  -0.0\n]\n");
 	check_pretty(LIT("true"), "true\n");
 
 	/* nesting: 60 levels parse, 100 are refused, neither crashes */
