@@ -15,6 +15,7 @@
 #include "thread.h"
 #include "auth.h"
 #include "clock.h"
+#include "decode.h"
 #include "json.h"
 #include "log.h"
 #include "path.h"

@@ -5,6 +5,7 @@
  * claims reader (the input as a token) never fails but with -EIO, and
  * json_patched_ti() gives a record with a task id or nothing.
  */
+#include "decode.h"
 #include "fuzz.h"
 #include "json.h"
 

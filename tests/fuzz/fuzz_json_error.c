@@ -12,7 +12,7 @@
 #include "json.h"
 #include "oracle.h"
 
-#define MSG_CAP 300 /* json.c's cap on a message, in bytes */
+#define MSG_CAP 300 /* decode.c's cap on a message, in bytes */
 
 /* a non-empty string member (json-c length), or NULL */
 static const char *text(struct json_object *o, const char *key, size_t *n)
@@ -26,7 +26,7 @@ static const char *text(struct json_object *o, const char *key, size_t *n)
 	return json_object_get_string(v);
 }
 
-/* s (n bytes) as json.h says a message is logged: cut, controls blanked */
+/* s (n bytes) as decode.h says a message is logged: cut, controls blanked */
 static char *logged(const char *s, size_t n)
 {
 	char *m = malloc(n + 4);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Oracles for the JSON fuzz targets: what fs/json.c should make of a body,
- * worked out another way. The body is parsed with json-c as json.c parses
- * it (once json_pretty() has accepted it, so the bytes are known to be
- * good JSON), and the fields are then read by these rules, written from
- * json.h and NOTES.md rather than copied from json.c. Dates are checked
- * by a parser of their own that lets glibc's timegm() do the arithmetic.
+ * Oracles for the JSON fuzz targets: what fs/decode.c (and fs/json.c,
+ * fs/pretty.c) should make of a body, worked out another way. The body is
+ * parsed with json-c as json.c parses it (once json_pretty() has accepted
+ * it, so the bytes are known to be good JSON), and the fields are then
+ * read by these rules, written from decode.h and NOTES.md rather than
+ * copied from decode.c. Dates are checked by a parser of their own (index
+ * by index, where fs/isotime.c walks a pointer) that also lets glibc's
+ * timegm() do the arithmetic.
  */
 #ifndef AFS_FUZZ_ORACLE_H
 #define AFS_FUZZ_ORACLE_H
@@ -17,9 +19,11 @@
 #include <json-c/json_object_iterator.h>
 #include <json-c/json_tokener.h>
 
+#include "decode.h"
 #include "fuzz.h"
 #include "json.h"
 #include "model.h"
+#include "pretty.h"
 
 /* json.c's nesting limit */
 #define ORACLE_DEPTH 64
@@ -160,7 +164,7 @@ static inline int oracle_digits(const char *s, size_t n, size_t at, size_t k,
 }
 
 /*
- * A date as json.c takes it (json.c, parse_time()'s comment):
+ * A date as fs/isotime.c takes it (isotime.h):
  * YYYY-MM-DD, then T, t or a space, HH:MM, optionally :SS and then
  * optionally . or , and digits, then Z, z, +HH, +HHMM, +HH:MM (or -) or
  * nothing (UTC). Fields in their ranges (a leap second allowed), the day

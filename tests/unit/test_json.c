@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of fs/json.c. The expected renderings were produced by
+ * Unit tests of fs/json.c, decode.c, pretty.c, isotime.c and logline.c.
+ * The expected renderings were produced by
  * /usr/bin/python3's json.dumps(json.loads(body), indent=2,
  * ensure_ascii=False) + "\n" and pasted here; the records are shaped like
  * real v1 (Airflow 2.10) and v2 (Airflow 3) answers.
@@ -12,7 +13,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "decode.h"
 #include "json.h"
+#include "pretty.h"
 #include "records.h"
 #include "model.h"
 
@@ -689,6 +692,9 @@ static void test_pretty(void)
 	check_pretty(LIT("{}"), "{}\n");
 	check_pretty(LIT("[1.50]"), "[\n  1.5\n]\n");
 	check_pretty(LIT("-1.0e-3"), "-0.001\n");
+	/* json-c takes these; their own text would be no JSON */
+	check_pretty(LIT("[2., -.5, 00.5, 1.e5, -0.]"),
+		     "[\n  2.0,\n  -0.5,\n  0.5,\n  100000.0,\n  -0.0\n]\n");
 	check_pretty(LIT("true"), "true\n");
 
 	/* nesting: 60 levels parse, 100 are refused, neither crashes */
