@@ -20,6 +20,7 @@
 #include "log.h"
 #include "node.h"
 #include "notify.h"
+#include "handle.h"
 #include "ops.h"
 #include "reload.h"
 
@@ -207,7 +208,7 @@ out_session:
 	reload_free(&hup);
 	fs->se = NULL;
 	fuse_session_destroy(se);
-	ops_free(fs);
+	handles_free(fs);
 	return ret;
 }
 

@@ -77,8 +77,8 @@ struct fs {
 	struct inodes *inodes;
 	struct scratch *scratch;
 	pthread_mutex_t handles_lock;
-	struct handle *handles; /* ops.c's open files and directories */
-	struct handle *closed;	/* those DESTROY closed: freed by ops_free */
+	struct handle *handles; /* open files and directories (handle.c) */
+	struct handle *closed;	/* those DESTROY closed: handles_free */
 	/* saves of state and note in flight (node->saving), for file.c */
 	pthread_mutex_t saves_lock;
 	pthread_cond_t saves_done;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The fuse_lowlevel_ops table: each operation finds its node, asks node.c,
- * and replies. Nothing else lives here. Errors are -errno from below,
- * passed through. One rule is kept here, for every file alike: only the
- * mounting user and root change anything (may_change).
+ * and replies. Errors are -errno from below, passed through. Two rules are
+ * kept here, for every file alike: only the mounting user and root change
+ * anything (may_change), and what an open tells the kernel to keep of a
+ * file's pages (reply_open, with kcache.c). Open files and directories
+ * live in handle.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 
 #include "clock.h"
 #include "file.h"
+#include "handle.h"
 #include "http.h"
 #include "node.h"
 #include "readahead.h"
@@ -297,89 +300,6 @@ static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, buf);
 }
 
-/*
- * An open file or directory. All are linked in the fs, so that those the
- * kernel never released (it drops pending releases at unmount) are
- * released at destroy, a note's pending save included.
- */
-struct handle {
-	struct handle *prev, *next;
-	int linked;	     /* on fs->handles: not yet taken by a release */
-	struct node *node;   /* held by the kernel while open */
-	struct file *file;   /* an open file, or */
-	struct dir_list dir; /* an open directory's names */
-	int kc;		     /* counted by kc_open: give kc_gen back */
-	unsigned kc_gen;
-};
-
-static struct handle *handle_new(struct fs *fs)
-{
-	struct handle *h = calloc(1, sizeof(*h));
-
-	if (h) {
-		pthread_mutex_lock(&fs->handles_lock);
-		h->next = fs->handles;
-		if (h->next)
-			h->next->prev = h;
-		fs->handles = h;
-		h->linked = 1;
-		pthread_mutex_unlock(&fs->handles_lock);
-	}
-	return h;
-}
-
-/* Takes h off the list of open handles; fs->handles_lock held. */
-static void handle_unlink(struct fs *fs, struct handle *h)
-{
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		fs->handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	h->linked = 0;
-}
-
-/*
- * Takes h off the list: 1 when the caller now owns it, 0 when DESTROY
- * took it first (a RELEASE may still be on its way at unmount, and the
- * two run in two threads at once).
- */
-static int handle_take(struct fs *fs, struct handle *h)
-{
-	int mine;
-
-	pthread_mutex_lock(&fs->handles_lock);
-	mine = h->linked;
-	if (mine)
-		handle_unlink(fs, h);
-	pthread_mutex_unlock(&fs->handles_lock);
-	return mine;
-}
-
-/* Closes what h holds (a pending save is made); h is taken. */
-static void handle_empty(struct fs *fs, struct handle *h)
-{
-	file_release(fs, &h->file);
-	dir_list_free(&h->dir);
-	if (h->kc)
-		kc_close(&h->node->kc, h->kc_gen);
-	h->kc = 0;
-}
-
-/* handle_empty, and frees h: only where no other thread can reach it. */
-static void handle_close(struct fs *fs, struct handle *h)
-{
-	handle_empty(fs, h);
-	free(h);
-}
-
-static void handle_free(struct fs *fs, struct handle *h)
-{
-	if (handle_take(fs, h))
-		handle_close(fs, h);
-}
-
 static struct handle *handle_of(struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
@@ -396,37 +316,7 @@ static void afs_destroy(void *userdata)
 
 	readahead_stop(&fs->ra);
 	/* saves left pending by open files: each within the timeout */
-	for (;;) {
-		struct handle *h;
-
-		pthread_mutex_lock(&fs->handles_lock);
-		h = fs->handles;
-		if (h)
-			handle_unlink(fs, h);
-		pthread_mutex_unlock(&fs->handles_lock);
-		if (!h)
-			break;
-		http_call_begin(fs->cfg->timeout);
-		/*
-		 * Not freed: a RELEASE on its way in another thread still
-		 * reads h->linked (handle_take). ops_free frees it.
-		 */
-		handle_empty(fs, h);
-		pthread_mutex_lock(&fs->handles_lock);
-		h->next = fs->closed;
-		fs->closed = h;
-		pthread_mutex_unlock(&fs->handles_lock);
-	}
-}
-
-void ops_free(struct fs *fs)
-{
-	while (fs->closed) {
-		struct handle *h = fs->closed;
-
-		fs->closed = h->next;
-		free(h);
-	}
+	handles_close_all(fs, fs->cfg->timeout);
 }
 
 /*

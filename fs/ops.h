@@ -8,12 +8,4 @@
 
 extern const struct fuse_lowlevel_ops afs_ops;
 
-struct fs;
-/*
- * Frees the handles that DESTROY closed. A RELEASE the kernel still sends
- * for one after DESTROY reads it, so this runs once the session is
- * destroyed and no request can come.
- */
-void ops_free(struct fs *fs);
-
 #endif
