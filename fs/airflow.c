@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "airflow.h"
-#include "thread.h"
+#include "pool.h"
 #include "auth.h"
 #include "clock.h"
 #include "decode.h"
@@ -133,6 +133,7 @@ struct airflow {
 	int verbose;
 	int kerberos;	/* -o kerberos: the ticket is checked before mounting */
 	int no_changed; /* lists cannot filter on updated_at (atomic) */
+	struct pool *pages; /* fetches the pages of a window at once */
 };
 
 /* A request path under construction; bad is set when it overflowed. */
@@ -283,7 +284,6 @@ struct page_job {
 	struct airflow *a;
 	const struct url *u;
 	long first, end; /* pages at first, first+PAGE, ... < end */
-	long next;	 /* the next page to take, atomically */
 	double deadline; /* the system call's, for the helpers */
 	long npages;
 	struct http_resp *resp; /* one per page */
@@ -297,21 +297,16 @@ static long page_limit(const struct page_job *j, long i)
 	return j->end - off < PAGE ? j->end - off : PAGE;
 }
 
-static void *page_worker(void *arg)
+/* Fetches page i of a window (a part of pool_run). */
+static void page_part(void *arg, long i)
 {
 	struct page_job *j = arg;
-	long i;
+	struct url p = *j->u;
 
 	http_call_join(j->deadline);
-	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) <
-	       j->npages) {
-		struct url p = *j->u;
-
-		url_fmt(&p, "limit=%ld&offset=%ld", page_limit(j, i),
-			j->first + i * PAGE);
-		j->err[i] = get(j->a, &p, MAX_PAGE_BODY, &j->resp[i]);
-	}
-	return NULL;
+	url_fmt(&p, "limit=%ld&offset=%ld", page_limit(j, i),
+		j->first + i * PAGE);
+	j->err[i] = get(j->a, &p, MAX_PAGE_BODY, &j->resp[i]);
 }
 
 /*
@@ -334,20 +329,13 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 		.resp = resp,
 		.err = errs,
 	};
-	pthread_t threads[PARALLEL_PAGES];
-	int nthreads = 0, err = 0;
+	int err = 0;
 
 	j.npages = (end - first + PAGE - 1) / PAGE;
 	if (j.npages > PARALLEL_PAGES)
 		j.npages = PARALLEL_PAGES;
 	memset(resp, 0, sizeof(resp));
-	for (; nthreads + 1 < j.npages; nthreads++)
-		if (thread_start(&threads[nthreads], "afs-pages", page_worker,
-				 &j))
-			break;
-	page_worker(&j); /* this thread takes pages too */
-	for (int t = 0; t < nthreads; t++)
-		pthread_join(threads[t], NULL);
+	pool_run(a->pages, j.npages, page_part, &j);
 	*got = 0;
 	*bytes = 0;
 	*short_page = 0;
@@ -1252,7 +1240,8 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 
 	*out = NULL;
 	snprintf(err, errlen, "%s: out of memory", cfg->url);
-	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)))
+	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)) ||
+	    !(a->pages = pool_new(PARALLEL_PAGES - 1)))
 		goto fail;
 	a->verbose = cfg->verbose;
 	a->timeout = cfg->timeout;
@@ -1288,6 +1277,7 @@ void airflow_close(struct airflow **ap)
 
 	if (!a)
 		return;
+	pool_free(&a->pages);
 	http_free(&a->http);
 	free(a->server_version);
 	free(a->url);
