@@ -61,8 +61,10 @@ void http_free(struct http **h);
 
 /*
  * One call: method on url + path (path starts with '/', query included),
- * with an Accept header and an optional JSON body; the answer may hold at
- * most max bytes. Returns 0 when the server answered (any status; 429 and
+ * with an Accept header, an optional JSON body and the Authorization line
+ * of cfg->auth (after a 401 or 403, sent once more with a fresh one when
+ * there is one; its failure is the call's); the answer may hold at most
+ * max bytes. Returns 0 when the server answered (any status; 429 and
  * 5xx only once retries are spent or for a write that may have been
  * applied), -ETIMEDOUT when the deadline passed, -EIO on other network
  * failures, -ENOMEM; then resp->error says why. Nothing is logged here
