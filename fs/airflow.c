@@ -49,8 +49,8 @@ struct api {
 	const char *run_note;	 /* appended to a run's path for its note */
 	const char *pause_query; /* appended to a DAG's path to pause it */
 	log_fn log;
-	int jwt;	 /* a username and password buy a JWT */
-	long same_state; /* the status of a PATCH to the state it has */
+	const char *login; /* POST: a username and password buy a JWT */
+	long same_state;   /* the status of a PATCH to the state it has */
 };
 
 static const struct api api_v1 = {
@@ -77,7 +77,7 @@ static const struct api api_v2 = {
 	.run_note = "?update_mask=note",
 	.pause_query = "",
 	.log = log_records,
-	.jwt = 1,
+	.login = "/auth/token",
 	.same_state = 409,
 };
 
@@ -127,6 +127,7 @@ struct airflow {
 	uint64_t counts[REQ_KINDS]; /* changed atomically */
 	double timeout;
 	struct http *http;
+	struct auth *auth; /* the credentials of every request */
 	const struct api *api;
 	char *server_version;
 	char *url;
@@ -1149,8 +1150,8 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 	int ret;
 
 	url_fmt(&u, "%s/version", api->base);
-	ret = http_request_anon(a->http, u.s, "application/json", MAX_ONE_BODY,
-				&resp);
+	ret = http_request_anon(a->http, "GET", u.s, "application/json", NULL,
+				MAX_ONE_BODY, &resp);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", a->url, resp.error);
 	} else if (resp.status == 200 &&
@@ -1221,6 +1222,15 @@ static int check_auth(struct airflow *a, int anonymous, char *err,
 int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		 size_t errlen)
 {
+	struct auth_config ac = {
+		.username = cfg->username,
+		.password = cfg->password,
+		.token = cfg->token,
+		.token_file = cfg->token_file,
+		.token_command = cfg->token_command,
+		.kerberos = cfg->kerberos,
+		.timeout = cfg->timeout,
+	};
 	struct http_config hc = {
 		.url = cfg->url,
 		.timeout = cfg->timeout,
@@ -1228,19 +1238,17 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 		.insecure = cfg->insecure,
 		.cacert = cfg->cacert,
 		.verbose = cfg->verbose,
-		.username = cfg->username,
-		.password = cfg->password,
-		.token = cfg->token,
-		.token_file = cfg->token_file,
-		.token_command = cfg->token_command,
-		.kerberos = cfg->kerberos,
+		.auth = auth_header,
+		.negotiate = cfg->kerberos,
 	};
 	struct airflow *a = calloc(1, sizeof(*a));
 	int ret = -ENOMEM;
 
 	*out = NULL;
 	snprintf(err, errlen, "%s: out of memory", cfg->url);
-	if (!a || !(a->url = strdup(cfg->url)) || !(a->http = http_new(&hc)) ||
+	if (!a || !(a->url = strdup(cfg->url)) ||
+	    !(a->auth = hc.auth_arg = auth_new(&ac)) ||
+	    !(a->http = http_new(&hc)) ||
 	    !(a->pages = pool_new(PARALLEL_PAGES - 1)))
 		goto fail;
 	a->verbose = cfg->verbose;
@@ -1255,8 +1263,8 @@ int airflow_open(struct airflow **out, const struct config *cfg, char *err,
 	}
 	if (ret)
 		goto fail;
-	if (a->api->jwt)
-		http_use_jwt(a->http);
+	if (a->api->login)
+		auth_login(a->auth, a->http, a->api->login);
 	ret = check_auth(a,
 			 !cfg->username && !cfg->password && !cfg->token &&
 				 !cfg->token_file && !cfg->token_command &&
@@ -1279,6 +1287,7 @@ void airflow_close(struct airflow **ap)
 		return;
 	pool_free(&a->pages);
 	http_free(&a->http);
+	auth_free(&a->auth);
 	free(a->server_version);
 	free(a->url);
 	free(a);
@@ -1303,6 +1312,7 @@ time_t airflow_server_time(struct airflow *a)
 void airflow_stats(struct airflow *a, struct http_stats *st)
 {
 	http_get_stats(a->http, st);
+	st->token_commands = auth_runs(a->auth);
 }
 
 size_t airflow_request_kinds(struct airflow *a, const char *const **names,
@@ -1318,5 +1328,5 @@ size_t airflow_request_kinds(struct airflow *a, const char *const **names,
 
 void airflow_reload_credentials(struct airflow *a, const char *password)
 {
-	http_reload_credentials(a->http, password);
+	auth_reload(a->auth, password);
 }

@@ -128,7 +128,7 @@ void airflow_stats(struct airflow *a, struct http_stats *st);
  */
 size_t airflow_request_kinds(struct airflow *a, const char *const **names,
 			     uint64_t *counts, size_t max);
-/* After SIGHUP: see http_reload_credentials. */
+/* After SIGHUP: see auth_reload. */
 void airflow_reload_credentials(struct airflow *a, const char *password);
 
 #endif

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * token_command and Kerberos (see auth.h). The command runs through
- * posix_spawn (no fork of the multi-threaded daemon's memory) in a session
- * of its own (no controlling terminal), stdin /dev/null, no descriptor of
- * ours but its pipes, the signals it would get from a shell restored, and
- * an environment without credential variables. Kerberos tickets are
- * looked at through GSS-API only to say what is wrong with them; libcurl
- * does the SPNEGO exchange.
+ * Credentials (see auth.h). The command runs through posix_spawn (no fork
+ * of the multi-threaded daemon's memory) in a session of its own (no
+ * controlling terminal), stdin /dev/null, no descriptor of ours but its
+ * pipes, the signals it would get from a shell restored, and an
+ * environment without credential variables. Kerberos tickets are looked
+ * at through GSS-API only to say what is wrong with them; libcurl does
+ * the SPNEGO exchange. Every copy of a secret made here is wiped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
+#include "http.h"
 #include "json.h"
 #include "log.h"
 
@@ -40,19 +42,27 @@ static const char *const secret_vars[] = {"AIRFLOW_PASSWORD", "AIRFLOW_TOKEN",
 					  "AIRFLOW_USERNAME"};
 
 struct auth {
-	char *command;
+	char *username, *token, *token_file, *command;
 	int kerberos;
 	double timeout;
-	char **env; /* the command's environment, NULL-terminated */
+	char **env;	    /* the command's environment, NULL-terminated */
+	struct http *login; /* the JWT is bought through it, or NULL */
+	const char *login_path;
 
 	pthread_mutex_t lock; /* protects the fields below */
-	pthread_cond_t done;  /* a run ended (CLOCK_MONOTONIC waits) */
-	char *token;	      /* the last good token, or NULL */
-	double renew;	      /* wall-clock time to run again (JWT exp) */
-	int running;
-	uint64_t runs;		/* runs ended */
-	int last_err;		/* of the last run: 0 or -errno */
-	char last_msg[512];	/* ... and why */
+	pthread_cond_t done;  /* a making ended (CLOCK_MONOTONIC waits) */
+	char *password;	      /* replaced on SIGHUP */
+	char *made;	  /* the token last made (command, login), or NULL */
+	double renew;	  /* wall-clock time to make it again (JWT exp) */
+	int making;	  /* one is under way */
+	uint64_t ends;	  /* makings ended */
+	uint64_t reloads; /* SIGHUPs */
+	int last_err;	  /* of the last making: 0 or -errno; */
+	struct http_resp last; /* ... its error, or the login's refusal */
+	char *file_token;      /* token_file's content, and its identity */
+	struct timespec file_mtime;
+	ino_t file_ino;
+	off_t file_size;
 	double kerberos_logged; /* when a bad ticket was last logged */
 };
 
@@ -107,6 +117,11 @@ static char **copy_env(void)
 	return env;
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 struct auth *auth_new(const struct auth_config *cfg)
 {
 	struct auth *a = calloc(1, sizeof(*a));
@@ -121,8 +136,17 @@ struct auth *auth_new(const struct auth_config *cfg)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->done, &ca);
 	pthread_condattr_destroy(&ca);
-	if (cfg->token_command && (!(a->command = strdup(cfg->token_command)) ||
-				   !(a->env = copy_env())))
+	a->username = dup_or_null(cfg->username);
+	a->password = dup_or_null(cfg->password);
+	/* with a file, its content is read again (file_token): one copy */
+	a->token = cfg->token_file ? NULL : dup_or_null(cfg->token);
+	a->token_file = dup_or_null(cfg->token_file);
+	a->command = dup_or_null(cfg->token_command);
+	if ((cfg->username && !a->username) ||
+	    (cfg->password && !a->password) ||
+	    (cfg->token && !cfg->token_file && !a->token) ||
+	    (cfg->token_file && !a->token_file) ||
+	    (cfg->token_command && (!a->command || !(a->env = copy_env()))))
 		auth_free(&a);
 	return a;
 }
@@ -133,35 +157,39 @@ void auth_free(struct auth **ap)
 
 	if (!a)
 		return;
+	config_wipe(&a->password);
 	config_wipe(&a->token);
+	config_wipe(&a->file_token);
+	config_wipe(&a->made);
+	http_resp_free(&a->last);
 	free_env(&a->env);
 	free(a->command);
+	free(a->username);
+	free(a->token_file);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->done);
 	free(a);
 	*ap = NULL;
 }
 
-int auth_has_command(const struct auth *a)
+void auth_login(struct auth *a, struct http *h, const char *path)
 {
-	return a && a->command;
+	if (a->username && a->password) {
+		a->login = h;
+		a->login_path = path;
+	}
 }
 
 unsigned long long auth_runs(struct auth *a)
 {
 	unsigned long long n;
 
-	if (!a)
+	if (!a || !a->command)
 		return 0;
 	pthread_mutex_lock(&a->lock);
-	n = a->runs;
+	n = a->ends;
 	pthread_mutex_unlock(&a->lock);
 	return n;
-}
-
-int auth_kerberos(const struct auth *a)
-{
-	return a && a->kerberos;
 }
 
 /* The last non-empty line of s (len bytes), into out. */
@@ -383,76 +411,136 @@ static double renew_time(const char *tok)
 	return (double)exp - (life / 4 < 60 ? life / 4 : 60);
 }
 
-int auth_token(struct auth *a, const char *stale, double deadline, char **tok,
-	       char *err, size_t errlen)
+/*
+ * The login: a JWT bought with the username and password, without the
+ * lock. 0 with *tok set; 0 with resp holding the server's refusal; or
+ * -errno with resp->error saying why.
+ */
+static int buy_jwt(struct auth *a, char **tok, struct http_resp *resp)
 {
-	int ret = 0;
+	char *user = NULL, *pass = NULL, *body = NULL;
+	int ret;
 
 	*tok = NULL;
-	err[0] = '\0';
-	pthread_mutex_lock(&a->lock);
-	if (a->running) {
-		/* a run under way: its result is ours, whatever it is */
-		uint64_t runs = a->runs;
-		struct timespec ts;
-		double d = deadline;
+	memset(resp, 0, sizeof(*resp));
+	pthread_mutex_lock(&a->lock); /* the password may be replaced */
+	ret = json_quote(a->username, strlen(a->username), &user) ||
+	      json_quote(a->password, strlen(a->password), &pass);
+	pthread_mutex_unlock(&a->lock);
+	/* malloc'd at its size: asprintf would leave outgrown copies */
+	if (ret ||
+	    !(body = malloc(strlen(user) + strlen(pass) +
+			    sizeof("{\"username\": , \"password\": }")))) {
+		snprintf(resp->error, sizeof(resp->error), "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	sprintf(body, "{\"username\": %s, \"password\": %s}", user, pass);
+	ret = http_request_anon(a->login, "POST", a->login_path,
+				"application/json", body, (size_t)1 << 20,
+				resp);
+	if (ret || resp->status / 100 != 2)
+		goto out;
+	if (json_access_token(resp->body, resp->len, tok)) {
+		/* not a login answer: say so as the server's fault */
+		resp->status = 502;
+		goto out;
+	}
+	explicit_bzero(resp->body, resp->len); /* it holds the token */
+	http_resp_free(resp);
+out:
+	config_wipe(&user);
+	config_wipe(&pass);
+	config_wipe(&body);
+	return ret;
+}
 
-		ts.tv_sec = (time_t)d;
-		ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-		while (a->runs == runs && ret == 0)
+/* What the last making gave, for each of its callers; under the lock. */
+static int take_made(struct auth *a, char **tok, struct http_resp *resp)
+{
+	if (a->last_err) {
+		memcpy(resp->error, a->last.error, sizeof(resp->error));
+		return a->last_err;
+	}
+	if (a->last.status) {
+		resp->status = a->last.status;
+		resp->len = a->last.len;
+		resp->body = malloc(a->last.len + 1);
+		if (!resp->body)
+			return -ENOMEM;
+		memcpy(resp->body, a->last.body ? a->last.body : "",
+		       a->last.len + 1);
+		return 0;
+	}
+	return a->made && !(*tok = strdup(a->made)) ? -ENOMEM : 0;
+}
+
+/*
+ * The token token_command prints or the login buys: the one held while
+ * it is good and not stale, else a new one; see auth_header.
+ */
+static int made_token(struct auth *a, const char *stale, double deadline,
+		      char **tok, struct http_resp *resp)
+{
+	struct http_resp r = {0};
+	uint64_t reloads;
+	char *fresh = NULL, msg[512];
+	int ret = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->making) {
+		/* one under way: its result is ours, whatever it is */
+		uint64_t ends = a->ends;
+		struct timespec ts;
+
+		ts.tv_sec = (time_t)deadline;
+		ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
+		while (a->ends == ends && ret == 0)
 			ret = -pthread_cond_timedwait(&a->done, &a->lock, &ts);
-		if (a->runs == runs) {
-			snprintf(err, errlen,
-				 "no time left waiting for token_command");
+		if (a->ends == ends) {
+			snprintf(resp->error, sizeof(resp->error),
+				 "no time left waiting for %s",
+				 a->command ? "token_command" : "the login");
 			ret = -ETIMEDOUT;
-		} else if (a->last_err) {
-			snprintf(err, errlen, "%s", a->last_msg);
-			ret = a->last_err;
 		} else {
-			ret = a->token && !(*tok = strdup(a->token)) ? -ENOMEM
-								     : 0;
+			ret = take_made(a, tok, resp);
 		}
 		pthread_mutex_unlock(&a->lock);
 		return ret;
 	}
-	if (a->token && wall_s() < a->renew &&
-	    (!stale || strcmp(stale, a->token) != 0)) {
-		ret = !(*tok = strdup(a->token)) ? -ENOMEM : 0;
+	if (a->made && wall_s() < a->renew &&
+	    (!stale || strcmp(stale, a->made) != 0)) {
+		ret = !(*tok = strdup(a->made)) ? -ENOMEM : 0;
 		pthread_mutex_unlock(&a->lock);
 		return ret;
 	}
-	a->running = 1;
+	a->making = 1;
+	reloads = a->reloads;
 	pthread_mutex_unlock(&a->lock);
 
-	char *fresh = NULL, msg[512];
+	if (a->login)
+		ret = buy_jwt(a, &fresh, &r);
+	else if ((ret = make_token(a, deadline, &fresh, msg, sizeof(msg))))
+		snprintf(r.error, sizeof(r.error), "%.*s",
+			 (int)sizeof(r.error) - 1, msg);
 
-	ret = make_token(a, deadline, &fresh, msg, sizeof(msg));
 	pthread_mutex_lock(&a->lock);
-	a->running = 0;
-	a->runs++;
+	a->making = 0;
+	a->ends++;
 	a->last_err = ret;
-	snprintf(a->last_msg, sizeof(a->last_msg), "%s", ret ? msg : "");
-	if (!ret) {
-		config_wipe(&a->token);
-		a->token = fresh;
-		a->renew = renew_time(fresh);
-		if (!(*tok = strdup(fresh)))
-			ret = -ENOMEM;
-	} else {
-		snprintf(err, errlen, "%s", msg);
+	http_resp_free(&a->last);
+	a->last = r;
+	if (fresh) {
+		config_wipe(&a->made);
+		a->made = fresh;
+		/* made before a SIGHUP: for its callers, not the next ones */
+		a->renew =
+			reloads == a->reloads ? renew_time(fresh) : -INFINITY;
 	}
+	ret = take_made(a, tok, resp);
 	pthread_cond_broadcast(&a->done);
 	pthread_mutex_unlock(&a->lock);
 	return ret;
-}
-
-void auth_reload(struct auth *a)
-{
-	if (!a)
-		return;
-	pthread_mutex_lock(&a->lock);
-	config_wipe(&a->token);
-	pthread_mutex_unlock(&a->lock);
 }
 
 /* GSS-API's words for a status, major and minor, into out. */
@@ -508,7 +596,11 @@ int auth_kerberos_ticket(char *err, size_t errlen)
 	return -EACCES;
 }
 
-void auth_kerberos_refused(struct auth *a)
+/*
+ * After a refused request under -o kerberos: logs why when the ticket is
+ * missing or expired (at most once a minute).
+ */
+static void kerberos_refused(struct auth *a)
 {
 	char err[512];
 	double now = mono_s();
@@ -522,4 +614,155 @@ void auth_kerberos_refused(struct auth *a)
 	pthread_mutex_unlock(&a->lock);
 	if (say)
 		log_msg(LOG_ERR, "%s", err);
+}
+
+/* The token file's content, read again when it changed; a copy or NULL. */
+static char *file_token(struct auth *a)
+{
+	char *tok = NULL;
+	struct stat st;
+
+	pthread_mutex_lock(&a->lock);
+	if (stat(a->token_file, &st) == 0 &&
+	    (!a->file_token || st.st_ino != a->file_ino ||
+	     st.st_size != a->file_size ||
+	     st.st_mtim.tv_sec != a->file_mtime.tv_sec ||
+	     st.st_mtim.tv_nsec != a->file_mtime.tv_nsec)) {
+		char err[256], *fresh;
+
+		if (config_read_secret(a->token_file, &fresh, err,
+				       sizeof(err)) == 0) {
+			config_wipe(&a->file_token);
+			a->file_token = fresh;
+			a->file_ino = st.st_ino;
+			a->file_size = st.st_size;
+			a->file_mtime = st.st_mtim;
+		} else {
+			log_msg(LOG_WARNING, "%s", err);
+		}
+	}
+	tok = dup_or_null(a->file_token);
+	pthread_mutex_unlock(&a->lock);
+	return tok;
+}
+
+/*
+ * a, b and c in one string malloc'd at its size, or NULL: unlike asprintf,
+ * which grows its buffer with realloc and leaves the copies it outgrew in
+ * freed memory (a secret passes here).
+ */
+static char *concat(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+	char *s = malloc(na + nb + nc + 1);
+
+	if (s) {
+		memcpy(s, a, na);
+		memcpy(s + na, b, nb);
+		memcpy(s + na + nb, c, nc + 1);
+	}
+	return s;
+}
+
+/* Standard base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). */
+static void b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = in[i] << 16;
+
+		if (i + 1 < n)
+			v |= in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/*
+ * "Authorization: Basic ..." of the username and password, built here
+ * rather than by curl so that the only copies are ours, wiped after the
+ * request; NULL without memory.
+ */
+static char *basic_line(struct auth *a)
+{
+	char *pair, *line = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&a->lock); /* the password may be replaced */
+	pair = concat(a->username, ":", a->password);
+	pthread_mutex_unlock(&a->lock);
+	if (!pair)
+		return NULL;
+	n = strlen(pair);
+	line = malloc(sizeof("Authorization: Basic ") + 4 * ((n + 2) / 3));
+	if (line) {
+		strcpy(line, "Authorization: Basic ");
+		b64_encode((unsigned char *)pair, n, line + strlen(line));
+	}
+	config_wipe(&pair);
+	return line;
+}
+
+#define BEARER "Authorization: Bearer "
+
+int auth_header(void *arg, const char *refused, double deadline, char **header,
+		struct http_resp *resp)
+{
+	struct auth *a = arg;
+	/* the token a refused request carried ("": none, it was refused) */
+	const char *stale = !refused ? NULL
+			    : strncmp(refused, BEARER, strlen(BEARER))
+				    ? ""
+				    : refused + strlen(BEARER);
+	char *tok = NULL;
+	int ret = 0;
+
+	*header = NULL;
+	memset(resp, 0, sizeof(*resp));
+	if (refused && a->kerberos)
+		kerberos_refused(a);
+	if (a->command || a->login)
+		ret = made_token(a, stale, deadline, &tok, resp);
+	else if (a->token_file)
+		tok = file_token(a);
+	else if (a->token && !(tok = strdup(a->token)))
+		ret = -ENOMEM;
+	if (!ret && tok)
+		*header = concat(BEARER, tok, "");
+	else if (!ret && !a->login && a->username && a->password)
+		*header = basic_line(a);
+	else
+		goto out;
+	if (!*header) {
+		snprintf(resp->error, sizeof(resp->error), "out of memory");
+		ret = -ENOMEM;
+	}
+out:
+	config_wipe(&tok);
+	return ret;
+}
+
+void auth_reload(struct auth *a, const char *password)
+{
+	char *fresh = password ? strdup(password) : NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (fresh) {
+		config_wipe(&a->password);
+		a->password = fresh;
+	}
+	/* the next request runs the command or logs in again, and reads the
+	 * token file again */
+	config_wipe(&a->made);
+	a->reloads++;
+	a->file_size = -1;
+	pthread_mutex_unlock(&a->lock);
 }

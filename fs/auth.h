@@ -1,19 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Credentials that are made, not stored: the bearer token a command prints
- * (-o token_command, as Google Cloud Composer's `gcloud auth
- * print-access-token`) and the Kerberos ticket of the user's credential
- * cache (-o kerberos; the SPNEGO exchange itself is libcurl's, in http.c).
- * No curl and no FUSE here; http.c asks this module for the token of each
- * request. Tokens are never logged; the command string may be.
+ * Every credential of a request: HTTP Basic (username and password), a
+ * Bearer token (given, or read from a token file when it changes), the
+ * bearer token a command prints (-o token_command, as Google Cloud
+ * Composer's `gcloud auth print-access-token`), the JWT a username and
+ * password buy from an API v2 server (POST /auth/token, renewed before its
+ * exp), and the Kerberos ticket of the user's credential cache (-o
+ * kerberos; the SPNEGO exchange itself is libcurl's, in http.c). http.c
+ * asks auth_header for the Authorization header of each request. No curl
+ * and no FUSE here. Secrets are never logged; the command string may be.
  */
 #ifndef AFS_AUTH_H
 #define AFS_AUTH_H
 
 #include <stddef.h>
 
+#include "http.h"
+
 struct auth_config {
-	const char *token_command; /* run by /bin/sh -c, or NULL */
+	const char *username; /* HTTP Basic with password, or a login */
+	const char *password;
+	const char *token;	/* Bearer, or ... */
+	const char *token_file; /* ... Bearer re-read when the file changes */
+	const char *token_command; /* ... Bearer printed by it, /bin/sh -c */
 	int kerberos;
 	double timeout; /* bound on one run of the command, seconds */
 };
@@ -25,33 +34,40 @@ struct auth;
  * with (the daemon's, without the credential variables). NULL on failure.
  */
 struct auth *auth_new(const struct auth_config *cfg);
-/* Wipes the token held; NULL and *a == NULL are fine. */
+/* Wipes the secrets held; NULL and *a == NULL are fine. */
 void auth_free(struct auth **a);
 
-int auth_has_command(const struct auth *a);
-/* Runs of the command that ended so far; 0 for NULL. */
-unsigned long long auth_runs(struct auth *a);
-int auth_kerberos(const struct auth *a);
+/*
+ * From now on the username and password (if any) buy a JWT with POST path
+ * (no credentials) through h instead of going as HTTP Basic (API v2). The
+ * JWT is bought again shortly before its exp, and once after a refusal.
+ */
+void auth_login(struct auth *a, struct http *h, const char *path);
 
 /*
- * The token for the next request, in *tok (malloc'd; wipe it with
- * config_wipe). The command is run when no token is held, when the one
- * held is stale (a refused request carried it: pass it as stale, else
- * NULL) or, for a JWT, shortly before its exp. One run at a time: a caller
- * that finds a run under way waits for its result until deadline (a
- * CLOCK_MONOTONIC time in seconds) and does not run the command again.
- * The run itself ends by deadline or timeout, whichever comes first.
- * Returns 0; -EACCES when the command failed (exit status, signal, no
- * token printed, killed at the end of its time; err then has its stderr's
- * last line, never its stdout: the caller logs it); -ETIMEDOUT when the
- * deadline passed while waiting for another caller's run; -ENOMEM. err says
- * why, for the caller's own message.
+ * An http_auth_fn (http.h), arg a struct auth. A token that is made (by
+ * token_command, by the login) is made again when none is held, when the
+ * one held is the refused one, or shortly before a JWT's exp. One making
+ * at a time, without a lock held: a caller that finds one under way waits
+ * for its result until deadline (CLOCK_MONOTONIC seconds), then gives
+ * -ETIMEDOUT. A command ends by deadline or the timeout, whichever comes
+ * first; when it fails (exit status, signal, no token, killed): -EACCES,
+ * resp->error with its stderr's last line, never its stdout. A refused
+ * login: its answer in resp. After a refusal under -o kerberos, a missing
+ * or expired ticket is logged (at most once a minute).
  */
-int auth_token(struct auth *a, const char *stale, double deadline, char **tok,
-	       char *err, size_t errlen);
+int auth_header(void *a, const char *refused, double deadline, char **header,
+		struct http_resp *resp);
 
-/* After SIGHUP: the token held is dropped; the next request runs again. */
-void auth_reload(struct auth *a);
+/* Runs of token_command that ended so far; 0 for NULL. */
+unsigned long long auth_runs(struct auth *a);
+
+/*
+ * After SIGHUP: password (when not NULL) replaces the one given to
+ * auth_new; the token made is dropped (the next request runs the command
+ * or logs in again) and the token file is read again, changed or not.
+ */
+void auth_reload(struct auth *a, const char *password);
 
 /*
  * Whether the user's credential cache (KRB5CCNAME, or the default one)
@@ -59,11 +75,5 @@ void auth_reload(struct auth *a);
  * naming the cause (no ticket, expired) and the cache.
  */
 int auth_kerberos_ticket(char *err, size_t errlen);
-
-/*
- * After a request refused under -o kerberos: logs why when the ticket is
- * missing or expired (at most once a minute).
- */
-void auth_kerberos_refused(struct auth *a);
 
 #endif

@@ -7,44 +7,31 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "clock.h"
-#include "config.h"
 #include "http.h"
-#include "json.h"
 #include "log.h"
 
 #define POOL_MAX 16
 
 struct http {
-	char *url, *cacert, *username, *token, *token_file;
-	char *password; /* protected by lock and login_lock (both to change) */
+	char *url, *cacert;
 	double timeout;
-	int retries, insecure, verbose;
-	struct auth *auth; /* token_command, Kerberos; or NULL */
+	int retries, insecure, verbose, negotiate;
+	http_auth_fn auth; /* the Authorization header, or NULL */
+	void *auth_arg;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
 	pthread_mutex_t lock; /* protects the fields below */
 	CURL *pool[POOL_MAX];
 	int npool;
-	char *file_token;	    /* token_file's content */
-	int jwt_login;		    /* username and password buy a JWT (v2) */
-	char *jwt;		    /* the JWT bought, or NULL */
-	double jwt_renew;	    /* when to buy the next one (wall clock) */
-	pthread_mutex_t login_lock; /* one login at a time */
-	struct timespec token_mtime;
-	ino_t token_ino;
-	off_t token_size;
 	struct http_stats stats;
 	long skew; /* the server's clock less ours, from Date (atomic) */
 };
@@ -141,29 +128,18 @@ struct http *http_new(const struct http_config *cfg)
 		return NULL;
 	h->url = strdup(cfg->url);
 	h->cacert = dup_or_null(cfg->cacert);
-	h->username = dup_or_null(cfg->username);
-	h->password = dup_or_null(cfg->password);
-	/* with a file, its content is read again (file_token): one copy */
-	h->token = cfg->token_file ? NULL : dup_or_null(cfg->token);
-	h->token_file = dup_or_null(cfg->token_file);
 	h->timeout = cfg->timeout;
 	h->retries = cfg->retries;
 	h->insecure = cfg->insecure;
 	h->verbose = cfg->verbose;
-	if (cfg->token_command || cfg->kerberos) {
-		struct auth_config ac = {.token_command = cfg->token_command,
-					 .kerberos = cfg->kerberos,
-					 .timeout = cfg->timeout};
-
-		h->auth = auth_new(&ac);
-	}
+	h->negotiate = cfg->negotiate;
+	h->auth = cfg->auth;
+	h->auth_arg = cfg->auth_arg;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_init(&h->login_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&h->share_locks[i], NULL);
 	h->share = curl_share_init();
-	if (!h->url || !h->share ||
-	    ((cfg->token_command || cfg->kerberos) && !h->auth)) {
+	if (!h->url || !h->share) {
 		http_free(&h);
 		return NULL;
 	}
@@ -190,16 +166,8 @@ void http_free(struct http **hp)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&h->share_locks[i]);
 	pthread_mutex_destroy(&h->lock);
-	pthread_mutex_destroy(&h->login_lock);
-	config_wipe(&h->password);
-	config_wipe(&h->jwt);
-	config_wipe(&h->token);
-	config_wipe(&h->file_token);
-	auth_free(&h->auth);
 	free(h->url);
 	free(h->cacert);
-	free(h->username);
-	free(h->token_file);
 	free(h);
 	*hp = NULL;
 }
@@ -288,38 +256,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Reads the token file again when it changed; returns a copy or NULL. */
-static char *current_token(struct http *h)
-{
-	char *tok = NULL;
-	struct stat st;
-
-	if (!h->token_file)
-		return dup_or_null(h->token);
-	pthread_mutex_lock(&h->lock);
-	if (stat(h->token_file, &st) == 0 &&
-	    (!h->file_token || st.st_ino != h->token_ino ||
-	     st.st_size != h->token_size ||
-	     st.st_mtim.tv_sec != h->token_mtime.tv_sec ||
-	     st.st_mtim.tv_nsec != h->token_mtime.tv_nsec)) {
-		char err[256], *fresh;
-
-		if (config_read_secret(h->token_file, &fresh, err,
-				       sizeof(err)) == 0) {
-			config_wipe(&h->file_token);
-			h->file_token = fresh;
-			h->token_ino = st.st_ino;
-			h->token_size = st.st_size;
-			h->token_mtime = st.st_mtim;
-		} else {
-			log_msg(LOG_WARNING, "%s", err);
-		}
-	}
-	tok = dup_or_null(h->file_token);
-	pthread_mutex_unlock(&h->lock);
-	return tok;
-}
-
 /* Seconds from a Retry-After header (delta-seconds form), or -1. */
 static double retry_after(CURL *c)
 {
@@ -375,7 +311,7 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 			const char *body, double left, struct body_buf *b,
 			long *status, char *errbuf, int anon)
 {
-	int negotiate = !anon && auth_kerberos(h->auth);
+	int negotiate = !anon && h->negotiate;
 	long ms = (long)(left * 1000);
 	CURLcode rc;
 
@@ -421,8 +357,6 @@ static CURLcode attempt(struct http *h, CURL *c, const char *method,
 			n++;
 		if (n > 1)
 			count(h, &h->stats.auth_challenges, (uint64_t)n - 1);
-		if (*status == 401)
-			auth_kerberos_refused(h->auth);
 	}
 	return rc;
 }
@@ -442,81 +376,14 @@ static void describe(CURL *c, CURLcode rc, char *buf, size_t size)
 }
 
 /*
- * a, b and c in one string malloc'd at its size, or NULL: unlike asprintf,
- * which grows its buffer with realloc and leaves the copies it outgrew in
- * freed memory (a secret passes here).
- */
-static char *concat(const char *a, const char *b, const char *c)
-{
-	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
-	char *s = malloc(na + nb + nc + 1);
-
-	if (s) {
-		memcpy(s, a, na);
-		memcpy(s + na, b, nb);
-		memcpy(s + na + nb, c, nc + 1);
-	}
-	return s;
-}
-
-/* Standard base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). */
-static void b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = in[i] << 16;
-
-		if (i + 1 < n)
-			v |= in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = abc[v >> 18 & 63];
-		out[o++] = abc[v >> 12 & 63];
-		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? abc[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
-/*
- * "Authorization: Basic ..." of the username and password (v1), built
- * here rather than by curl so that the only copies are ours, wiped after
- * the request; NULL without them or without memory. Caller wipes it.
- */
-static char *basic_line(struct http *h)
-{
-	char *pair = NULL, *line = NULL;
-	size_t n = 0;
-
-	pthread_mutex_lock(&h->lock); /* the password may be replaced */
-	if (h->username && h->password && !h->jwt_login &&
-	    (pair = concat(h->username, ":", h->password)))
-		n = strlen(pair);
-	pthread_mutex_unlock(&h->lock);
-	if (!pair)
-		return NULL;
-	line = malloc(sizeof("Authorization: Basic ") + 4 * ((n + 2) / 3));
-	if (line) {
-		strcpy(line, "Authorization: Basic ");
-		b64_encode((unsigned char *)pair, n, line + strlen(line));
-	}
-	explicit_bzero(pair, n);
-	free(pair);
-	return line;
-}
-
-/*
  * The headers of a request: Accept, Content-Type for a body, and the
- * credentials: Bearer tok when given, else HTTP Basic unless anon.
+ * Authorization line auth when given.
  */
-static struct curl_slist *make_headers(struct http *h, const char *accept,
-				       int has_body, const char *tok, int anon)
+static struct curl_slist *make_headers(const char *accept, int has_body,
+				       const char *auth)
 {
 	struct curl_slist *l = NULL, *n;
-	char line[8192], *auth = NULL;
+	char line[8192];
 
 	snprintf(line, sizeof(line), "Accept: %s", accept);
 	l = curl_slist_append(l, line);
@@ -524,15 +391,10 @@ static struct curl_slist *make_headers(struct http *h, const char *accept,
 		n = curl_slist_append(l, "Content-Type: application/json");
 		l = n ? n : (curl_slist_free_all(l), NULL);
 	}
-	if (tok)
-		auth = concat("Authorization: Bearer ", tok, "");
-	else if (!anon)
-		auth = basic_line(h);
 	if (auth && l) {
 		n = curl_slist_append(l, auth);
 		l = n ? n : (curl_slist_free_all(l), NULL);
 	}
-	config_wipe(&auth);
 	return l;
 }
 
@@ -631,17 +493,17 @@ static int follow(CURL *c, const char *method, long status, const char *url,
 }
 
 /*
- * One call with retries until deadline, with the Bearer token tok, or
- * else HTTP Basic unless anon; see http_request_to.
+ * One call with retries until deadline, with the Authorization line auth
+ * when given; anon: no credentials at all (no SPNEGO either); see
+ * http_request_to.
  */
 static int request(struct http *h, const char *method, const char *path,
 		   const char *accept, const char *body, size_t max,
-		   http_sink sink, void *arg, double deadline, const char *tok,
+		   http_sink sink, void *arg, double deadline, const char *auth,
 		   int anon, struct http_resp *resp)
 {
 	int write = strcmp(method, "GET") != 0;
-	struct curl_slist *hdrs =
-		make_headers(h, accept, body != NULL, tok, anon);
+	struct curl_slist *hdrs = make_headers(accept, body != NULL, auth);
 	size_t urllen = strlen(h->url) + strlen(path) + 1;
 	char *url = malloc(urllen);
 	CURL *c = handle_get(h);
@@ -760,86 +622,6 @@ out:
 	return ret;
 }
 
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * Buys a JWT with the username and password (POST URL/auth/token), unless
- * the one held is still good and not the stale one a 401 came with. On a
- * refusal, resp holds the server's answer for the caller to return as its
- * own; 0 with *tok set otherwise.
- */
-static int jwt_get(struct http *h, const char *stale, double deadline,
-		   char **tok, struct http_resp *resp)
-{
-	char *user = NULL, *pass = NULL, *body = NULL, *fresh = NULL;
-	int64_t iat = 0, exp = 0;
-	int ret = 0;
-
-	*tok = NULL;
-	memset(resp, 0, sizeof(*resp));
-	pthread_mutex_lock(&h->login_lock);
-	if (h->jwt && wall_s() < h->jwt_renew &&
-	    (!stale || strcmp(stale, h->jwt) != 0))
-		goto done;
-	/* malloc'd at its size: asprintf would leave outgrown copies */
-	if (json_quote(h->username, strlen(h->username), &user) ||
-	    json_quote(h->password, strlen(h->password), &pass) ||
-	    !(body = malloc(strlen(user) + strlen(pass) +
-			    sizeof("{\"username\": , \"password\": }")))) {
-		ret = -ENOMEM;
-		goto done;
-	}
-	sprintf(body, "{\"username\": %s, \"password\": %s}", user, pass);
-	ret = request(h, "POST", "/auth/token", "application/json", body,
-		      (size_t)1 << 20, NULL, NULL, deadline, NULL, 1, resp);
-	if (ret || resp->status / 100 != 2)
-		goto done;
-	if (json_access_token(resp->body, resp->len, &fresh)) {
-		/* not a login answer: say so as the server's fault */
-		resp->status = 502;
-		goto done;
-	}
-	explicit_bzero(resp->body, resp->len); /* it holds the token */
-	http_resp_free(resp);
-	config_wipe(&h->jwt);
-	h->jwt = fresh;
-	h->jwt_renew = INFINITY; /* without exp: only after a 401 */
-	if (json_jwt_times(fresh, &iat, &exp) == 0) {
-		double life = iat && exp > iat ? (double)(exp - iat) : 3600;
-
-		h->jwt_renew = (double)exp - (life / 4 < 60 ? life / 4 : 60);
-	}
-done:
-	if (!ret && !resp->status && h->jwt && !(*tok = strdup(h->jwt)))
-		ret = -ENOMEM;
-	pthread_mutex_unlock(&h->login_lock);
-	config_wipe(&user);
-	config_wipe(&pass);
-	config_wipe(&body);
-	return ret;
-}
-
-/* The Bearer token for the next request, or NULL; see jwt_get. */
-static int bearer(struct http *h, const char *stale, double deadline,
-		  char **tok, struct http_resp *resp)
-{
-	memset(resp, 0, sizeof(*resp));
-	if (h->jwt_login)
-		return jwt_get(h, stale, deadline, tok, resp);
-	if (auth_has_command(h->auth)) {
-		return auth_token(h->auth, stale, deadline, tok, resp->error,
-				  sizeof(resp->error));
-	}
-	*tok = current_token(h);
-	return 0;
-}
-
 /* the end of the system call this thread serves, 0 when none */
 static __thread double call_deadline;
 
@@ -858,77 +640,88 @@ void http_call_join(double deadline)
 	call_deadline = deadline;
 }
 
+/* The end of a call that starts now: the timeout, or the system call's. */
+static double call_end(struct http *h)
+{
+	double deadline = mono_s() + h->timeout;
+
+	return call_deadline > 0 && call_deadline < deadline ? call_deadline
+							     : deadline;
+}
+
+static void wipe(char **s)
+{
+	if (*s) {
+		explicit_bzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/* The Authorization line of a request, from h->auth; see http_auth_fn. */
+static int credentials(struct http *h, const char *refused, double deadline,
+		       char **line, struct http_resp *resp)
+{
+	*line = NULL;
+	memset(resp, 0, sizeof(*resp));
+	return h->auth ? h->auth(h->auth_arg, refused, deadline, line, resp)
+		       : 0;
+}
+
 int http_request_to(struct http *h, const char *method, const char *path,
 		    const char *accept, const char *body, size_t max,
 		    http_sink sink, void *arg, struct http_resp *resp)
 {
-	double deadline = mono_s() + h->timeout;
+	double deadline = call_end(h);
+	char *line = NULL, *again = NULL;
+	struct http_resp r2;
+	int ret;
 
-	if (call_deadline > 0 && call_deadline < deadline)
-		deadline = call_deadline;
-	char *tok = NULL;
-	int ret, sent = 0;
-
-	ret = bearer(h, NULL, deadline, &tok, resp);
-	if (!ret && !resp->status) {
+	ret = credentials(h, NULL, deadline, &line, resp);
+	if (ret || resp->status)
+		goto out;
+	ret = request(h, method, path, accept, body, max, sink, arg, deadline,
+		      line, 0, resp);
+	if (ret || (resp->status != 401 && resp->status != 403))
+		goto out;
+	/* a JWT that expired or lost its key, a token file replaced: a
+	 * fresh credential, and the call sent once more with it */
+	ret = credentials(h, line ? line : "", deadline, &again, &r2);
+	if (!ret && r2.status) {
+		http_resp_free(resp);
+		*resp = r2;
+	} else if (ret) {
+		memcpy(resp->error, r2.error, sizeof(resp->error));
+	} else if (again && (!line || strcmp(again, line) != 0)) {
+		http_resp_free(resp);
 		ret = request(h, method, path, accept, body, max, sink, arg,
-			      deadline, tok, 0, resp);
-		sent = 1;
+			      deadline, again, 0, resp);
 	}
-	/* a JWT that expired or lost its key, a token file replaced: the
-	 * token is bought or read again, and the call sent once more */
-	if (!ret && sent && (resp->status == 401 || resp->status == 403) &&
-	    (h->jwt_login || h->token_file || auth_has_command(h->auth))) {
-		char *again = NULL;
-		struct http_resp r2;
-
-		ret = bearer(h, tok, deadline, &again, &r2);
-		if (!ret && !r2.status && again &&
-		    (!tok || strcmp(again, tok) != 0)) {
-			http_resp_free(resp);
-			ret = request(h, method, path, accept, body, max, sink,
-				      arg, deadline, again, 0, resp);
-		} else if (!ret && r2.status) {
-			http_resp_free(resp);
-			*resp = r2;
-		} else if (ret) {
-			memcpy(resp->error, r2.error, sizeof(resp->error));
-		}
-		config_wipe(&again);
-	}
-	config_wipe(&tok);
+out:
+	wipe(&line);
+	wipe(&again);
 	if (ret < 0)
 		count(h, &h->stats.errors, 1);
 	return ret;
 }
 
-int http_request_anon(struct http *h, const char *path, const char *accept,
-		      size_t max, struct http_resp *resp)
+int http_request_anon(struct http *h, const char *method, const char *path,
+		      const char *accept, const char *body, size_t max,
+		      struct http_resp *resp)
 {
-	double deadline = mono_s() + h->timeout;
-
-	if (call_deadline > 0 && call_deadline < deadline)
-		deadline = call_deadline;
-	return request(h, "GET", path, accept, NULL, max, NULL, NULL, deadline,
-		       NULL, 1, resp);
+	return request(h, method, path, accept, body, max, NULL, NULL,
+		       call_end(h), NULL, 1, resp);
 }
 
 int http_retry_wait(struct http *h, int try)
 {
-	double deadline = mono_s() + h->timeout, wait = backoff(try);
+	double deadline = call_end(h), wait = backoff(try);
 
-	if (call_deadline > 0 && call_deadline < deadline)
-		deadline = call_deadline;
 	if (try >= h->retries || mono_s() + wait >= deadline)
 		return -ETIMEDOUT;
 	count(h, &h->stats.retries, 1);
 	sleep_s(wait);
 	return 0;
-}
-
-void http_use_jwt(struct http *h)
-{
-	h->jwt_login = h->username && h->password;
 }
 
 void http_resp_free(struct http_resp *r)
@@ -960,23 +753,4 @@ void http_get_stats(struct http *h, struct http_stats *st)
 	pthread_mutex_lock(&h->lock);
 	*st = h->stats;
 	pthread_mutex_unlock(&h->lock);
-	st->token_commands = auth_runs(h->auth);
-}
-
-void http_reload_credentials(struct http *h, const char *password)
-{
-	char *fresh = password ? strdup(password) : NULL;
-
-	pthread_mutex_lock(&h->login_lock);
-	pthread_mutex_lock(&h->lock);
-	if (fresh) {
-		config_wipe(&h->password);
-		h->password = fresh;
-	}
-	/* the next request logs in again, or reads the token file again */
-	config_wipe(&h->jwt);
-	h->token_size = -1;
-	auth_reload(h->auth); /* token_command runs again */
-	pthread_mutex_unlock(&h->lock);
-	pthread_mutex_unlock(&h->login_lock);
 }

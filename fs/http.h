@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HTTP for the Airflow client, over libcurl: a pool of reusable handles
- * sharing connections, DNS and TLS sessions; credentials; a deadline per
- * call with retries (exponential backoff with jitter, Retry-After) for
- * network errors, 429 and 5xx; capped answer bodies. curl only here.
+ * sharing connections, DNS and TLS sessions; a deadline per call with
+ * retries (exponential backoff with jitter, Retry-After) for network
+ * errors, 429 and 5xx; capped answer bodies; the Authorization header a
+ * callback gives (auth.h holds the credentials). curl only here.
  */
 #ifndef AFS_HTTP_H
 #define AFS_HTTP_H
@@ -12,21 +13,6 @@
 #include <stdint.h>
 #include <time.h>
 
-struct http_config {
-	const char *url; /* server root: scheme://host[:port][/prefix] */
-	double timeout;	 /* seconds for one call, retries included */
-	int retries;
-	int insecure;
-	const char *cacert;
-	int verbose;	      /* one log line per request */
-	const char *username; /* HTTP Basic with password */
-	const char *password;
-	const char *token;	/* Bearer, or ... */
-	const char *token_file; /* ... Bearer re-read when the file changes */
-	const char *token_command; /* ... Bearer printed by it (auth.h) */
-	int kerberos;		   /* SPNEGO with the user's ticket */
-};
-
 struct http_resp {
 	long status;
 	char *body; /* NUL-terminated, len bytes */
@@ -34,10 +20,35 @@ struct http_resp {
 	char error[256]; /* why there is no answer, when there is none */
 };
 
+/*
+ * The credentials of a request: sets *header to an "Authorization: ..."
+ * line (malloc'd; http.c wipes and frees it) or NULL for none. refused is
+ * NULL for the first request of a call; after a 401 or 403, the header
+ * that request carried ("" for none): a fresh credential is wanted, and
+ * the request is sent once more when *header differs from it. Returns 0;
+ * 0 with resp->status set when a server refused to give credentials (its
+ * answer is then the call's own); -errno with resp->error saying why.
+ * deadline is the call's (CLOCK_MONOTONIC seconds).
+ */
+typedef int (*http_auth_fn)(void *arg, const char *refused, double deadline,
+			    char **header, struct http_resp *resp);
+
+struct http_config {
+	const char *url; /* server root: scheme://host[:port][/prefix] */
+	double timeout;	 /* seconds for one call, retries included */
+	int retries;
+	int insecure;
+	const char *cacert;
+	int verbose;	   /* one log line per request */
+	http_auth_fn auth; /* NULL: no credentials */
+	void *auth_arg;
+	int negotiate; /* SPNEGO (Kerberos) by curl, with the user's ticket */
+};
+
 struct http_stats {
 	uint64_t requests, retries, errors, bytes;
 	uint64_t auth_challenges; /* 401s answered by curl within a request */
-	uint64_t token_commands;  /* runs of token_command */
+	uint64_t token_commands;  /* runs of token_command (airflow_stats) */
 };
 
 /* Once per process, before any thread starts; 0 or -1. */
@@ -50,8 +61,10 @@ void http_free(struct http **h);
 
 /*
  * One call: method on url + path (path starts with '/', query included),
- * with an Accept header and an optional JSON body; the answer may hold at
- * most max bytes. Returns 0 when the server answered (any status; 429 and
+ * with an Accept header, an optional JSON body and the Authorization line
+ * of cfg->auth (after a 401 or 403, sent once more with a fresh one when
+ * there is one; its failure is the call's); the answer may hold at most
+ * max bytes. Returns 0 when the server answered (any status; 429 and
  * 5xx only once retries are spent or for a write that may have been
  * applied), -ETIMEDOUT when the deadline passed, -EIO on other network
  * failures, -ENOMEM; then resp->error says why. Nothing is logged here
@@ -64,11 +77,12 @@ int http_request(struct http *h, const char *method, const char *path,
 void http_resp_free(struct http_resp *r);
 
 /*
- * A GET like http_request's that carries no credentials at all (the
- * version probe: it goes to a server not yet known to be ours).
+ * Like http_request, but without credentials at all: the version probe (it
+ * goes to a server not yet known to be ours) and the login (auth.c).
  */
-int http_request_anon(struct http *h, const char *path, const char *accept,
-		      size_t max, struct http_resp *resp);
+int http_request_anon(struct http *h, const char *method, const char *path,
+		      const char *accept, const char *body, size_t max,
+		      struct http_resp *resp);
 
 /*
  * Now on the server's clock: ours moved by the difference seen in the Date
@@ -106,20 +120,6 @@ void http_call_begin(double timeout);
 /* A helper thread of that call takes its deadline (0: none). */
 double http_call_deadline(void);
 void http_call_join(double deadline);
-
-/*
- * From now on the username and password (if any) buy a JWT with POST
- * URL/auth/token instead of going as HTTP Basic (API v2). The JWT is
- * bought again before its exp, and once after a 401.
- */
-void http_use_jwt(struct http *h);
-
-/*
- * After SIGHUP: password (when not NULL) replaces the one given to
- * http_new; the JWT held is dropped (the next request logs in again) and
- * the token file is read again at the next request, changed or not.
- */
-void http_reload_credentials(struct http *h, const char *password);
 
 /*
  * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;

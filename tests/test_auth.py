@@ -5,7 +5,9 @@ expires or is refused while mounted (one new login, one retry, never a loop),
 and pre-issued tokens."""
 import errno
 import os
+import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -215,6 +217,49 @@ def test_a_refused_login_is_eacces_without_a_loop(mount, fake):
     assert read(p) == b"success\n"
     n = len(sent(fake)) - 3
     assert sent(fake)[n:] == [("GET", ti, 401), ("POST", "/auth/token", 201), ("GET", ti, 200)]
+
+
+@pytest.mark.api("v2")
+def test_a_slow_login_keeps_each_callers_deadline(mount, fake):
+    """Two reads that both need a JWT while the login takes longer than -o timeout: one
+    of them logs in (one POST /auth/token), the other waits for that login no longer than
+    its own deadline; both fail with ETIMEDOUT within the timeout."""
+    timeout = 1.0
+    m = mount(opts=["ttl=3600", "readahead=0", "timeout=%g" % timeout])
+    paths = [m.p(E, R1, task, "state") for task in ("load", "notify")]
+    for p in paths:  # the kernel knows the names: what fails below is the read
+        assert read(p) == b"success\n"
+    before = m.log().count("SIGHUP:")
+    m.proc.send_signal(signal.SIGHUP)  # the JWT and the caches are dropped
+    deadline = time.monotonic() + 10
+    while m.log().count("SIGHUP:") == before:
+        assert time.monotonic() < deadline, m.log()
+        time.sleep(0.02)
+    fake.inject(method="POST", path="/auth/token", delay=3 * timeout)
+    fake.reset()
+    results, start = {}, threading.Barrier(len(paths))
+
+    def reader(p):
+        start.wait()
+        t0 = time.monotonic()
+        try:
+            read(p)
+            results[p] = (None, time.monotonic() - t0)
+        except OSError as e:
+            results[p] = (e.errno, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=reader, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10 * timeout)
+    assert sorted(results) == sorted(paths), results
+    for err, took in results.values():
+        assert err == errno.ETIMEDOUT and took < timeout + 0.5, results
+    time.sleep(3 * timeout)  # the login answered by now, to no one
+    assert len(fake.logins()) == 1, sent(fake)
+    fake.clear_faults()
+    assert read(paths[0]) == b"success\n"
 
 
 @pytest.mark.api("v2")
