@@ -216,22 +216,58 @@ const char *json_str_member(struct json_object *o, const char *key, size_t *n)
 	return json_object_get_string(v);
 }
 
+/* The escape of byte c in a JSON string, into e; its length (1: c). */
+static size_t escape(unsigned char c, char e[7])
+{
+	static const char hex[] = "0123456789abcdef";
+	/* \b \t \n, none for 11, \f \r */
+	static const char named[] = "btn\0fr";
+
+	e[0] = '\\';
+	if (c == '"' || c == '\\') {
+		e[1] = (char)c;
+		return 2;
+	}
+	if (c >= 8 && c <= 13 && named[c - 8]) {
+		e[1] = named[c - 8];
+		return 2;
+	}
+	if (c < 0x20) {
+		memcpy(e, "\\u00", 4);
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 15];
+		return 6;
+	}
+	e[0] = (char)c;
+	return 1;
+}
+
+/*
+ * Written by hand into a buffer of the exact size: a password passes
+ * through here, and json-c's string objects and print buffers would leave
+ * copies of it in freed memory.
+ */
 int json_quote(const char *s, size_t len, char **out)
 {
-	struct json_object *o;
-	const char *q;
-	size_t n;
+	size_t n = 2, k = 1;
+	char e[7];
 
-	if (len >= INT_MAX)
+	for (size_t i = 0; i < len; i++)
+		n += escape((unsigned char)s[i], e);
+	*out = malloc(n + 1);
+	if (!*out)
 		return -ENOMEM;
-	o = json_object_new_string_len(s, (int)len);
-	if (!o)
-		return -ENOMEM;
-	q = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	*out = q ? strndup(q, n) : NULL;
-	json_object_put(o);
-	return *out ? 0 : -ENOMEM;
+	(*out)[0] = '"';
+	for (size_t i = 0; i < len; i++) {
+		size_t m = escape((unsigned char)s[i], e);
+
+		memcpy(*out + k, e, m);
+		k += m;
+	}
+	explicit_bzero(e, sizeof(e));
+	(*out)[k] = '"';
+	(*out)[k + 1] = 0;
+	return 0;
 }
 
 int json_access_token(const char *body, size_t len, char **token)

@@ -1093,8 +1093,27 @@ static void test_decode_cost(void)
 	free(objs);
 }
 
+/* A string literal as json.dumps writes it (ensure_ascii=False). */
+static void test_quote(void)
+{
+	static const char raw[] = "a\"b\\c\b\t\n\v\f\r\x01\x1f/\x7f\xc3\xa9";
+	char *q = NULL;
+
+	CHECK(json_quote(raw, sizeof(raw) - 1, &q) == 0);
+	CHECK_STR(q, "\"a\\\"b\\\\c\\b\\t\\n\\u000b\\f\\r\\u0001\\u001f/\x7f"
+		     "\xc3\xa9\"");
+	free(q);
+	CHECK(json_quote("x\0y", 3, &q) == 0);
+	CHECK_STR(q, "\"x\\u0000y\"");
+	free(q);
+	CHECK(json_quote("", 0, &q) == 0);
+	CHECK_STR(q, "\"\"");
+	free(q);
+}
+
 int main(void)
 {
+	test_quote();
 	test_decode_cost();
 	test_dags();
 	test_dags_bad();
