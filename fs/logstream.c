@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Streaming decoder of a v1 JSON log answer; see logstream.h. Two state
- * machines are stacked. The JSON layer walks the top-level object, skips
- * members it does not know, keeps the continuation token and unescapes the
- * "content" string as it arrives; each decoded run goes to the repr layer,
- * which mirrors pyrepr.c rule for rule but keeps its place between calls.
- * Decoded text collects in a fixed buffer that goes to the sink when it is
- * full and at the end, so memory stays bounded whatever the answer's size:
- * the only thing that grows is the token, and it is capped.
+ * Streaming decoder of a v1 JSON log answer; see logstream.h. The walker
+ * of jsonstream.c walks the answer and hands on the "content" string,
+ * unescaped, as it arrives; the repr layer here mirrors pyrepr.c rule for
+ * rule but keeps its place between calls. Decoded text collects in a fixed
+ * buffer that goes to the sink when it is full and at the end, so memory
+ * stays bounded whatever the answer's size.
  *
- * Speed: runs of plain bytes (between JSON escapes, between repr quotes
- * and backslashes) are found in tight loops and copied with memcpy; the
- * per-byte state switch only runs on punctuation and escapes.
+ * Speed: runs of plain bytes (between repr quotes and backslashes) are
+ * found in a tight loop and copied with memcpy; the per-byte state switch
+ * only runs on punctuation and escapes.
  *
  * The token payload reader (logstream_token) is here too: base64url, zlib
- * when the payload starts with '.', and a small scanner for the JSON.
+ * when the payload starts with '.', and json-c for the JSON.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,47 +21,17 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <json-c/json_object.h>
+#include <json-c/json_tokener.h>
+
 #include "b64.h"
+#include "jsonstream.h"
 #include "logstream.h"
 
 #define OUT_CAP	    (64 * 1024) /* decoded text held before the sink */
 #define TOKEN_CAP   (64 * 1024) /* longest continuation token */
-#define KEY_CAP	    32		/* longest member name that we compare */
-#define SCALAR_CAP  64		/* longest number, true, false or null */
-#define MAX_DEPTH   63		/* nesting in a skipped value, as json-c */
 #define PAYLOAD_CAP (64 * 1024) /* largest token payload, decoded */
-
-enum jstate {
-	J_START,  /* before '{' */
-	J_FIRST,  /* after '{': a key or '}' */
-	J_KEY,	  /* after ',': a key */
-	J_COLON,  /* after a key */
-	J_VALUE,  /* after ':' */
-	J_NEXT,	  /* after a member's value: ',' or '}' */
-	J_DONE,	  /* after '}': blanks only */
-	J_STR,	  /* inside a string */
-	J_ESC,	  /* after a backslash in a string */
-	J_HEX,	  /* in the digits of \uXXXX */
-	J_LOW_BS, /* after a high surrogate: its low half's '\\'? */
-	J_LOW_U,  /* after a high surrogate and '\\': 'u'? */
-	J_SCALAR, /* in a number, true, false or null */
-	J_NESTED, /* inside an object or array that is skipped */
-};
-
-/* what comes next inside a skipped object or array */
-enum nstate {
-	N_FIRST_VALUE, /* after '[': a value or ']' */
-	N_VALUE,       /* after ',' in an array or ':' */
-	N_FIRST_KEY,   /* after '{': a key or '}' */
-	N_KEY,	       /* after ',' in an object */
-	N_COLON,       /* after a key */
-	N_AFTER,       /* after a value: ',' or the end of this level */
-};
-
-/* where a JSON string's decoded bytes go */
-enum target { T_SKIP, T_KEY, T_CONTENT, T_TOKEN };
-
-enum member { M_OTHER, M_CONTENT, M_TOKEN };
+#define JSON_DEPTH  64		/* json-c's nesting limit, as json.c's */
 
 /* the repr grammar of pyrepr.c: list(), tuple(), host(), literal() */
 enum pstate {
@@ -87,28 +55,7 @@ enum pstate {
 struct logstream {
 	logstream_sink sink;
 	void *arg;
-	int err; /* sticky: once set, every call returns it */
-
-	/* JSON layer */
-	enum jstate js;
-	enum jstate jret; /* where a string or scalar returns to */
-	enum target target;
-	enum member member;
-	int ndig;      /* \uXXXX digits read */
-	uint32_t ucp;  /* their value */
-	uint32_t high; /* a high surrogate waiting for its low half */
-	enum nstate nx;
-	int depth;     /* of a skipped value */
-	uint64_t objs; /* bit i set: level i + 1 of it is an object */
-	char key[KEY_CAP];
-	size_t klen; /* KEY_CAP + 1: longer than any key of ours */
-	char scalar[SCALAR_CAP];
-	size_t slen;
-	int have_content;
-	int have_token;
-	char *token; /* NUL-terminated while filled */
-	size_t tlen;
-	size_t tcap;
+	struct jsonstream *walk;
 
 	/* repr layer */
 	enum pstate ps;
@@ -125,7 +72,7 @@ struct logstream {
 	char out[OUT_CAP];
 };
 
-/* JSON's whitespace, and the blanks of skip_blanks() in pyrepr.c */
+/* the blanks of skip_blanks() in pyrepr.c */
 static int blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -458,433 +405,10 @@ static int py_end(struct logstream *ls)
 	return -EIO;
 }
 
-/* ------------------------------------------------------------------ */
-/* The JSON layer */
-
-/* bytes that end a run inside a JSON string */
-static const unsigned char json_stop[256] = {
-	[0 ... 0x1f] = 1,
-	['"'] = 1,
-	['\\'] = 1,
-};
-
-static int token_put(struct logstream *ls, const char *p, size_t n)
+/* the content string, from the walker: a piece, or its end (NULL) */
+static int py_take(void *arg, const char *p, size_t n)
 {
-	size_t cap;
-	char *t;
-
-	if (memchr(p, '\0', n) || n > TOKEN_CAP - ls->tlen)
-		return -EIO;
-	if (ls->tlen + n >= ls->tcap) {
-		cap = ls->tcap ? ls->tcap : 128;
-		while (cap <= ls->tlen + n)
-			cap *= 2;
-		t = realloc(ls->token, cap);
-		if (!t)
-			return -ENOMEM;
-		ls->token = t;
-		ls->tcap = cap;
-	}
-	memcpy(ls->token + ls->tlen, p, n);
-	ls->tlen += n;
-	ls->token[ls->tlen] = '\0';
-	return 0;
-}
-
-/* decoded bytes of the current string */
-static int str_put(struct logstream *ls, const char *p, size_t n)
-{
-	switch (ls->target) {
-	case T_CONTENT:
-		return py_feed(ls, p, n);
-	case T_TOKEN:
-		return token_put(ls, p, n);
-	case T_KEY:
-		if (ls->klen > KEY_CAP || n > KEY_CAP - ls->klen) {
-			ls->klen = KEY_CAP + 1;
-		} else {
-			memcpy(ls->key + ls->klen, p, n);
-			ls->klen += n;
-		}
-		return 0;
-	case T_SKIP:
-		break;
-	}
-	return 0;
-}
-
-static int str_put_cp(struct logstream *ls, uint32_t cp)
-{
-	char u[4];
-
-	return str_put(ls, u, utf8(cp, u));
-}
-
-/*
- * The value of a \uXXXX escape. Surrogates are paired as json-c pairs
- * them; a half without its other half becomes U+FFFD, as json-c has it.
- */
-static int str_hex_done(struct logstream *ls, uint32_t cp)
-{
-	uint32_t hi = ls->high;
-	int r;
-
-	ls->js = J_STR;
-	ls->high = 0;
-	if (hi) {
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return str_put_cp(ls, 0x10000 + ((hi - 0xd800) << 10) +
-						      (cp - 0xdc00));
-		r = str_put_cp(ls, 0xfffd);
-		if (r)
-			return r;
-	}
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		ls->high = cp;
-		ls->js = J_LOW_BS;
-		return 0;
-	}
-	if (cp >= 0xdc00 && cp <= 0xdfff)
-		cp = 0xfffd;
-	return str_put_cp(ls, cp);
-}
-
-static void str_start(struct logstream *ls, enum target t, enum jstate ret)
-{
-	ls->target = t;
-	ls->js = J_STR;
-	ls->jret = ret;
-}
-
-static int str_end(struct logstream *ls)
-{
-	ls->js = ls->jret;
-	if (ls->target == T_CONTENT)
-		return py_end(ls);
-	return 0;
-}
-
-static int scalar_char(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z') || c == '+' || c == '-' || c == '.';
-}
-
-static int scalar_first(char c)
-{
-	return (c >= '0' && c <= '9') || c == '-' || c == 't' || c == 'f' ||
-	       c == 'n';
-}
-
-static const char *digits(const char *p, const char *end)
-{
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	return p;
-}
-
-/* a JSON number, true, false or null */
-static int scalar_ok(const char *s, size_t n)
-{
-	const char *p = s, *end = s + n, *q;
-
-	if ((n == 4 && !memcmp(s, "true", 4)) ||
-	    (n == 5 && !memcmp(s, "false", 5)) ||
-	    (n == 4 && !memcmp(s, "null", 4)))
-		return 1;
-	if (p < end && *p == '-')
-		p++;
-	q = digits(p, end);
-	if (q == p || (*p == '0' && q - p > 1))
-		return 0;
-	p = q;
-	if (p < end && *p == '.') {
-		q = digits(++p, end);
-		if (q == p)
-			return 0;
-		p = q;
-	}
-	if (p < end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < end && (*p == '+' || *p == '-'))
-			p++;
-		q = digits(p, end);
-		if (q == p)
-			return 0;
-		p = q;
-	}
-	return p == end;
-}
-
-/* the token's scalar starts with 'n', so when it is well-formed it is null */
-static int scalar_end(struct logstream *ls)
-{
-	if (!scalar_ok(ls->scalar, ls->slen))
-		return -EIO;
-	ls->js = ls->jret;
-	return 0;
-}
-
-static void scalar_start(struct logstream *ls, char c, enum jstate ret)
-{
-	ls->scalar[0] = c;
-	ls->slen = 1;
-	ls->js = J_SCALAR;
-	ls->jret = ret;
-}
-
-static int nest(struct logstream *ls, char c)
-{
-	if (ls->depth == MAX_DEPTH)
-		return -EIO;
-	if (c == '{')
-		ls->objs |= (uint64_t)1 << ls->depth;
-	else
-		ls->objs &= ~((uint64_t)1 << ls->depth);
-	ls->depth++;
-	ls->nx = c == '{' ? N_FIRST_KEY : N_FIRST_VALUE;
-	ls->js = J_NESTED;
-	return 0;
-}
-
-static int unnest(struct logstream *ls)
-{
-	if (--ls->depth == 0)
-		ls->js = J_NEXT;
-	ls->nx = N_AFTER;
-	return 0;
-}
-
-static int value_start(struct logstream *ls, char c)
-{
-	if (ls->member == M_CONTENT) {
-		if (c != '"' || ls->have_content)
-			return -EIO;
-		ls->have_content = 1;
-		str_start(ls, T_CONTENT, J_NEXT);
-		return 0;
-	}
-	if (ls->member == M_TOKEN) {
-		if (ls->have_token || (c != '"' && c != 'n'))
-			return -EIO;
-		ls->have_token = 1;
-		if (c == 'n') {
-			scalar_start(ls, c, J_NEXT);
-			return 0;
-		}
-		str_start(ls, T_TOKEN, J_NEXT);
-		return token_put(ls, "", 0); /* "" is a token too */
-	}
-	if (c == '"') {
-		str_start(ls, T_SKIP, J_NEXT);
-		return 0;
-	}
-	if (c == '{' || c == '[') {
-		ls->depth = 0;
-		return nest(ls, c);
-	}
-	if (!scalar_first(c))
-		return -EIO;
-	scalar_start(ls, c, J_NEXT);
-	return 0;
-}
-
-/* a value inside a skipped object or array */
-static int nested_value(struct logstream *ls, char c)
-{
-	if (c == '{' || c == '[')
-		return nest(ls, c);
-	ls->nx = N_AFTER;
-	if (c == '"') {
-		str_start(ls, T_SKIP, J_NESTED);
-		return 0;
-	}
-	if (!scalar_first(c))
-		return -EIO;
-	scalar_start(ls, c, J_NESTED);
-	return 0;
-}
-
-/* inside a skipped object or array */
-static int nested(struct logstream *ls, char c)
-{
-	int obj = (ls->objs >> (ls->depth - 1)) & 1;
-
-	if (blank(c))
-		return 0;
-	switch (ls->nx) {
-	case N_FIRST_VALUE:
-		if (c == ']')
-			return unnest(ls);
-		/* fall through */
-	case N_VALUE:
-		return nested_value(ls, c);
-	case N_FIRST_KEY:
-		if (c == '}')
-			return unnest(ls);
-		/* fall through */
-	case N_KEY:
-		if (c != '"')
-			return -EIO;
-		ls->nx = N_COLON;
-		str_start(ls, T_SKIP, J_NESTED);
-		return 0;
-	case N_COLON:
-		if (c != ':')
-			return -EIO;
-		ls->nx = N_VALUE;
-		return 0;
-	case N_AFTER:
-		if (c == ',') {
-			ls->nx = obj ? N_KEY : N_VALUE;
-			return 0;
-		}
-		if (c == (obj ? '}' : ']'))
-			return unnest(ls);
-		return -EIO;
-	}
-	return -EIO;
-}
-
-static enum member which_member(const struct logstream *ls)
-{
-	if (ls->klen == 7 && !memcmp(ls->key, "content", 7))
-		return M_CONTENT;
-	if (ls->klen == 18 && !memcmp(ls->key, "continuation_token", 18))
-		return M_TOKEN;
-	return M_OTHER;
-}
-
-/* One byte: 0 when consumed, 1 when to be seen again, or -errno. */
-static int json_step(struct logstream *ls, char c)
-{
-	int v;
-
-	switch (ls->js) {
-	case J_START:
-		if (blank(c))
-			return 0;
-		if (c != '{')
-			return -EIO;
-		ls->js = J_FIRST;
-		return 0;
-	case J_FIRST:
-		if (c == '}') {
-			ls->js = J_DONE;
-			return 0;
-		}
-		/* fall through */
-	case J_KEY:
-		if (blank(c))
-			return 0;
-		if (c != '"')
-			return -EIO;
-		ls->klen = 0;
-		str_start(ls, T_KEY, J_COLON);
-		return 0;
-	case J_COLON:
-		if (blank(c))
-			return 0;
-		if (c != ':')
-			return -EIO;
-		ls->member = which_member(ls);
-		ls->js = J_VALUE;
-		return 0;
-	case J_VALUE:
-		if (blank(c))
-			return 0;
-		return value_start(ls, c);
-	case J_NEXT:
-		if (blank(c))
-			return 0;
-		if (c == ',')
-			ls->js = J_KEY;
-		else if (c == '}')
-			ls->js = J_DONE;
-		else
-			return -EIO;
-		return 0;
-	case J_DONE:
-		return blank(c) ? 0 : -EIO;
-	case J_STR:
-		if (c == '"')
-			return str_end(ls);
-		if (c == '\\') {
-			ls->js = J_ESC;
-			return 0;
-		}
-		if ((unsigned char)c < 0x20)
-			return -EIO;
-		return str_put(ls, &c, 1);
-	case J_ESC:
-		ls->js = J_STR;
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-			break;
-		case 'b':
-			c = '\b';
-			break;
-		case 'f':
-			c = '\f';
-			break;
-		case 'n':
-			c = '\n';
-			break;
-		case 'r':
-			c = '\r';
-			break;
-		case 't':
-			c = '\t';
-			break;
-		case 'u':
-			ls->js = J_HEX;
-			ls->ndig = 0;
-			ls->ucp = 0;
-			return 0;
-		default:
-			return -EIO;
-		}
-		return str_put(ls, &c, 1);
-	case J_HEX:
-		v = hexval(c);
-		if (v < 0)
-			return -EIO;
-		ls->ucp = ls->ucp << 4 | (uint32_t)v;
-		if (++ls->ndig < 4)
-			return 0;
-		return str_hex_done(ls, ls->ucp);
-	case J_LOW_BS:
-	case J_LOW_U:
-		if (ls->js == J_LOW_BS && c == '\\') {
-			ls->js = J_LOW_U;
-			return 0;
-		}
-		if (ls->js == J_LOW_U && c == 'u') {
-			ls->js = J_HEX;
-			ls->ndig = 0;
-			ls->ucp = 0;
-			return 0;
-		}
-		/* a lone high half; c is seen again, in or after a '\\' */
-		ls->js = ls->js == J_LOW_BS ? J_STR : J_ESC;
-		ls->high = 0;
-		v = str_put_cp(ls, 0xfffd);
-		return v ? v : 1;
-	case J_SCALAR:
-		if (!scalar_char(c)) {
-			v = scalar_end(ls);
-			return v ? v : 1;
-		}
-		if (ls->slen == SCALAR_CAP)
-			return -EIO;
-		ls->scalar[ls->slen++] = c;
-		return 0;
-	case J_NESTED:
-		return nested(ls, c);
-	}
-	return -EIO;
+	return p ? py_feed(arg, p, n) : py_end(arg);
 }
 
 struct logstream *logstream_new(logstream_sink sink, void *arg)
@@ -893,6 +417,11 @@ struct logstream *logstream_new(logstream_sink sink, void *arg)
 
 	if (!ls)
 		return NULL;
+	ls->walk = jsonstream_new(JSONSTREAM_STRING, 0, py_take, ls);
+	if (!ls->walk) {
+		free(ls);
+		return NULL;
+	}
 	ls->sink = sink;
 	ls->arg = arg;
 	return ls;
@@ -900,58 +429,27 @@ struct logstream *logstream_new(logstream_sink sink, void *arg)
 
 int logstream_feed(struct logstream *ls, const char *buf, size_t len)
 {
-	const char *p = buf, *end, *q;
-	int r = 0;
-
-	if (ls->err || !len)
-		return ls->err;
-	end = buf + len;
-	while (p < end) {
-		if (ls->js == J_STR) {
-			q = p;
-			while (q < end && !json_stop[(unsigned char)*q])
-				q++;
-			if (q > p) {
-				r = str_put(ls, p, (size_t)(q - p));
-				if (r)
-					break;
-				p = q;
-				continue;
-			}
-		}
-		r = json_step(ls, *p);
-		if (r < 0)
-			break;
-		if (r == 0)
-			p++;
-		r = 0;
-	}
-	ls->err = r;
-	return r;
+	return jsonstream_feed(ls->walk, buf, len);
 }
 
 int logstream_end(struct logstream *ls, char **token)
 {
-	*token = NULL;
-	if (ls->err)
-		return ls->err;
-	if (ls->js != J_DONE || !ls->have_content)
-		ls->err = -EIO;
-	else
-		ls->err = flush(ls);
-	if (ls->err)
-		return ls->err;
-	*token = ls->token;
-	ls->token = NULL;
-	ls->err = -EIO; /* the answer is over */
-	return 0;
+	int r = jsonstream_end(ls->walk, token);
+
+	if (!r)
+		r = flush(ls);
+	if (r) {
+		free(*token);
+		*token = NULL;
+	}
+	return r;
 }
 
 void logstream_free(struct logstream **ls)
 {
 	if (!*ls)
 		return;
-	free((*ls)->token);
+	jsonstream_free(&(*ls)->walk);
 	free(*ls);
 	*ls = NULL;
 }
@@ -959,178 +457,84 @@ void logstream_free(struct logstream **ls)
 /* ------------------------------------------------------------------ */
 /* Continuation tokens */
 
-struct scan {
-	const char *p;
-	const char *end;
-};
-
-static void scan_blanks(struct scan *s)
+/*
+ * What json-c 0.16 takes even in strict mode and JSON does not: a single
+ * quote outside strings (a quoted key) and a raw control character inside
+ * one. json.c's parse() refuses them the same way.
+ */
+static int lax_json(const char *s, size_t n)
 {
-	while (s->p < s->end && blank(*s->p))
-		s->p++;
-}
+	int in_str = 0;
 
-/* a string: *str and *n are its raw bytes between the quotes */
-static int scan_string(struct scan *s, const char **str, size_t *n)
-{
-	const char *start;
-	int i;
-
-	if (s->p >= s->end || *s->p != '"')
-		return -EIO;
-	start = ++s->p;
-	while (s->p < s->end && *s->p != '"') {
-		if ((unsigned char)*s->p < 0x20)
-			return -EIO;
-		if (*s->p++ != '\\')
-			continue;
-		/* strchr() finds the terminating NUL too */
-		if (s->p >= s->end || !*s->p || !strchr("\"\\/bfnrtu", *s->p))
-			return -EIO;
-		if (*s->p++ != 'u')
-			continue;
-		for (i = 0; i < 4; i++)
-			if (s->p >= s->end || hexval(*s->p++) < 0)
-				return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		if (!in_str) {
+			if (s[i] == '\'')
+				return 1;
+			in_str = s[i] == '"';
+		} else if ((unsigned char)s[i] < 0x20) {
+			return 1;
+		} else if (s[i] == '\\') {
+			i++;
+		} else if (s[i] == '"') {
+			in_str = 0;
+		}
 	}
-	if (s->p >= s->end)
-		return -EIO;
-	*str = start;
-	*n = (size_t)(s->p++ - start);
 	return 0;
 }
 
-/* a number, true, false or null: *str and *n are its bytes */
-static int scan_scalar(struct scan *s, const char **str, size_t *n)
-{
-	const char *start = s->p;
-
-	while (s->p < s->end && scalar_char(*s->p))
-		s->p++;
-	*str = start;
-	*n = (size_t)(s->p - start);
-	return scalar_ok(start, *n) ? 0 : -EIO;
-}
-
-static int scan_value(struct scan *s, int depth)
-{
-	const char *v;
-	size_t n;
-	char close;
-	int r;
-
-	scan_blanks(s);
-	if (s->p >= s->end)
-		return -EIO;
-	if (*s->p == '"')
-		return scan_string(s, &v, &n);
-	if (*s->p != '{' && *s->p != '[')
-		return scan_scalar(s, &v, &n);
-	if (depth == MAX_DEPTH)
-		return -EIO;
-	close = *s->p++ == '{' ? '}' : ']';
-	scan_blanks(s);
-	if (s->p < s->end && *s->p == close) {
-		s->p++;
-		return 0;
-	}
-	for (;;) {
-		if (close == '}') {
-			scan_blanks(s);
-			r = scan_string(s, &v, &n);
-			if (r)
-				return r;
-			scan_blanks(s);
-			if (s->p >= s->end || *s->p++ != ':')
-				return -EIO;
-		}
-		r = scan_value(s, depth + 1);
-		if (r)
-			return r;
-		scan_blanks(s);
-		if (s->p >= s->end)
-			return -EIO;
-		if (*s->p == close) {
-			s->p++;
-			return 0;
-		}
-		if (*s->p++ != ',')
-			return -EIO;
-	}
-}
-
-/* the flat payload object; other members are checked and ignored */
+/*
+ * The payload: a JSON object (strict, as json.c parses) whose end_of_log
+ * is a boolean and log_pos an integer from 0, either null or absent (-1);
+ * other members are ignored.
+ */
 static int payload(const char *buf, size_t len, int *end_of_log, long *log_pos)
 {
-	struct scan s = {buf, buf + len};
-	const char *k, *v;
-	size_t kn, vn, i;
-	long pos;
-	int r;
+	struct json_tokener *tok;
+	struct json_object *o, *v;
+	enum json_tokener_error e;
+	int64_t pos;
+	int r = -EIO;
 
+	if (lax_json(buf, len))
+		return -EIO;
+	tok = json_tokener_new_ex(JSON_DEPTH);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	e = json_tokener_get_error(tok);
+	if (e == json_tokener_continue) {
+		o = json_tokener_parse_ex(tok, "", 1);
+		e = json_tokener_get_error(tok);
+	} else if (e == json_tokener_success &&
+		   json_tokener_get_parse_end(tok) != len) {
+		e = json_tokener_error_parse_unexpected; /* a NUL byte */
+	}
+	json_tokener_free(tok);
+	if (e != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object))
+		goto out;
 	*end_of_log = -1;
 	*log_pos = -1;
-	scan_blanks(&s);
-	if (s.p >= s.end || *s.p++ != '{')
-		return -EIO;
-	scan_blanks(&s);
-	if (s.p < s.end && *s.p == '}')
-		s.p++;
-	else
-		for (;;) {
-			scan_blanks(&s);
-			r = scan_string(&s, &k, &kn);
-			if (r)
-				return r;
-			scan_blanks(&s);
-			if (s.p >= s.end || *s.p++ != ':')
-				return -EIO;
-			scan_blanks(&s);
-			if (kn == 10 && !memcmp(k, "end_of_log", 10)) {
-				r = scan_scalar(&s, &v, &vn);
-				if (r)
-					return r;
-				if (vn == 4 && !memcmp(v, "true", 4))
-					*end_of_log = 1;
-				else if (vn == 5 && !memcmp(v, "false", 5))
-					*end_of_log = 0;
-				else if (vn == 4 && !memcmp(v, "null", 4))
-					*end_of_log = -1;
-				else
-					return -EIO;
-			} else if (kn == 7 && !memcmp(k, "log_pos", 7)) {
-				r = scan_scalar(&s, &v, &vn);
-				if (r)
-					return r;
-				if (vn == 4 && !memcmp(v, "null", 4)) {
-					*log_pos = -1;
-				} else {
-					pos = 0;
-					for (i = 0; i < vn; i++) {
-						if (v[i] < '0' || v[i] > '9' ||
-						    pos > (LONG_MAX - 9) / 10)
-							return -EIO;
-						pos = pos * 10 + (v[i] - '0');
-					}
-					*log_pos = pos;
-				}
-			} else {
-				r = scan_value(&s, 1);
-				if (r)
-					return r;
-			}
-			scan_blanks(&s);
-			if (s.p >= s.end)
-				return -EIO;
-			if (*s.p == '}') {
-				s.p++;
-				break;
-			}
-			if (*s.p++ != ',')
-				return -EIO;
-		}
-	scan_blanks(&s);
-	return s.p == s.end ? 0 : -EIO;
+	if (json_object_object_get_ex(o, "end_of_log", &v) && v) {
+		if (!json_object_is_type(v, json_type_boolean))
+			goto out;
+		*end_of_log = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(o, "log_pos", &v) && v) {
+		/* json-c holds 2^63 and more as uint64, and gives them to
+		 * get_int64 as INT64_MAX */
+		pos = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || pos < 0 ||
+		    pos > LONG_MAX ||
+		    (uint64_t)pos != json_object_get_uint64(v))
+			goto out;
+		*log_pos = (long)pos;
+	}
+	r = 0;
+out:
+	json_object_put(o);
+	return r;
 }
 
 int logstream_token(const char *token, int *end_of_log, long *log_pos)

@@ -3,10 +3,11 @@
  * Streaming decoder of a v1 log answer, so that a log of any size is turned
  * into text as it arrives, in bounded memory: the JSON object
  * {"content": "<str>", "continuation_token": "<str>"|null} (keys in any
- * order, other keys ignored) whose content is Python's str() of a list of
- * (host, text) tuples (tests/unit/pyrepr.h decodes it whole, as the oracle
- * of the tests). The text parts are handed to a sink
- * as they are decoded; the token is kept (it is small). Pure code: no I/O.
+ * order, other keys ignored; jsonstream.c walks it) whose content is
+ * Python's str() of a list of (host, text) tuples (tests/unit/pyrepr.h
+ * decodes it whole, as the oracle of the tests). The text parts are handed
+ * to a sink as they are decoded; the token is kept (it is small). Pure
+ * code: no I/O.
  */
 #ifndef AFS_LOGSTREAM_H
 #define AFS_LOGSTREAM_H

@@ -4,7 +4,8 @@
  * the first input byte chooses, it gives what it gives fed whole (text,
  * result, whether the log goes on); and what it accepts of valid JSON is
  * rendered as json_record_text() renders each element of "content", as
- * the json-c oracle finds them.
+ * the json-c oracle finds them, and it goes on when continuation_token is
+ * a string.
  */
 #include <json-c/json.h>
 
@@ -46,8 +47,11 @@ static int stream(const char *body, size_t size, size_t step, struct out *o,
 	return err;
 }
 
-/* The text the elements of content give one by one, or NULL. */
-static char *expected(const char *body, size_t size, size_t *len)
+/*
+ * The text the elements of content give one by one, or NULL; *more when
+ * the token is a string.
+ */
+static char *expected(const char *body, size_t size, size_t *len, int *more)
 {
 	struct json_object *o, *content;
 	struct out want = {0};
@@ -55,6 +59,8 @@ static char *expected(const char *body, size_t size, size_t *len)
 
 	o = oracle_parse(body, size, &ok);
 	FUZZ_ASSERT(ok);
+	*more = json_object_is_type(oracle_get(o, "continuation_token"),
+				    json_type_string);
 	content = oracle_get(o, "content");
 	if (!json_object_is_type(content, json_type_array)) {
 		json_object_put(o);
@@ -82,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
 	struct out whole = {0}, parts = {0};
-	int more_whole = -1, more_parts = -1, r_whole, r_parts, rp;
+	int more_whole = -1, more_parts = -1, r_whole, r_parts, rp, more;
 	size_t step = size ? (size_t)data[0] % 7 + 1 : 1, plen, wlen = 0;
 	char *pretty = NULL, *want;
 
@@ -95,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rp = json_pretty(body, size, &pretty, &plen);
 	free(pretty);
 	if (r_whole == 0 && rp == 0) {
-		want = expected(body, size, &wlen);
-		FUZZ_ASSERT(want != NULL);
+		want = expected(body, size, &wlen, &more);
+		FUZZ_ASSERT(want != NULL && more == more_whole);
 		FUZZ_ASSERT(wlen == whole.len);
 		FUZZ_ASSERT(!wlen || memcmp(want, whole.p, wlen) == 0);
 		free(want);
