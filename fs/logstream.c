@@ -22,16 +22,15 @@
 #include <zlib.h>
 
 #include <json-c/json_object.h>
-#include <json-c/json_tokener.h>
 
 #include "b64.h"
+#include "json.h"
 #include "jsonstream.h"
 #include "logstream.h"
 
 #define OUT_CAP	    (64 * 1024) /* decoded text held before the sink */
 #define TOKEN_CAP   (64 * 1024) /* longest continuation token */
 #define PAYLOAD_CAP (64 * 1024) /* largest token payload, decoded */
-#define JSON_DEPTH  64		/* json-c's nesting limit, as json.c's */
 
 /* the repr grammar of pyrepr.c: list(), tuple(), host(), literal() */
 enum pstate {
@@ -458,70 +457,27 @@ void logstream_free(struct logstream **ls)
 /* Continuation tokens */
 
 /*
- * What json-c 0.16 takes even in strict mode and JSON does not: a single
- * quote outside strings (a quoted key) and a raw control character inside
- * one. json.c's parse() refuses them the same way.
- */
-static int lax_json(const char *s, size_t n)
-{
-	int in_str = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!in_str) {
-			if (s[i] == '\'')
-				return 1;
-			in_str = s[i] == '"';
-		} else if ((unsigned char)s[i] < 0x20) {
-			return 1;
-		} else if (s[i] == '\\') {
-			i++;
-		} else if (s[i] == '"') {
-			in_str = 0;
-		}
-	}
-	return 0;
-}
-
-/*
- * The payload: a JSON object (strict, as json.c parses) whose end_of_log
+ * The payload: a JSON object (strict: json.c parses it) whose end_of_log
  * is a boolean and log_pos an integer from 0, either null or absent (-1);
  * other members are ignored.
  */
 static int payload(const char *buf, size_t len, int *end_of_log, long *log_pos)
 {
-	struct json_tokener *tok;
 	struct json_object *o, *v;
-	enum json_tokener_error e;
 	int64_t pos;
-	int r = -EIO;
+	int r = json_parse_object(buf, len, &o);
 
-	if (lax_json(buf, len))
-		return -EIO;
-	tok = json_tokener_new_ex(JSON_DEPTH);
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	if (e == json_tokener_continue) {
-		o = json_tokener_parse_ex(tok, "", 1);
-		e = json_tokener_get_error(tok);
-	} else if (e == json_tokener_success &&
-		   json_tokener_get_parse_end(tok) != len) {
-		e = json_tokener_error_parse_unexpected; /* a NUL byte */
-	}
-	json_tokener_free(tok);
-	if (e != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object))
-		goto out;
+	if (r)
+		return r == -ENOMEM ? r : -EIO;
+	r = -EIO;
 	*end_of_log = -1;
 	*log_pos = -1;
-	if (json_object_object_get_ex(o, "end_of_log", &v) && v) {
+	if ((v = json_member(o, "end_of_log"))) {
 		if (!json_object_is_type(v, json_type_boolean))
 			goto out;
 		*end_of_log = json_object_get_boolean(v);
 	}
-	if (json_object_object_get_ex(o, "log_pos", &v) && v) {
+	if ((v = json_member(o, "log_pos"))) {
 		/* json-c holds 2^63 and more as uint64, and gives them to
 		 * get_int64 as INT64_MAX */
 		pos = json_object_get_int64(v);
