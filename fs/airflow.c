@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "airflow.h"
+#include "call.h"
 #include "pool.h"
 #include "auth.h"
 #include "clock.h"
@@ -143,7 +144,14 @@ struct url {
 	size_t len;
 	int bad;
 	enum req_kind kind;
+	const struct call *call; /* the system call it serves; NULL: none */
 };
+
+/* The end of the system call a request serves (0: none). */
+static double url_end(const struct url *u)
+{
+	return u->call ? u->call->deadline : 0;
+}
 
 static void url_fmt(struct url *u, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -206,8 +214,8 @@ static int call_to(struct airflow *a, const char *method, const struct url *u,
 		return -ENAMETOOLONG;
 	}
 	__atomic_add_fetch(&a->counts[u->kind], 1, __ATOMIC_RELAXED);
-	err = http_request_to(a->http, method, u->s, accept, body, max, sink,
-			      arg, resp);
+	err = http_request_to(a->http, url_end(u), method, u->s, accept, body,
+			      max, sink, arg, resp);
 	if (err) {
 		log_msg(LOG_ERR, "%s %s: %s", method, u->s, resp->error);
 		return err;
@@ -231,9 +239,9 @@ static int call_to(struct airflow *a, const char *method, const struct url *u,
  * (404s of reads only when verbose: a missing name is an answer, not a
  * fault). resp holds whatever came back either way; the caller frees it.
  */
-static int call(struct airflow *a, const char *method, const struct url *u,
-		const char *accept, const char *body, size_t max,
-		struct http_resp *resp)
+static int exchange(struct airflow *a, const char *method, const struct url *u,
+		    const char *accept, const char *body, size_t max,
+		    struct http_resp *resp)
 {
 	return call_to(a, method, u, accept, body, max, NULL, NULL, resp);
 }
@@ -253,7 +261,7 @@ static int decoded(const struct url *u, int err)
 static int get(struct airflow *a, const struct url *u, size_t max,
 	       struct http_resp *resp)
 {
-	int err = call(a, "GET", u, "application/json", NULL, max, resp);
+	int err = exchange(a, "GET", u, "application/json", NULL, max, resp);
 	size_t cost;
 
 	if (!err && resp->body &&
@@ -285,7 +293,6 @@ struct page_job {
 	struct airflow *a;
 	const struct url *u;
 	long first, end; /* pages at first, first+PAGE, ... < end */
-	double deadline; /* the system call's, for the helpers */
 	long npages;
 	struct http_resp *resp; /* one per page */
 	int *err;
@@ -304,7 +311,6 @@ static void page_part(void *arg, long i)
 	struct page_job *j = arg;
 	struct url p = *j->u;
 
-	http_call_join(j->deadline);
 	url_fmt(&p, "limit=%ld&offset=%ld", page_limit(j, i),
 		j->first + i * PAGE);
 	j->err[i] = get(j->a, &p, MAX_PAGE_BODY, &j->resp[i]);
@@ -326,7 +332,6 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 		.u = u,
 		.first = first,
 		.end = end,
-		.deadline = http_call_deadline(),
 		.resp = resp,
 		.err = errs,
 	};
@@ -376,7 +381,7 @@ static int window(struct airflow *a, const struct url *u, long first, long end,
 static int pages(struct airflow *a, const struct url *u, long max, page_fn fn,
 		 void *ctx, int *cut)
 {
-	double deadline = http_call_deadline();
+	double deadline = url_end(u);
 	long offset = 0, total = 0, k = 1, npages = 0;
 	int capped = max <= 0 || max > LIST_ITEMS_MAX;
 	size_t bytes = 0;
@@ -471,10 +476,11 @@ static int dags_page(void *ctx, const char *body, size_t len, size_t *got,
 	return err;
 }
 
-int airflow_dags(struct airflow *a, struct af_names *out)
+int airflow_dags(struct airflow *a, const struct call *call,
+		 struct af_names *out)
 {
 	struct acc acc = {0};
-	struct url u = {.kind = REQ_DAGS};
+	struct url u = {.kind = REQ_DAGS, .call = call};
 	int err;
 
 	url_fmt(&u, "%s/dags?", a->api->base);
@@ -486,10 +492,10 @@ int airflow_dags(struct airflow *a, struct af_names *out)
 	return err;
 }
 
-int airflow_dag(struct airflow *a, const char *dag)
+int airflow_dag(struct airflow *a, const struct call *call, const char *dag)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_DAG};
+	struct url u = {.kind = REQ_DAG, .call = call};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -518,11 +524,11 @@ static int runs_page(void *ctx, const char *body, size_t len, size_t *got,
 	return err;
 }
 
-int airflow_runs(struct airflow *a, const char *dag, long max,
-		 struct af_run **runs, size_t *n)
+int airflow_runs(struct airflow *a, const struct call *call, const char *dag,
+		 long max, struct af_run **runs, size_t *n)
 {
 	struct acc acc = {0};
-	struct url u = {.kind = REQ_RUNS};
+	struct url u = {.kind = REQ_RUNS, .call = call};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -536,11 +542,11 @@ int airflow_runs(struct airflow *a, const char *dag, long max,
 	return err;
 }
 
-int airflow_run(struct airflow *a, const char *dag, const char *run,
-		struct af_run *out)
+int airflow_run(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, struct af_run *out)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_RUN};
+	struct url u = {.kind = REQ_RUN, .call = call};
 	int err;
 
 	url_run(&u, a, dag, run);
@@ -637,10 +643,10 @@ static int list_tis(struct airflow *a, const struct url *u, long max,
 	}
 }
 
-int airflow_tis(struct airflow *a, const char *dag, const char *run,
-		struct af_ti **tis, size_t *n)
+int airflow_tis(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, struct af_ti **tis, size_t *n)
 {
-	struct url u = {.kind = REQ_TIS};
+	struct url u = {.kind = REQ_TIS, .call = call};
 
 	url_run(&u, a, dag, run);
 	url_fmt(&u, "/taskInstances?");
@@ -674,10 +680,11 @@ static int filters_changed(struct airflow *a)
 	return 1;
 }
 
-int airflow_tis_changed(struct airflow *a, const char *dag, const char *run,
-			time_t since, long max, struct af_ti **tis, size_t *n)
+int airflow_tis_changed(struct airflow *a, const struct call *call,
+			const char *dag, const char *run, time_t since,
+			long max, struct af_ti **tis, size_t *n)
 {
-	struct url u = {.kind = REQ_TIS_CHANGED};
+	struct url u = {.kind = REQ_TIS_CHANGED, .call = call};
 	char when[32];
 	int err;
 
@@ -700,10 +707,11 @@ int airflow_tis_changed(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_by_state(struct airflow *a, const char *state, time_t since,
-		     struct af_ti **tis, size_t *n)
+int airflow_by_state(struct airflow *a, const struct call *call,
+		     const char *state, time_t since, struct af_ti **tis,
+		     size_t *n)
 {
-	struct url u = {.kind = REQ_BY_STATE};
+	struct url u = {.kind = REQ_BY_STATE, .call = call};
 	char when[32];
 
 	if (iso_time(since, when, sizeof(when)))
@@ -714,21 +722,23 @@ int airflow_by_state(struct airflow *a, const char *state, time_t since,
 	return list_tis(a, &u, 0, tis, n);
 }
 
-int airflow_mapped(struct airflow *a, const char *dag, const char *run,
-		   const char *task, struct af_ti **tis, size_t *n)
+int airflow_mapped(struct airflow *a, const struct call *call, const char *dag,
+		   const char *run, const char *task, struct af_ti **tis,
+		   size_t *n)
 {
-	struct url u = {.kind = REQ_MAPPED};
+	struct url u = {.kind = REQ_MAPPED, .call = call};
 
 	url_ti(&u, a, dag, run, task, -1);
 	url_fmt(&u, "/listMapped?");
 	return list_tis(a, &u, 0, tis, n);
 }
 
-int airflow_ti(struct airflow *a, const char *dag, const char *run,
-	       const char *task, int map_index, struct af_ti *out)
+int airflow_ti(struct airflow *a, const struct call *call, const char *dag,
+	       const char *run, const char *task, int map_index,
+	       struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_TI};
+	struct url u = {.kind = REQ_TI, .call = call};
 	int err;
 
 	url_ti(&u, a, dag, run, task, map_index);
@@ -743,11 +753,12 @@ int airflow_ti(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_links(struct airflow *a, const char *dag, const char *run,
-		  const char *task, int map_index, char **text, size_t *len)
+int airflow_links(struct airflow *a, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index, char **text,
+		  size_t *len)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_LINKS};
+	struct url u = {.kind = REQ_LINKS, .call = call};
 	int err;
 
 	url_ti(&u, a, dag, run, task, -1);
@@ -807,14 +818,15 @@ static int feed(void *arg, const char *data, size_t len)
 }
 
 /* Whether a try that ended in err is to be made again (after waiting). */
-static int refetch_again(struct airflow *a, const struct refetch *r, int err,
+static int refetch_again(struct airflow *a, const struct url *u,
+			 const struct refetch *r, int err,
 			 const struct http_resp *resp, int try)
 {
 	/* only a broken connection (no status to go by) after part of the
 	 * answer was taken: anything else was retried by http.c or is final */
 	if (err != -EIO || resp->status || r->bad || r->fed == 0)
 		return 0;
-	return http_retry_wait(a->http, try) == 0;
+	return http_retry_wait(a->http, url_end(u), try) == 0;
 }
 
 /* A retry that came out shorter than what was handed on is no good. */
@@ -866,7 +878,7 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 			err = -ESTALE;
 		}
 		logstream_free(&ls);
-		if (!refetch_again(a, &r, err, &resp, try))
+		if (!refetch_again(a, u, &r, err, &resp, try))
 			break;
 		http_resp_free(&resp);
 	}
@@ -917,7 +929,7 @@ static int log_records(struct airflow *a, struct url *u, const char *token,
 				err = refetch_end(&r, u);
 		}
 		records_free(&rec);
-		if (!refetch_again(a, &r, err, &resp, try))
+		if (!refetch_again(a, u, &r, err, &resp, try))
 			break;
 		http_resp_free(&resp);
 	}
@@ -927,12 +939,12 @@ static int log_records(struct airflow *a, struct url *u, const char *token,
 	return err;
 }
 
-int airflow_log(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, int try_number,
-		const char *token, logstream_sink sink, void *arg, char **next,
-		int *end_of_log)
+int airflow_log(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, const char *task, int map_index,
+		int try_number, const char *token, logstream_sink sink,
+		void *arg, char **next, int *end_of_log)
 {
-	struct url u = {.kind = REQ_LOG};
+	struct url u = {.kind = REQ_LOG, .call = call};
 
 	*next = NULL;
 	*end_of_log = -1;
@@ -947,15 +959,16 @@ int airflow_log(struct airflow *a, const char *dag, const char *run,
 static int patch(struct airflow *a, const struct url *u, const char *body,
 		 struct http_resp *resp)
 {
-	return call(a, "PATCH", u, "application/json", body, MAX_ONE_BODY,
-		    resp);
+	return exchange(a, "PATCH", u, "application/json", body, MAX_ONE_BODY,
+			resp);
 }
 
-int airflow_set_state(struct airflow *a, const char *dag, const char *run,
-		      const char *task, int map_index, const char *state)
+int airflow_set_state(struct airflow *a, const struct call *call,
+		      const char *dag, const char *run, const char *task,
+		      int map_index, const char *state)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_STATE};
+	struct url u = {.kind = REQ_STATE, .call = call};
 	char *quoted, *body;
 	int err = json_quote(state, strlen(state), &quoted);
 
@@ -973,12 +986,13 @@ int airflow_set_state(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_set_note(struct airflow *a, const char *dag, const char *run,
-		     const char *task, int map_index, const char *note,
-		     size_t len, struct af_ti *out)
+int airflow_set_note(struct airflow *a, const struct call *call,
+		     const char *dag, const char *run, const char *task,
+		     int map_index, const char *note, size_t len,
+		     struct af_ti *out)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_NOTE};
+	struct url u = {.kind = REQ_NOTE, .call = call};
 	char *quoted, *body;
 	int err = json_quote(note, len, &quoted);
 
@@ -1000,10 +1014,11 @@ int airflow_set_note(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_get_dag(struct airflow *a, const char *dag, struct af_dag *out)
+int airflow_get_dag(struct airflow *a, const struct call *call, const char *dag,
+		    struct af_dag *out)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_DAG};
+	struct url u = {.kind = REQ_DAG, .call = call};
 	int err;
 
 	url_fmt(&u, "%s/dags/", a->api->base);
@@ -1029,10 +1044,11 @@ static int patch_run(struct airflow *a, struct url *u, const char *body,
 	return err;
 }
 
-int airflow_set_run_state(struct airflow *a, const char *dag, const char *run,
-			  const char *state, struct af_run *out)
+int airflow_set_run_state(struct airflow *a, const struct call *call,
+			  const char *dag, const char *run, const char *state,
+			  struct af_run *out)
 {
-	struct url u = {.kind = REQ_RUN_STATE};
+	struct url u = {.kind = REQ_RUN_STATE, .call = call};
 	char *quoted, *body;
 	int err = json_quote(state, strlen(state), &quoted);
 
@@ -1049,10 +1065,11 @@ int airflow_set_run_state(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_set_run_note(struct airflow *a, const char *dag, const char *run,
-			 const char *note, size_t len, struct af_run *out)
+int airflow_set_run_note(struct airflow *a, const struct call *call,
+			 const char *dag, const char *run, const char *note,
+			 size_t len, struct af_run *out)
 {
-	struct url u = {.kind = REQ_RUN_NOTE};
+	struct url u = {.kind = REQ_RUN_NOTE, .call = call};
 	char *quoted, *body;
 	int err = json_quote(note, len, &quoted);
 
@@ -1070,11 +1087,11 @@ int airflow_set_run_note(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-int airflow_set_paused(struct airflow *a, const char *dag, int paused,
-		       struct af_dag *out)
+int airflow_set_paused(struct airflow *a, const struct call *call,
+		       const char *dag, int paused, struct af_dag *out)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_PAUSE};
+	struct url u = {.kind = REQ_PAUSE, .call = call};
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -1090,12 +1107,12 @@ int airflow_set_paused(struct airflow *a, const char *dag, int paused,
 	return err;
 }
 
-int airflow_clear(struct airflow *a, const char *dag, const char *run,
-		  const char *task, int map_index, struct af_ref **refs,
-		  size_t *n)
+int airflow_clear(struct airflow *a, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index,
+		  struct af_ref **refs, size_t *n)
 {
 	struct http_resp resp;
-	struct url u = {.kind = REQ_CLEAR};
+	struct url u = {.kind = REQ_CLEAR, .call = call};
 	char *qrun, *qtask, *body;
 	char mi[16] = "";
 	int err;
@@ -1128,8 +1145,8 @@ int airflow_clear(struct airflow *a, const char *dag, const char *run,
 	url_fmt(&u, "%s/dags/", a->api->base);
 	url_id(&u, dag);
 	url_fmt(&u, "/clearTaskInstances");
-	err = call(a, "POST", &u, "application/json", body, MAX_PAGE_BODY,
-		   &resp);
+	err = exchange(a, "POST", &u, "application/json", body, MAX_PAGE_BODY,
+		       &resp);
 	free(body);
 	/* the answer names what was cleared; without it, the caller
 	 * forgets the whole run */
@@ -1150,8 +1167,8 @@ static int probe(struct airflow *a, const struct api *api, char **version,
 	int ret;
 
 	url_fmt(&u, "%s/version", api->base);
-	ret = http_request_anon(a->http, "GET", u.s, "application/json", NULL,
-				MAX_ONE_BODY, &resp);
+	ret = http_request_anon(a->http, 0, "GET", u.s, "application/json",
+				NULL, MAX_ONE_BODY, &resp);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", a->url, resp.error);
 	} else if (resp.status == 200 &&
@@ -1199,7 +1216,7 @@ static int check_auth(struct airflow *a, int anonymous, char *err,
 		}
 	}
 	url_fmt(&u, "%s/dags?limit=1", a->api->base);
-	ret = http_request(a->http, "GET", u.s, "application/json", NULL,
+	ret = http_request(a->http, 0, "GET", u.s, "application/json", NULL,
 			   MAX_PAGE_BODY, &resp);
 	if (ret) {
 		snprintf(err, errlen, "%s: %s", a->url, resp.error);

@@ -20,6 +20,7 @@
 #include "model.h"
 
 struct airflow;
+struct call;
 
 /*
  * Detects the API version (unless cfg forces one) and checks that the
@@ -33,45 +34,51 @@ void airflow_close(struct airflow **a);
 const char *airflow_api_name(const struct airflow *a);
 const char *airflow_server_version(const struct airflow *a);
 
-int airflow_dags(struct airflow *a, struct af_names *out);
+int airflow_dags(struct airflow *a, const struct call *call,
+		 struct af_names *out);
 /* 0 when the DAG exists. */
-int airflow_dag(struct airflow *a, const char *dag);
+int airflow_dag(struct airflow *a, const struct call *call, const char *dag);
 /* Runs newest first, at most max (0: all). */
-int airflow_runs(struct airflow *a, const char *dag, long max,
-		 struct af_run **runs, size_t *n);
-int airflow_run(struct airflow *a, const char *dag, const char *run,
-		struct af_run *out);
+int airflow_runs(struct airflow *a, const struct call *call, const char *dag,
+		 long max, struct af_run **runs, size_t *n);
+int airflow_run(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, struct af_run *out);
 /* Every task instance of a run, every map index. */
-int airflow_tis(struct airflow *a, const char *dag, const char *run,
-		struct af_ti **tis, size_t *n);
+int airflow_tis(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, struct af_ti **tis, size_t *n);
 /*
  * The task instances of a run updated at or after since (the server's
  * clock), sorted as airflow_tis's. -ENOTSUP where the server cannot filter
  * on it (v1 before 2.6, or it refused the filter once), -E2BIG when more
  * than max (at least 100) changed.
  */
-int airflow_tis_changed(struct airflow *a, const char *dag, const char *run,
-			time_t since, long max, struct af_ti **tis, size_t *n);
+int airflow_tis_changed(struct airflow *a, const struct call *call,
+			const char *dag, const char *run, time_t since,
+			long max, struct af_ti **tis, size_t *n);
 /* Now on the server's clock (see http_server_time). */
 time_t airflow_server_time(struct airflow *a);
 /*
  * One task instance; map_index -1 asks for an unmapped one and returns
  * -EISDIR when the task is mapped.
  */
-int airflow_ti(struct airflow *a, const char *dag, const char *run,
-	       const char *task, int map_index, struct af_ti *out);
+int airflow_ti(struct airflow *a, const struct call *call, const char *dag,
+	       const char *run, const char *task, int map_index,
+	       struct af_ti *out);
 /*
  * Every task instance in state updated at or after since, across all DAGs
  * and runs (dag_id and run_id set), sorted by (dag, run, task, map_index).
  */
-int airflow_by_state(struct airflow *a, const char *state, time_t since,
-		     struct af_ti **tis, size_t *n);
+int airflow_by_state(struct airflow *a, const struct call *call,
+		     const char *state, time_t since, struct af_ti **tis,
+		     size_t *n);
 /* The task instances of a mapped task; -ENOENT when it is not mapped. */
-int airflow_mapped(struct airflow *a, const char *dag, const char *run,
-		   const char *task, struct af_ti **tis, size_t *n);
+int airflow_mapped(struct airflow *a, const struct call *call, const char *dag,
+		   const char *run, const char *task, struct af_ti **tis,
+		   size_t *n);
 /* links.json, rendered. */
-int airflow_links(struct airflow *a, const char *dag, const char *run,
-		  const char *task, int map_index, char **text, size_t *len);
+int airflow_links(struct airflow *a, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index, char **text,
+		  size_t *len);
 /*
  * The log of one try, its text handed to sink as it arrives: all of it, or
  * with a token only what follows the text that token ended. *next gets the
@@ -79,47 +86,52 @@ int airflow_links(struct airflow *a, const char *dag, const char *run,
  * server says the log is complete (1, 0, or -1 when it does not say).
  * -ESTALE when the server refused the token: fetch it all instead.
  */
-int airflow_log(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, int try_number,
-		const char *token, logstream_sink sink, void *arg, char **next,
-		int *end_of_log);
+int airflow_log(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, const char *task, int map_index,
+		int try_number, const char *token, logstream_sink sink,
+		void *arg, char **next, int *end_of_log);
 
 /*
  * Sets the state of one task instance: success, failed or skipped. A
  * refusal is -EINVAL (400, 422), -ENOENT, -EACCES or -EIO, as SPEC.md says.
  */
-int airflow_set_state(struct airflow *a, const char *dag, const char *run,
-		      const char *task, int map_index, const char *state);
+int airflow_set_state(struct airflow *a, const struct call *call,
+		      const char *dag, const char *run, const char *task,
+		      int map_index, const char *state);
 /*
  * Sets the note (len bytes). *out is the updated record when the server
  * answered one, else zeroed (task_id NULL).
  */
-int airflow_set_note(struct airflow *a, const char *dag, const char *run,
-		     const char *task, int map_index, const char *note,
-		     size_t len, struct af_ti *out);
+int airflow_set_note(struct airflow *a, const struct call *call,
+		     const char *dag, const char *run, const char *task,
+		     int map_index, const char *note, size_t len,
+		     struct af_ti *out);
 
 /* The DAG record (is_paused, the record pretty-printed). */
-int airflow_get_dag(struct airflow *a, const char *dag, struct af_dag *out);
+int airflow_get_dag(struct airflow *a, const struct call *call, const char *dag,
+		    struct af_dag *out);
 /*
  * Sets a run's state (success, failed, queued) or its note; *out is the
  * updated record when the server answered one, else zeroed.
  */
-int airflow_set_run_state(struct airflow *a, const char *dag, const char *run,
-			  const char *state, struct af_run *out);
-int airflow_set_run_note(struct airflow *a, const char *dag, const char *run,
-			 const char *note, size_t len, struct af_run *out);
+int airflow_set_run_state(struct airflow *a, const struct call *call,
+			  const char *dag, const char *run, const char *state,
+			  struct af_run *out);
+int airflow_set_run_note(struct airflow *a, const struct call *call,
+			 const char *dag, const char *run, const char *note,
+			 size_t len, struct af_run *out);
 /* Pauses or unpauses a DAG; *out as for a run. */
-int airflow_set_paused(struct airflow *a, const char *dag, int paused,
-		       struct af_dag *out);
+int airflow_set_paused(struct airflow *a, const struct call *call,
+		       const char *dag, int paused, struct af_dag *out);
 /*
  * Clears one task instance (map_index -1: unmapped) as the UI's Clear does:
  * it and its downstream, its run back to queued (SPEC.md "state"). *refs
  * gets what the server says it cleared (NULL, 0 when it said nothing
  * usable).
  */
-int airflow_clear(struct airflow *a, const char *dag, const char *run,
-		  const char *task, int map_index, struct af_ref **refs,
-		  size_t *n);
+int airflow_clear(struct airflow *a, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index,
+		  struct af_ref **refs, size_t *n);
 
 void airflow_stats(struct airflow *a, struct http_stats *st);
 /*

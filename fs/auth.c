@@ -416,7 +416,8 @@ static double renew_time(const char *tok)
  * lock. 0 with *tok set; 0 with resp holding the server's refusal; or
  * -errno with resp->error saying why.
  */
-static int buy_jwt(struct auth *a, char **tok, struct http_resp *resp)
+static int buy_jwt(struct auth *a, double deadline, char **tok,
+		   struct http_resp *resp)
 {
 	char *user = NULL, *pass = NULL, *body = NULL;
 	int ret;
@@ -436,7 +437,7 @@ static int buy_jwt(struct auth *a, char **tok, struct http_resp *resp)
 		goto out;
 	}
 	sprintf(body, "{\"username\": %s, \"password\": %s}", user, pass);
-	ret = http_request_anon(a->login, "POST", a->login_path,
+	ret = http_request_anon(a->login, deadline, "POST", a->login_path,
 				"application/json", body, (size_t)1 << 20,
 				resp);
 	if (ret || resp->status / 100 != 2)
@@ -519,7 +520,7 @@ static int made_token(struct auth *a, const char *stale, double deadline,
 	pthread_mutex_unlock(&a->lock);
 
 	if (a->login)
-		ret = buy_jwt(a, &fresh, &r);
+		ret = buy_jwt(a, deadline, &fresh, &r);
 	else if ((ret = make_token(a, deadline, &fresh, msg, sizeof(msg))))
 		snprintf(r.error, sizeof(r.error), "%.*s",
 			 (int)sizeof(r.error) - 1, msg);

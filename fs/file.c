@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "file.h"
 #include "log.h"
 #include "value.h"
@@ -60,8 +61,8 @@ static int writing(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
-	      enum file_cache *how, uint64_t *hash)
+int file_open(struct fs *fs, const struct call *call, struct node *n, int flags,
+	      struct file **out, enum file_cache *how, uint64_t *hash)
 {
 	struct file *f = calloc(1, sizeof(*f));
 	int err = 0, final = 0;
@@ -94,7 +95,7 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 			f->truncated = 1;
 		} else {
 			/* an open without O_TRUNC edits the current text */
-			err = node_content(fs, n, &f->blob, &final);
+			err = node_content(fs, call, n, &f->blob, &final);
 			if (!err && f->blob->len <= NOTE_BYTES) {
 				memcpy(f->buf, f->blob->data, f->blob->len);
 				f->len = f->blob->len;
@@ -104,14 +105,14 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		}
 	} else if (n->kind == N_LOG) {
 		f->kind = F_LOG;
-		err = node_log(fs, n, &f->log);
+		err = node_log(fs, call, n, &f->log);
 		if (!err && f->log->final) {
 			*how = FC_FINAL;
 			*hash = f->log->snap.len;
 		}
 	} else {
 		f->kind = writing(flags) ? F_STATE : F_READ;
-		err = node_content(fs, n, &f->blob, &final);
+		err = node_content(fs, call, n, &f->blob, &final);
 		if (f->kind == F_STATE && !err) {
 			f->buf = malloc(VALUE_STATE_MAX);
 			err = f->buf ? 0 : -ENOMEM;
@@ -124,7 +125,7 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
 		}
 	}
 	if (err) {
-		file_release(fs, &f);
+		file_release(fs, call, &f);
 		return err;
 	}
 	*out = f;
@@ -135,14 +136,14 @@ int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
  * A read of a log past what the open file's snapshot holds, while the try
  * runs, takes a newer snapshot: tail -f and less +F see the log grow.
  */
-static long read_log(struct fs *fs, struct file *f, off_t off, size_t size,
-		     char *buf)
+static long read_log(struct fs *fs, const struct call *call, struct file *f,
+		     off_t off, size_t size, char *buf)
 {
 	struct s_log *l;
 
 	pthread_mutex_lock(&f->lock);
 	if (!f->log->final && (size_t)off + size > f->log->snap.len &&
-	    node_log(fs, f->node, &l) == 0) {
+	    node_log(fs, call, f->node, &l) == 0) {
 		store_put(f->log);
 		f->log = l;
 	}
@@ -154,7 +155,8 @@ static long read_log(struct fs *fs, struct file *f, off_t off, size_t size,
 	return off;
 }
 
-long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
+long file_read(struct fs *fs, const struct call *call, struct file *f,
+	       off_t off, size_t size, char *buf)
 {
 	const char *data;
 	size_t len;
@@ -163,7 +165,7 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 	if (f->kind == F_SCRATCH)
 		return scratch_read(fs->scratch, f->sid, off, size, buf);
 	if (f->kind == F_LOG)
-		return read_log(fs, f, off, size, buf);
+		return read_log(fs, call, f, off, size, buf);
 	pthread_mutex_lock(&f->lock);
 	data = f->kind == F_NOTE ? f->buf : f->blob->data;
 	len = f->kind == F_NOTE ? f->len : f->blob->len;
@@ -176,12 +178,13 @@ long file_read(struct fs *fs, struct file *f, off_t off, size_t size, char *buf)
 }
 
 /* Saves what f collected; f->lock held. */
-static int save(struct fs *fs, struct file *f)
+static int save(struct fs *fs, const struct call *call, struct file *f)
 {
 	int err;
 
 	saving(fs, f->node, 1);
-	err = node_save_logged(fs, f->node, f->node->file, f->buf, f->len);
+	err = node_save_logged(fs, call, f->node, f->node->file, f->buf,
+			       f->len);
 	saving(fs, f->node, -1);
 
 	f->dirty = f->truncated = 0;
@@ -194,8 +197,8 @@ static int save(struct fs *fs, struct file *f)
 }
 
 /* A state's open file appends whatever the offset: > and >> alike. */
-static long write_state(struct fs *fs, struct file *f, const char *buf,
-			size_t size)
+static long write_state(struct fs *fs, const struct call *call, struct file *f,
+			const char *buf, size_t size)
 {
 	int err = 0;
 
@@ -208,8 +211,8 @@ static long write_state(struct fs *fs, struct file *f, const char *buf,
 	f->len += size;
 	f->dirty = 1;
 	if (f->len > 0 && f->buf[f->len - 1] == '\n') {
-		err = save(fs, f); /* a whole value: send it now */
-		f->save_err = 0;   /* said by this write */
+		err = save(fs, call, f); /* a whole value: send it now */
+		f->save_err = 0;	 /* said by this write */
 	}
 	return err ? err : (long)size;
 }
@@ -245,8 +248,8 @@ static long write_note(struct file *f, const char *buf, size_t size, off_t off)
 	return (long)size;
 }
 
-long file_write(struct fs *fs, struct file *f, const char *buf, size_t size,
-		off_t off)
+long file_write(struct fs *fs, const struct call *call, struct file *f,
+		const char *buf, size_t size, off_t off)
 {
 	long ret;
 
@@ -257,7 +260,7 @@ long file_write(struct fs *fs, struct file *f, const char *buf, size_t size,
 	if (f->kind == F_READ)
 		return -EBADF;
 	pthread_mutex_lock(&f->lock);
-	ret = f->kind == F_STATE ? write_state(fs, f, buf, size)
+	ret = f->kind == F_STATE ? write_state(fs, call, f, buf, size)
 				 : write_note(f, buf, size, off);
 	pthread_mutex_unlock(&f->lock);
 	return ret;
@@ -285,7 +288,7 @@ int file_truncate(struct fs *fs, struct file *f, off_t size)
 	return 0;
 }
 
-int file_flush(struct fs *fs, struct file *f)
+int file_flush(struct fs *fs, const struct call *call, struct file *f)
 {
 	int err = 0;
 
@@ -299,7 +302,7 @@ int file_flush(struct fs *fs, struct file *f)
 	 * exec) may have flushed first, and this close must still say it.
 	 */
 	if (f->dirty && !f->failed)
-		err = save(fs, f);
+		err = save(fs, call, f);
 	else
 		err = f->save_err;
 	pthread_mutex_unlock(&f->lock);
@@ -312,7 +315,7 @@ static int unsaved(const struct file *f)
 	return (f->dirty || (f->kind == F_NOTE && f->truncated)) && !f->failed;
 }
 
-int file_fsync(struct fs *fs, struct file *f)
+int file_fsync(struct fs *fs, const struct call *call, struct file *f)
 {
 	int err = 0;
 
@@ -320,14 +323,14 @@ int file_fsync(struct fs *fs, struct file *f)
 		return 0;
 	pthread_mutex_lock(&f->lock);
 	if (unsaved(f))
-		err = save(fs, f);
+		err = save(fs, call, f);
 	else
 		err = f->save_err;
 	pthread_mutex_unlock(&f->lock);
 	return err;
 }
 
-void file_release(struct fs *fs, struct file **fp)
+void file_release(struct fs *fs, const struct call *call, struct file **fp)
 {
 	struct file *f = *fp;
 
@@ -337,7 +340,7 @@ void file_release(struct fs *fs, struct file **fp)
 		/* counted before the lock: a read from now on waits for it */
 		saving(fs, f->node, 1);
 		pthread_mutex_lock(&f->lock);
-		save(fs, f); /* a failure can only be logged here */
+		save(fs, call, f); /* a failure can only be logged here */
 		pthread_mutex_unlock(&f->lock);
 		saving(fs, f->node, -1);
 	}
@@ -350,7 +353,8 @@ void file_release(struct fs *fs, struct file **fp)
 }
 
 /* A note truncated by name (truncate -s): the text cut or zero-filled. */
-static int truncate_note(struct fs *fs, struct node *n, off_t size)
+static int truncate_note(struct fs *fs, const struct call *call, struct node *n,
+			 off_t size)
 {
 	struct cache_blob *b;
 	int final, err;
@@ -358,14 +362,14 @@ static int truncate_note(struct fs *fs, struct node *n, off_t size)
 
 	if ((size_t)size > NOTE_BYTES)
 		return -EFBIG;
-	err = node_content(fs, n, &b, &final);
+	err = node_content(fs, call, n, &b, &final);
 	if (err)
 		return err;
 	text = calloc(1, (size_t)size + 1);
 	if (text) {
 		memcpy(text, b->data,
 		       b->len < (size_t)size ? b->len : (size_t)size);
-		err = node_save(fs, n, n->file, text, (size_t)size);
+		err = node_save(fs, call, n, n->file, text, (size_t)size);
 		free(text);
 	} else {
 		err = -ENOMEM;
@@ -374,8 +378,8 @@ static int truncate_note(struct fs *fs, struct node *n, off_t size)
 	return err;
 }
 
-int file_setattr(struct fs *fs, struct node *n, struct file *f,
-		 const struct file_attr *a)
+int file_setattr(struct fs *fs, const struct call *call, struct node *n,
+		 struct file *f, const struct file_attr *a)
 {
 	int rw = n->kind == N_FILE &&
 		 (path_file_is_state(n->file) || path_file_is_note(n->file));
@@ -392,7 +396,7 @@ int file_setattr(struct fs *fs, struct node *n, struct file *f,
 			err = scratch_truncate(fs->scratch, n->sid, a->size);
 		else if (path_file_is_note(n->file))
 			err = a->size < 0 ? -EINVAL
-					  : truncate_note(fs, n, a->size);
+					  : truncate_note(fs, call, n, a->size);
 	}
 	if (!err && n->kind == N_SCRATCH && (a->mode_set || a->mtime_set))
 		err = scratch_setattr(fs->scratch, n->sid, a->mode_set, a->mode,

@@ -45,17 +45,17 @@ enum file_cache {
  * Opens node n with open(2) flags; *how and *hash say what the kernel may
  * do with its bytes.
  */
-int file_open(struct fs *fs, struct node *n, int flags, struct file **out,
-	      enum file_cache *how, uint64_t *hash);
+int file_open(struct fs *fs, const struct call *call, struct node *n, int flags,
+	      struct file **out, enum file_cache *how, uint64_t *hash);
 /* Copies up to size bytes at off into buf; returns the count or -errno. */
-long file_read(struct fs *fs, struct file *f, off_t off, size_t size,
-	       char *buf);
+long file_read(struct fs *fs, const struct call *call, struct file *f,
+	       off_t off, size_t size, char *buf);
 /* Returns size, or -errno. */
-long file_write(struct fs *fs, struct file *f, const char *buf, size_t size,
-		off_t off);
+long file_write(struct fs *fs, const struct call *call, struct file *f,
+		const char *buf, size_t size, off_t off);
 int file_truncate(struct fs *fs, struct file *f, off_t size);
-int file_flush(struct fs *fs, struct file *f);
-int file_fsync(struct fs *fs, struct file *f);
+int file_flush(struct fs *fs, const struct call *call, struct file *f);
+int file_fsync(struct fs *fs, const struct call *call, struct file *f);
 struct file_attr {
 	int size_set, mode_set, mtime_set, owner_set;
 	off_t size;
@@ -69,9 +69,9 @@ struct file_attr {
  * by name is saved at once) and ignore the rest, as editors expect; other
  * files refuse.
  */
-int file_setattr(struct fs *fs, struct node *n, struct file *f,
-		 const struct file_attr *a);
+int file_setattr(struct fs *fs, const struct call *call, struct node *n,
+		 struct file *f, const struct file_attr *a);
 /* The last close: saves what is left to save (logging a failure). */
-void file_release(struct fs *fs, struct file **f);
+void file_release(struct fs *fs, const struct call *call, struct file **f);
 
 #endif

@@ -2,8 +2,8 @@
 /* Open files and directories; see handle.h. */
 #include <stdlib.h>
 
+#include "call.h"
 #include "handle.h"
-#include "http.h"
 
 struct handle *handle_new(struct fs *fs)
 {
@@ -46,29 +46,32 @@ int handle_take(struct fs *fs, struct handle *h)
 }
 
 /* Closes what h holds (a pending save is made); h is taken. */
-static void handle_empty(struct fs *fs, struct handle *h)
+static void handle_empty(struct fs *fs, const struct call *call,
+			 struct handle *h)
 {
-	file_release(fs, &h->file);
+	file_release(fs, call, &h->file);
 	dir_list_free(&h->dir);
 	if (h->kc)
 		kc_close(&h->node->kc, h->kc_gen);
 	h->kc = 0;
 }
 
-void handle_close(struct fs *fs, struct handle *h)
+void handle_close(struct fs *fs, const struct call *call, struct handle *h)
 {
-	handle_empty(fs, h);
+	handle_empty(fs, call, h);
 	free(h);
 }
 
-void handle_free(struct fs *fs, struct handle *h)
+void handle_free(struct fs *fs, const struct call *call, struct handle *h)
 {
 	if (handle_take(fs, h))
-		handle_close(fs, h);
+		handle_close(fs, call, h);
 }
 
 void handles_close_all(struct fs *fs, double timeout)
 {
+	struct call call;
+
 	for (;;) {
 		struct handle *h;
 
@@ -79,9 +82,9 @@ void handles_close_all(struct fs *fs, double timeout)
 		pthread_mutex_unlock(&fs->handles_lock);
 		if (!h)
 			break;
-		http_call_begin(timeout);
+		call = call_within(timeout, 0);
 		/* not freed: a RELEASE on its way still reads h->linked */
-		handle_empty(fs, h);
+		handle_empty(fs, &call, h);
 		pthread_mutex_lock(&fs->handles_lock);
 		h->next = fs->closed;
 		fs->closed = h;

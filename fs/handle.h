@@ -28,9 +28,9 @@ struct handle *handle_new(struct fs *fs);
  * took it first. */
 int handle_take(struct fs *fs, struct handle *h);
 /* Closes what h holds (a pending save is made) and frees it; h is taken. */
-void handle_close(struct fs *fs, struct handle *h);
+void handle_close(struct fs *fs, const struct call *call, struct handle *h);
 /* handle_take, then handle_close if it was still linked. */
-void handle_free(struct fs *fs, struct handle *h);
+void handle_free(struct fs *fs, const struct call *call, struct handle *h);
 /*
  * DESTROY: closes every handle still linked, each save within timeout
  * seconds. handles_free frees them once the session is destroyed and no

@@ -424,12 +424,12 @@ static double backoff(int try)
 	return base / 2 + base / 2 * (rand() / (RAND_MAX + 1.0));
 }
 
-int http_request(struct http *h, const char *method, const char *path,
-		 const char *accept, const char *body, size_t max,
-		 struct http_resp *resp)
+int http_request(struct http *h, double end, const char *method,
+		 const char *path, const char *accept, const char *body,
+		 size_t max, struct http_resp *resp)
 {
-	return http_request_to(h, method, path, accept, body, max, NULL, NULL,
-			       resp);
+	return http_request_to(h, end, method, path, accept, body, max, NULL,
+			       NULL, resp);
 }
 
 #define MAX_REDIRECTS 5
@@ -622,31 +622,12 @@ out:
 	return ret;
 }
 
-/* the end of the system call this thread serves, 0 when none */
-static __thread double call_deadline;
-
-void http_call_begin(double timeout)
-{
-	call_deadline = mono_s() + timeout;
-}
-
-double http_call_deadline(void)
-{
-	return call_deadline;
-}
-
-void http_call_join(double deadline)
-{
-	call_deadline = deadline;
-}
-
-/* The end of a call that starts now: the timeout, or the system call's. */
-static double call_end(struct http *h)
+/* The end of a request that starts now: the timeout, or the call's end. */
+static double call_end(struct http *h, double end)
 {
 	double deadline = mono_s() + h->timeout;
 
-	return call_deadline > 0 && call_deadline < deadline ? call_deadline
-							     : deadline;
+	return end > 0 && end < deadline ? end : deadline;
 }
 
 static void wipe(char **s)
@@ -668,11 +649,12 @@ static int credentials(struct http *h, const char *refused, double deadline,
 		       : 0;
 }
 
-int http_request_to(struct http *h, const char *method, const char *path,
-		    const char *accept, const char *body, size_t max,
-		    http_sink sink, void *arg, struct http_resp *resp)
+int http_request_to(struct http *h, double end, const char *method,
+		    const char *path, const char *accept, const char *body,
+		    size_t max, http_sink sink, void *arg,
+		    struct http_resp *resp)
 {
-	double deadline = call_end(h);
+	double deadline = call_end(h, end);
 	char *line = NULL, *again = NULL;
 	struct http_resp r2;
 	int ret;
@@ -705,17 +687,17 @@ out:
 	return ret;
 }
 
-int http_request_anon(struct http *h, const char *method, const char *path,
-		      const char *accept, const char *body, size_t max,
-		      struct http_resp *resp)
+int http_request_anon(struct http *h, double end, const char *method,
+		      const char *path, const char *accept, const char *body,
+		      size_t max, struct http_resp *resp)
 {
 	return request(h, method, path, accept, body, max, NULL, NULL,
-		       call_end(h), NULL, 1, resp);
+		       call_end(h, end), NULL, 1, resp);
 }
 
-int http_retry_wait(struct http *h, int try)
+int http_retry_wait(struct http *h, double end, int try)
 {
-	double deadline = call_end(h), wait = backoff(try);
+	double deadline = call_end(h, end), wait = backoff(try);
 
 	if (try >= h->retries || mono_s() + wait >= deadline)
 		return -ETIMEDOUT;

@@ -60,7 +60,9 @@ struct http *http_new(const struct http_config *cfg);
 void http_free(struct http **h);
 
 /*
- * One call: method on url + path (path starts with '/', query included),
+ * One call, ending by end (CLOCK_MONOTONIC seconds: the system call's
+ * deadline, from struct call; 0: none) or after the timeout, whichever
+ * comes first: method on url + path (path starts with '/', query included),
  * with an Accept header, an optional JSON body and the Authorization line
  * of cfg->auth (after a 401 or 403, sent once more with a fresh one when
  * there is one; its failure is the call's); the answer may hold at most
@@ -71,18 +73,18 @@ void http_free(struct http **h);
  * but the verbose request lines: the caller knows what was asked. Free
  * resp with http_resp_free either way.
  */
-int http_request(struct http *h, const char *method, const char *path,
-		 const char *accept, const char *body, size_t max,
-		 struct http_resp *resp);
+int http_request(struct http *h, double end, const char *method,
+		 const char *path, const char *accept, const char *body,
+		 size_t max, struct http_resp *resp);
 void http_resp_free(struct http_resp *r);
 
 /*
  * Like http_request, but without credentials at all: the version probe (it
  * goes to a server not yet known to be ours) and the login (auth.c).
  */
-int http_request_anon(struct http *h, const char *method, const char *path,
-		      const char *accept, const char *body, size_t max,
-		      struct http_resp *resp);
+int http_request_anon(struct http *h, double end, const char *method,
+		      const char *path, const char *accept, const char *body,
+		      size_t max, struct http_resp *resp);
 
 /*
  * Now on the server's clock: ours moved by the difference seen in the Date
@@ -98,9 +100,10 @@ typedef int (*http_sink)(void *arg, const char *data, size_t len);
  * answers. Once the sink has had bytes, a failure is not retried. A
  * sink's error is returned as it is.
  */
-int http_request_to(struct http *h, const char *method, const char *path,
-		    const char *accept, const char *body, size_t max,
-		    http_sink sink, void *arg, struct http_resp *resp);
+int http_request_to(struct http *h, double end, const char *method,
+		    const char *path, const char *accept, const char *body,
+		    size_t max, http_sink sink, void *arg,
+		    struct http_resp *resp);
 
 /*
  * Before the caller's own retry number try + 1 (try from 0) of a request
@@ -109,17 +112,7 @@ int http_request_to(struct http *h, const char *method, const char *path,
  * -ETIMEDOUT at once when the retries are spent or the wait would end past
  * the deadline.
  */
-int http_retry_wait(struct http *h, int try);
-
-/*
- * Starts the system call that this thread serves: every request it sends
- * until the next begin ends within timeout seconds from now, retries and
- * every request of the call included (one `ls` may need several).
- */
-void http_call_begin(double timeout);
-/* A helper thread of that call takes its deadline (0: none). */
-double http_call_deadline(void);
-void http_call_join(double deadline);
+int http_retry_wait(struct http *h, double end, int try);
 
 /*
  * The errno for an HTTP status: 0 for 2xx; ENOENT 404; EACCES 401/403;

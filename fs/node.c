@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "log.h"
 #include "node.h"
 #include "readahead.h"
@@ -15,27 +16,30 @@
 /* Tries that logs/ lists, the newest; an older one still opens by name. */
 #define LOGS_LISTED 1000
 
-static int ti_of(struct fs *fs, const struct node *n, struct s_ti **out)
+static int ti_of(struct fs *fs, const struct call *call, const struct node *n,
+		 struct s_ti **out)
 {
-	return store_ti(fs->store, n->dag, n->run, n->task, n->map_index, out);
+	return store_ti(fs->store, call, n->dag, n->run, n->task, n->map_index,
+			out);
 }
 
 /*
  * The record for a path walk: when the server cannot be reached, the one
  * seen last (*stale: the server's error), so the path to a final log stays.
  */
-static int ti_seen(struct fs *fs, const struct node *n, struct s_ti **out,
-		   int *stale)
+static int ti_seen(struct fs *fs, const struct call *call, const struct node *n,
+		   struct s_ti **out, int *stale)
 {
-	return store_ti_seen(fs->store, n->dag, n->run, n->task, n->map_index,
-			     out, stale);
+	return store_ti_seen(fs->store, call, n->dag, n->run, n->task,
+			     n->map_index, out, stale);
 }
 
-static int child_of_logs(struct fs *fs, const struct node *parent,
-			 const char *name, struct node *tmpl)
+static int child_of_logs(struct fs *fs, const struct call *call,
+			 const struct node *parent, const char *name,
+			 struct node *tmpl)
 {
 	struct s_ti *t;
-	int k, stale, err = ti_seen(fs, parent, &t, &stale);
+	int k, stale, err = ti_seen(fs, call, parent, &t, &stale);
 
 	if (err)
 		return err;
@@ -103,15 +107,15 @@ static const char *bs_state_of(const struct node *n)
  * Whether the list of n's state holds a task instance under n with the
  * child name (n: N_BS_STATE, N_BS_DAG, N_BS_RUN or N_BS_MAPPED); sets tmpl.
  */
-static int bs_child(struct fs *fs, const struct node *n, const char *name,
-		    struct node *tmpl)
+static int bs_child(struct fs *fs, const struct call *call,
+		    const struct node *n, const char *name, struct node *tmpl)
 {
 	struct s_tis *t;
 	int mi = -1, err;
 
 	if (n->kind == N_BS_MAPPED && path_number(name, &mi))
 		return -ENOENT;
-	err = store_by_state(fs->store, bs_state_of(n), &t);
+	err = store_by_state(fs->store, call, bs_state_of(n), &t);
 	if (err)
 		return err;
 	err = -ENOENT;
@@ -156,8 +160,8 @@ static int bs_child(struct fs *fs, const struct node *n, const char *name,
 	return err;
 }
 
-int node_child(struct fs *fs, const struct node *parent, const char *name,
-	       struct node *tmpl)
+int node_child(struct fs *fs, const struct call *call,
+	       const struct node *parent, const char *name, struct node *tmpl)
 {
 	struct store *s = fs->store;
 	struct s_ti *t;
@@ -193,14 +197,15 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 			return 0;
 		if (name[0] == '@')
 			return own_child(path_run_file(name), tmpl);
-		err = store_task(s, parent->dag, parent->run, name, &mapped);
+		err = store_task(s, call, parent->dag, parent->run, name,
+				 &mapped);
 		tmpl->kind = mapped ? N_MAPPED : N_TI;
 		return err;
 	case N_MAPPED:
 		if (path_number(name, &mi))
 			return -ENOENT;
-		err = store_ti_seen(s, parent->dag, parent->run, parent->task,
-				    mi, &t, &stale);
+		err = store_ti_seen(s, call, parent->dag, parent->run,
+				    parent->task, mi, &t, &stale);
 		store_put(t);
 		tmpl->kind = N_TI;
 		tmpl->num = mi;
@@ -219,7 +224,7 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 		tmpl->kind = tmpl->file == TI_LOGS ? N_LOGS : N_FILE;
 		return 0;
 	case N_LOGS:
-		return child_of_logs(fs, parent, name, tmpl);
+		return child_of_logs(fs, call, parent, name, tmpl);
 	case N_BYSTATE:
 		for (int i = 0; bs_states[i]; i++)
 			if (!strcmp(name, bs_states[i])) {
@@ -231,7 +236,7 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
 	case N_BS_DAG:
 	case N_BS_RUN:
 	case N_BS_MAPPED:
-		return bs_child(fs, parent, name, tmpl);
+		return bs_child(fs, call, parent, name, tmpl);
 	default:
 		return -ENOTDIR;
 	}
@@ -427,8 +432,9 @@ static int render_run_file(const struct af_run *r, enum ti_file f,
 }
 
 /* The bytes of a run's or a DAG's @ file; *mtime its time. */
-static int own_content(struct fs *fs, const struct node *n,
-		       struct cache_blob **out, time_t *mtime)
+static int own_content(struct fs *fs, const struct call *call,
+		       const struct node *n, struct cache_blob **out,
+		       time_t *mtime)
 {
 	struct s_run *r;
 	struct s_dag *d;
@@ -436,7 +442,7 @@ static int own_content(struct fs *fs, const struct node *n,
 
 	*mtime = fs->started;
 	if (n->file >= RUN_STATE && n->file <= RUN_INFO) {
-		err = store_run(fs->store, n->dag, n->run, &r);
+		err = store_run(fs->store, call, n->dag, n->run, &r);
 		if (err)
 			return err;
 		if (r->run.mtime)
@@ -445,7 +451,7 @@ static int own_content(struct fs *fs, const struct node *n,
 		store_put(r);
 		return err;
 	}
-	err = store_dag_info(fs->store, n->dag, &d);
+	err = store_dag_info(fs->store, call, n->dag, &d);
 	if (err)
 		return err;
 	if (n->file == DAG_PAUSED)
@@ -462,8 +468,8 @@ static int is_own(const struct node *n)
 	return n->kind == N_FILE && n->file >= RUN_STATE;
 }
 
-int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
-		 int *final)
+int node_content(struct fs *fs, const struct call *call, const struct node *n,
+		 struct cache_blob **out, int *final)
 {
 	struct s_ti *t;
 	time_t mtime;
@@ -476,21 +482,22 @@ int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
 	if (n->kind != N_FILE)
 		return -EISDIR;
 	if (is_own(n))
-		return own_content(fs, n, out, &mtime);
-	err = ti_of(fs, n, &t);
+		return own_content(fs, call, n, out, &mtime);
+	err = ti_of(fs, call, n, &t);
 	if (err)
 		return err;
 	if (n->file == TI_LINKS) {
 		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
 				t->ti.map_index);
-		err = store_links(fs->store, &t->ti, n->dag, n->run, 0, out);
+		err = store_links(fs->store, call, &t->ti, n->dag, n->run, out);
 	} else
 		err = render_ti_file(&t->ti, n->file, out);
 	store_put(t);
 	return err;
 }
 
-int node_log(struct fs *fs, const struct node *n, struct s_log **out)
+int node_log(struct fs *fs, const struct call *call, const struct node *n,
+	     struct s_log **out)
 {
 	struct s_ti *t;
 	int stale, err;
@@ -498,13 +505,13 @@ int node_log(struct fs *fs, const struct node *n, struct s_log **out)
 	*out = NULL;
 	if (n->kind != N_LOG)
 		return -EINVAL;
-	err = ti_seen(fs, n, &t, &stale);
+	err = ti_seen(fs, call, n, &t, &stale);
 	if (err)
 		return err;
 	if (!stale) {
 		readahead_after(fs->ra, n->dag, n->run, t->ti.task_id,
 				t->ti.map_index);
-		err = store_log(fs->store, &t->ti, n->dag, n->run, n->num, 0,
+		err = store_log(fs->store, call, &t->ti, n->dag, n->run, n->num,
 				out);
 	} else if (store_log_final(fs->store, &t->ti, n->dag, n->run, n->num,
 				   out)) {
@@ -532,7 +539,8 @@ static int bs_target(const struct node *n, char *buf, size_t size)
 	return len >= 0 && (size_t)len < size ? len : -ENAMETOOLONG;
 }
 
-int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
+int node_readlink(struct fs *fs, const struct call *call, const struct node *n,
+		  char *buf, size_t size)
 {
 	struct s_ti *t;
 	int err;
@@ -541,7 +549,7 @@ int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size)
 		return bs_target(n, buf, size) < 0 ? -ENAMETOOLONG : 0;
 	if (n->kind != N_LATEST)
 		return -EINVAL;
-	err = ti_of(fs, n, &t);
+	err = ti_of(fs, call, n, &t);
 	if (err)
 		return err;
 	snprintf(buf, size, "%d", t->ti.try_number);
@@ -620,8 +628,9 @@ static time_t dag_time(struct fs *fs, const char *dag)
  * they are known, else its run's. Without check, nothing is asked: what is
  * not known yet gets the mount time and a timeout of 0.
  */
-static int attr_mapped(struct fs *fs, const struct node *n, int check,
-		       struct stat *st, double *timeout)
+static int attr_mapped(struct fs *fs, const struct call *call,
+		       const struct node *n, int check, struct stat *st,
+		       double *timeout)
 {
 	struct s_tis *m;
 	struct s_run *r;
@@ -638,7 +647,7 @@ static int attr_mapped(struct fs *fs, const struct node *n, int check,
 	}
 	if (!t)
 		t = run_time(fs, n->dag, n->run);
-	if (!t && check && !store_run(fs->store, n->dag, n->run, &r)) {
+	if (!t && check && !store_run(fs->store, call, n->dag, n->run, &r)) {
 		t = r->run.mtime;
 		store_put(r);
 	}
@@ -651,8 +660,9 @@ static int attr_mapped(struct fs *fs, const struct node *n, int check,
 }
 
 /* A DAG or run directory: checked with the server, or taken on trust. */
-static int attr_trusted(struct fs *fs, const struct node *n, int check,
-			struct stat *st, double *timeout)
+static int attr_trusted(struct fs *fs, const struct call *call,
+			const struct node *n, int check, struct stat *st,
+			double *timeout)
 {
 	struct store *s = fs->store;
 	enum known k = n->kind == N_DAG ? store_dag_known(s, n->dag)
@@ -666,12 +676,12 @@ static int attr_trusted(struct fs *fs, const struct node *n, int check,
 	if (k == UNKNOWN && !check) {
 		*timeout = 0;
 	} else if (n->kind == N_DAG) {
-		err = store_dag(s, n->dag);
+		err = store_dag(s, call, n->dag);
 		mtime = dag_time(fs, n->dag);
 		if (!mtime) /* until its runs are listed */
 			mtime = fs->started;
 	} else {
-		err = store_run(s, n->dag, n->run, &r);
+		err = store_run(s, call, n->dag, n->run, &r);
 		if (!err) {
 			mtime = r->run.mtime ? r->run.mtime : fs->started;
 			store_put(r);
@@ -681,13 +691,13 @@ static int attr_trusted(struct fs *fs, const struct node *n, int check,
 	return err;
 }
 
-static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
-		   double *timeout)
+static int attr_ti(struct fs *fs, const struct call *call, struct node *n,
+		   struct stat *st, double *timeout)
 {
 	struct cache_blob *b = NULL;
 	struct s_log *l;
 	struct s_ti *t;
-	int stale, final = 0, err = ti_seen(fs, n, &t, &stale);
+	int stale, final = 0, err = ti_seen(fs, call, n, &t, &stale);
 	const struct af_ti *ti;
 	mode_t rw = fs->cfg->ro ? 0444 : 0644;
 	time_t mtime;
@@ -710,7 +720,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 		st->st_mtime = st->st_ctime = st->st_atime = mtime;
 		break;
 	case N_LOG:
-		err = node_log(fs, n, &l);
+		err = node_log(fs, call, n, &l);
 		if (err)
 			break;
 		set_file(st, 0444, l->snap.len, mtime);
@@ -722,7 +732,7 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 		store_put(l);
 		break;
 	case N_FILE:
-		err = node_content(fs, n, &b, &final);
+		err = node_content(fs, call, n, &b, &final);
 		if (err)
 			break;
 		set_file(st,
@@ -738,12 +748,13 @@ static int attr_ti(struct fs *fs, struct node *n, struct stat *st,
 	return err;
 }
 
-static int attr_own(struct fs *fs, struct node *n, struct stat *st)
+static int attr_own(struct fs *fs, const struct call *call, struct node *n,
+		    struct stat *st)
 {
 	struct cache_blob *b;
 	time_t mtime;
 	mode_t rw = fs->cfg->ro ? 0444 : 0644;
-	int err = own_content(fs, n, &b, &mtime);
+	int err = own_content(fs, call, n, &b, &mtime);
 
 	if (err)
 		return err;
@@ -769,8 +780,8 @@ static int attr_scratch(struct fs *fs, const struct node *n, struct stat *st)
 	return 0;
 }
 
-int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
-	      double *timeout)
+int node_attr(struct fs *fs, const struct call *call, struct node *n, int check,
+	      struct stat *st, double *timeout)
 {
 	struct cache_blob *b;
 	int final, err = 0;
@@ -802,10 +813,10 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 		break;
 	}
 	case N_MAPPED:
-		err = attr_mapped(fs, n, check, st, timeout);
+		err = attr_mapped(fs, call, n, check, st, timeout);
 		break;
 	case N_STATS:
-		err = node_content(fs, n, &b, &final);
+		err = node_content(fs, call, n, &b, &final);
 		if (!err) {
 			set_file(st, 0444, b->len, time(NULL));
 			store_put(b);
@@ -814,7 +825,7 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 		break;
 	case N_DAG:
 	case N_RUN:
-		err = attr_trusted(fs, n, check, st, timeout);
+		err = attr_trusted(fs, call, n, check, st, timeout);
 		break;
 	case N_SCRATCH:
 		err = attr_scratch(fs, n, st);
@@ -822,13 +833,13 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
 		break;
 	case N_FILE:
 		if (is_own(n)) {
-			err = attr_own(fs, n, st);
+			err = attr_own(fs, call, n, st);
 			break;
 		}
-		err = attr_ti(fs, n, st, timeout);
+		err = attr_ti(fs, call, n, st, timeout);
 		break;
 	default:
-		err = attr_ti(fs, n, st, timeout);
+		err = attr_ti(fs, call, n, st, timeout);
 	}
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
@@ -866,22 +877,23 @@ static int add_entry(struct dir_list *l, size_t *cap, const char *name,
 	return 0;
 }
 
-static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
-		    size_t *cap)
+static int list_tis(struct fs *fs, const struct call *call,
+		    const struct node *n, struct dir_list *l, size_t *cap)
 {
 	struct s_tis *t = NULL;
 	int err;
 
 	if (n->kind == N_RUN)
-		err = store_tis(fs->store, n->dag, n->run, &t);
+		err = store_tis(fs->store, call, n->dag, n->run, &t);
 	else
-		err = store_mapped(fs->store, n->dag, n->run, n->task, &t);
+		err = store_mapped(fs->store, call, n->dag, n->run, n->task,
+				   &t);
 	/* the server lists no task instances for a run that does not exist */
 	if (!err && t->n == 0 && n->kind == N_RUN &&
 	    store_run_known(fs->store, n->dag, n->run) != KNOWN) {
 		struct s_run *r;
 
-		err = store_run(fs->store, n->dag, n->run, &r);
+		err = store_run(fs->store, call, n->dag, n->run, &r);
 		if (!err)
 			store_put(r);
 	}
@@ -905,13 +917,13 @@ static int list_tis(struct fs *fs, const struct node *n, struct dir_list *l,
 }
 
 /* The names under n (a directory below @by-state/STATE) in its state's list. */
-static int list_bs(struct fs *fs, const struct node *n, struct dir_list *l,
-		   size_t *cap)
+static int list_bs(struct fs *fs, const struct call *call, const struct node *n,
+		   struct dir_list *l, size_t *cap)
 {
 	const char *last = NULL;
 	struct s_tis *t = NULL;
 	char num[16];
-	int err = store_by_state(fs->store, bs_state_of(n), &t);
+	int err = store_by_state(fs->store, call, bs_state_of(n), &t);
 
 	/* the list is sorted by (dag, run, task, map_index) */
 	for (size_t i = 0; !err && i < t->n; i++) {
@@ -974,7 +986,8 @@ static int list_scratch(struct fs *fs, const struct node *n, struct dir_list *l,
 	return err;
 }
 
-int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
+int node_list(struct fs *fs, const struct call *call, const struct node *n,
+	      struct dir_list *out)
 {
 	struct s_dags *d = NULL;
 	struct s_runs *r = NULL;
@@ -990,7 +1003,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		if (!err)
 			err = add_entry(out, &cap, "@by-state", S_IFDIR);
 		if (!err)
-			err = store_dags(fs->store, &d);
+			err = store_dags(fs->store, call, &d);
 		/* .stats and @-names are ours: a DAG cannot hide them */
 		for (size_t i = 0; !err && i < d->names.n; i++)
 			if (strcmp(d->names.v[i], ".stats") &&
@@ -1004,7 +1017,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		for (int f = DAG_PAUSED; !err && f <= DAG_INFO; f++)
 			err = add_entry(out, &cap, path_file_name(f), S_IFREG);
 		if (!err)
-			err = store_runs(fs->store, n->dag, &r);
+			err = store_runs(fs->store, call, n->dag, &r);
 		for (size_t i = 0; !err && i < r->n; i++)
 			if (r->runs[i].run_id[0] != '@') /* names of ours */
 				err = add_entry(out, &cap, r->runs[i].run_id,
@@ -1012,7 +1025,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		/* the server lists no runs for a DAG that does not exist */
 		if (!err && r->n == 0 &&
 		    store_dag_known(fs->store, n->dag) != KNOWN)
-			err = store_dag(fs->store, n->dag);
+			err = store_dag(fs->store, call, n->dag);
 		if (r)
 			store_put(r);
 		break;
@@ -1020,12 +1033,12 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 		for (int f = RUN_STATE; !err && f <= RUN_INFO; f++)
 			err = add_entry(out, &cap, path_file_name(f), S_IFREG);
 		if (!err)
-			err = list_tis(fs, n, out, &cap);
+			err = list_tis(fs, call, n, out, &cap);
 		if (!err)
 			err = list_scratch(fs, n, out, &cap);
 		break;
 	case N_MAPPED:
-		err = list_tis(fs, n, out, &cap);
+		err = list_tis(fs, call, n, out, &cap);
 		break;
 	case N_BYSTATE:
 		for (int i = 0; !err && bs_states[i]; i++)
@@ -1035,7 +1048,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 	case N_BS_DAG:
 	case N_BS_RUN:
 	case N_BS_MAPPED:
-		err = list_bs(fs, n, out, &cap);
+		err = list_bs(fs, call, n, out, &cap);
 		break;
 	case N_TI:
 		for (int f = TI_STATE; !err && f <= TI_LOGS; f++)
@@ -1045,7 +1058,7 @@ int node_list(struct fs *fs, const struct node *n, struct dir_list *out)
 			err = list_scratch(fs, n, out, &cap);
 		break;
 	case N_LOGS:
-		err = ti_of(fs, n, &t);
+		err = ti_of(fs, call, n, &t);
 		if (err)
 			break;
 		/* the newest LOGS_LISTED tries: a try_number is the
@@ -1115,8 +1128,8 @@ static void log_rejected_state(const struct node *n, const char *buf,
 }
 
 /* node_save; *asked is set once the store is asked (a request is made). */
-static int save(struct fs *fs, const struct node *n, enum ti_file file,
-		const char *buf, size_t len, int *asked)
+static int save(struct fs *fs, const struct call *call, const struct node *n,
+		enum ti_file file, const char *buf, size_t len, int *asked)
 {
 	static const char *const clear[] = {"clear", NULL};
 	static const char *const run_states[] = {"success", "failed", "queued",
@@ -1134,8 +1147,8 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 	case TI_STATE:
 		if (value_word(buf, len, clear)) {
 			*asked = 1;
-			return store_clear(fs->store, n->dag, n->run, n->task,
-					   n->map_index);
+			return store_clear(fs->store, call, n->dag, n->run,
+					   n->task, n->map_index);
 		}
 		state = value_state(buf, len);
 		if (!state) {
@@ -1143,20 +1156,22 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 			return -EINVAL;
 		}
 		*asked = 1;
-		return store_set_state(fs->store, n->dag, n->run, n->task,
+		return store_set_state(fs->store, call, n->dag, n->run, n->task,
 				       n->map_index, state);
 	case RUN_STATE:
 		state = value_word(buf, len, run_states);
 		if (!state)
 			return -EINVAL;
 		*asked = 1;
-		return store_set_run_state(fs->store, n->dag, n->run, state);
+		return store_set_run_state(fs->store, call, n->dag, n->run,
+					   state);
 	case DAG_PAUSED:
 		state = value_word(buf, len, paused);
 		if (!state)
 			return -EINVAL;
 		*asked = 1;
-		return store_set_paused(fs->store, n->dag, state[0] == 't');
+		return store_set_paused(fs->store, call, n->dag,
+					state[0] == 't');
 	case TI_NOTE:
 	case RUN_NOTE:
 		note_len = value_note(buf, len);
@@ -1164,28 +1179,30 @@ static int save(struct fs *fs, const struct node *n, enum ti_file file,
 			return (int)note_len;
 		*asked = 1;
 		if (file == RUN_NOTE)
-			return store_set_run_note(fs->store, n->dag, n->run,
-						  buf, (size_t)note_len);
-		return store_set_note(fs->store, n->dag, n->run, n->task,
+			return store_set_run_note(fs->store, call, n->dag,
+						  n->run, buf,
+						  (size_t)note_len);
+		return store_set_note(fs->store, call, n->dag, n->run, n->task,
 				      n->map_index, buf, (size_t)note_len);
 	default:
 		return -EACCES;
 	}
 }
 
-int node_save(struct fs *fs, const struct node *n, enum ti_file file,
-	      const char *buf, size_t len)
+int node_save(struct fs *fs, const struct call *call, const struct node *n,
+	      enum ti_file file, const char *buf, size_t len)
 {
 	int asked = 0;
 
-	return save(fs, n, file, buf, len, &asked);
+	return save(fs, call, n, file, buf, len, &asked);
 }
 
-int node_save_logged(struct fs *fs, const struct node *n, enum ti_file file,
-		     const char *buf, size_t len)
+int node_save_logged(struct fs *fs, const struct call *call,
+		     const struct node *n, enum ti_file file, const char *buf,
+		     size_t len)
 {
 	int asked = 0;
-	int err = save(fs, n, file, buf, len, &asked);
+	int err = save(fs, call, n, file, buf, len, &asked);
 
 	if (err && !asked) {
 		char where[NODE_KEY_MAX];
@@ -1261,9 +1278,10 @@ int node_unlink(struct fs *fs, const struct node *dir, const char *name)
 }
 
 /* A scratch copy of note or state under name: what `cat` shows now. */
-static int copy_to_scratch(struct fs *fs, const struct node *dir,
-			   const char *key, enum ti_file file, const char *to,
-			   int excl, uint64_t *sid)
+static int copy_to_scratch(struct fs *fs, const struct call *call,
+			   const struct node *dir, const char *key,
+			   enum ti_file file, const char *to, int excl,
+			   uint64_t *sid)
 {
 	struct node f = *dir;
 	struct cache_blob *b;
@@ -1274,9 +1292,9 @@ static int copy_to_scratch(struct fs *fs, const struct node *dir,
 	if (dir->kind == N_RUN) {
 		f.kind = N_FILE;
 		f.file = file;
-		err = own_content(fs, &f, &b, &mtime);
+		err = own_content(fs, call, &f, &b, &mtime);
 	} else {
-		err = ti_of(fs, dir, &t);
+		err = ti_of(fs, call, dir, &t);
 		if (err)
 			return err;
 		err = render_ti_file(&t->ti, file, &b);
@@ -1291,7 +1309,8 @@ static int copy_to_scratch(struct fs *fs, const struct node *dir,
 }
 
 /* A scratch file saved as note or state; it is gone once saved. */
-static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
+static int save_scratch(struct fs *fs, const struct call *call,
+			const struct node *dir, const char *key,
 			const char *from, enum ti_file file)
 {
 	uint64_t sid;
@@ -1303,15 +1322,16 @@ static int save_scratch(struct fs *fs, const struct node *dir, const char *key,
 		err = scratch_content(fs->scratch, sid, &data, &len);
 	if (err)
 		return err;
-	err = node_save_logged(fs, dir, file, data, len);
+	err = node_save_logged(fs, call, dir, file, data, len);
 	free(data);
 	if (!err)
 		scratch_unlink(fs->scratch, key, from);
 	return err;
 }
 
-int node_rename(struct fs *fs, struct node *dir, const char *from,
-		struct node *newdir, const char *to, unsigned int flags)
+int node_rename(struct fs *fs, const struct call *call, struct node *dir,
+		const char *from, struct node *newdir, const char *to,
+		unsigned int flags)
 {
 	int run = dir->kind == N_RUN;
 	enum ti_file src = run ? path_run_file(from) : path_ti_file(from);
@@ -1352,12 +1372,13 @@ int node_rename(struct fs *fs, struct node *dir, const char *from,
 		   (path_file_is_state(dst) || path_file_is_note(dst))) {
 		if (excl)
 			return -EEXIST;
-		err = save_scratch(fs, dir, key, from, dst);
+		err = save_scratch(fs, call, dir, key, from, dst);
 		tmpl.kind = N_FILE;
 		tmpl.file = dst;
 	} else if ((path_file_is_state(src) || path_file_is_note(src)) &&
 		   dst == TI_NONE) {
-		err = copy_to_scratch(fs, dir, key, src, to, excl, &tmpl.sid);
+		err = copy_to_scratch(fs, call, dir, key, src, to, excl,
+				      &tmpl.sid);
 	} else {
 		return -EPERM;
 	}

@@ -101,8 +101,8 @@ struct dir_list {
  * What name in parent stands for: fills tmpl's kind, file and num. May ask
  * the server (a task's kind, a map index). -ENOENT when it is nothing.
  */
-int node_child(struct fs *fs, const struct node *parent, const char *name,
-	       struct node *tmpl);
+int node_child(struct fs *fs, const struct call *call,
+	       const struct node *parent, const char *name, struct node *tmpl);
 /*
  * The attributes of n and how long the kernel may keep them (and the
  * name): what remains of the lifetime in the cache of what they come
@@ -110,8 +110,8 @@ int node_child(struct fs *fs, const struct node *parent, const char *name,
  * server; without, it gets a timeout of 0 so that the next stat checks it.
  * The kernel is told of a file's size: kcache.h hears of it.
  */
-int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
-	      double *timeout);
+int node_attr(struct fs *fs, const struct call *call, struct node *n, int check,
+	      struct stat *st, double *timeout);
 /*
  * Whether the attributes of name in directory n come without a request of
  * their own once n is listed: not for links.json and log files, whose size
@@ -119,19 +119,22 @@ int node_attr(struct fs *fs, struct node *n, int check, struct stat *st,
  */
 int node_listing_has_attr(const struct node *n, const char *name);
 /* The names in directory n ("." and ".." not included). */
-int node_list(struct fs *fs, const struct node *n, struct dir_list *out);
+int node_list(struct fs *fs, const struct call *call, const struct node *n,
+	      struct dir_list *out);
 void dir_list_free(struct dir_list *l);
 /*
  * The bytes of file n (state, note, links.json, info.json, .stats), as a
  * referenced blob (release with store_put); *final says they can never
  * change, so the kernel may keep them.
  */
-int node_content(struct fs *fs, const struct node *n, struct cache_blob **out,
-		 int *final);
+int node_content(struct fs *fs, const struct call *call, const struct node *n,
+		 struct cache_blob **out, int *final);
 /* The log of a try (N_LOG), as store_log() says; release with store_put. */
-int node_log(struct fs *fs, const struct node *n, struct s_log **out);
+int node_log(struct fs *fs, const struct call *call, const struct node *n,
+	     struct s_log **out);
 /* The target of a symbolic link (logs/latest), in buf. */
-int node_readlink(struct fs *fs, const struct node *n, char *buf, size_t size);
+int node_readlink(struct fs *fs, const struct call *call, const struct node *n,
+		  char *buf, size_t size);
 
 /* The key of a task instance directory's scratch files. */
 #define NODE_KEY_MAX STORE_KEY_MAX
@@ -144,24 +147,26 @@ int node_ti_key(const struct node *n, char key[NODE_KEY_MAX]);
  * what the server said. A state of nothing but white space sends nothing
  * and is 0.
  */
-int node_save(struct fs *fs, const struct node *n, enum ti_file file,
-	      const char *buf, size_t len);
+int node_save(struct fs *fs, const struct call *call, const struct node *n,
+	      enum ti_file file, const char *buf, size_t len);
 /*
  * node_save, logging a failure ("saving note of DAG/RUN/TASK: ...") that
  * happened before any request: a refused value, a read-only mount. A
  * request that failed is logged once, by airflow.c, with its method, URL,
  * status and the server's message.
  */
-int node_save_logged(struct fs *fs, const struct node *n, enum ti_file file,
-		     const char *buf, size_t len);
+int node_save_logged(struct fs *fs, const struct call *call,
+		     const struct node *n, enum ti_file file, const char *buf,
+		     size_t len);
 /*
  * A rename in a task instance directory (SPEC.md "note"): scratch files
  * among themselves, a scratch file onto note or state (saved, in one
  * PATCH), note or state onto a scratch name (a scratch copy; they stay).
  * Anything else is -EPERM, or -EXDEV between two directories.
  */
-int node_rename(struct fs *fs, struct node *dir, const char *from,
-		struct node *newdir, const char *to, unsigned int flags);
+int node_rename(struct fs *fs, const struct call *call, struct node *dir,
+		const char *from, struct node *newdir, const char *to,
+		unsigned int flags);
 /*
  * Creates a scratch file (sets tmpl) in directory dir: any new name in a
  * task instance directory; in a run directory one created exclusively

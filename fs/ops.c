@@ -13,24 +13,25 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
+#include "call.h"
 #include "file.h"
 #include "handle.h"
-#include "http.h"
 #include "node.h"
 #include "readahead.h"
 #include "ops.h"
 
-/*
- * Every operation starts here: what it sends to the server, retries
- * included, ends within the mount's timeout from now.
- */
 static struct fs *fs_of(fuse_req_t req)
 {
-	struct fs *fs = fuse_req_userdata(req);
+	return fuse_req_userdata(req);
+}
 
-	http_call_begin(fs->cfg->timeout);
-	return fs;
+/*
+ * Every operation that may ask the server starts its call here: what it
+ * sends, retries included, ends within the mount's timeout from now.
+ */
+static struct call call_of(fuse_req_t req)
+{
+	return call_within(fs_of(req)->cfg->timeout, 0);
 }
 
 static struct node *node_of(fuse_req_t req, fuse_ino_t ino)
@@ -82,7 +83,8 @@ static void afs_init(void *userdata, struct fuse_conn_info *conn)
 
 	/* threads start here, after the daemon has forked */
 	fs->ra = readahead_start(fs->store, fs->cfg->readahead,
-				 readahead_window(fs->cfg->readahead));
+				 readahead_window(fs->cfg->readahead),
+				 fs->cfg->timeout);
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
@@ -197,6 +199,7 @@ static void reply_node(fuse_req_t req, struct fs *fs, struct node *n,
 
 static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param e = {0};
 	struct node *p = node_of(req, parent), tmpl, *n;
@@ -220,7 +223,7 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			fuse_reply_err(req, rep.err ? rep.err : ENOMEM);
 		return;
 	}
-	err = node_child(fs, p, name, &tmpl);
+	err = node_child(fs, call, p, name, &tmpl);
 	if (err || tmpl.kind != N_STATS)
 		count(fs, NULL, OP_LOOKUP);
 	if (err)
@@ -240,7 +243,7 @@ static void afs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err = node_attr(fs, n, 0, &e.attr, &timeout);
+	err = node_attr(fs, call, n, 0, &e.attr, &timeout);
 	if (err) {
 		put_failed(fs, held, p, name, pid, -err);
 		inodes_forget(fs->inodes, n->ino, 1);
@@ -270,6 +273,7 @@ static void afs_forget_multi(fuse_req_t req, size_t count,
 static void afs_getattr(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct node *n = node_of(req, ino);
 	struct stat st;
 	double timeout;
@@ -280,7 +284,7 @@ static void afs_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	count(fs_of(req), n, OP_GETATTR);
-	err = node_attr(fs_of(req), n, 1, &st, &timeout);
+	err = node_attr(fs_of(req), call, n, 1, &st, &timeout);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -289,9 +293,11 @@ static void afs_getattr(fuse_req_t req, fuse_ino_t ino,
 
 static void afs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct node *n = node_of(req, ino);
 	char buf[NODE_KEY_MAX]; /* a link of @by-state: DAG/RUN/TASK/MI */
-	int err = n ? node_readlink(fs_of(req), n, buf, sizeof(buf)) : -ESTALE;
+	int err = n ? node_readlink(fs_of(req), call, n, buf, sizeof(buf))
+		    : -ESTALE;
 
 	count(fs_of(req), n, OP_READLINK);
 	if (err)
@@ -332,7 +338,7 @@ static void inval_attr(struct fs *fs, struct node *n)
 }
 
 /* Replies to an open or a create of n with its open file. */
-static void reply_open(fuse_req_t req, struct node *n,
+static void reply_open(fuse_req_t req, const struct call *call, struct node *n,
 		       struct fuse_file_info *fi, struct fuse_entry_param *e)
 {
 	struct fs *fs = fs_of(req);
@@ -340,13 +346,13 @@ static void reply_open(fuse_req_t req, struct node *n,
 	enum file_cache how = FC_DIRECT;
 	struct kc_open o = {0};
 	uint64_t hash = 0;
-	int err = h ? file_open(fs, n, fi->flags, &h->file, &how, &hash)
+	int err = h ? file_open(fs, call, n, fi->flags, &h->file, &how, &hash)
 		    : -ENOMEM;
 
 	count(fs, n, OP_OPEN);
 	if (err) {
 		if (h)
-			handle_free(fs, h);
+			handle_free(fs, call, h);
 		if (e)
 			inodes_forget(fs->inodes, n->ino, 1);
 		fuse_reply_err(req, -err);
@@ -382,7 +388,7 @@ static void reply_open(fuse_req_t req, struct node *n,
 	if ((e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) !=
 	    0) {
 		/* not delivered: no open file, and for a create no lookup */
-		handle_free(fs, h);
+		handle_free(fs, call, h);
 		if (e)
 			inodes_forget(fs->inodes, n->ino, 1);
 	}
@@ -390,6 +396,7 @@ static void reply_open(fuse_req_t req, struct node *n,
 
 static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct node *n;
 
 	if (open_changes(fi->flags) && !may_change(req)) {
@@ -400,12 +407,13 @@ static void afs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!n)
 		fuse_reply_err(req, ESTALE);
 	else
-		reply_open(req, n, fi, NULL);
+		reply_open(req, call, n, fi, NULL);
 }
 
 static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       mode_t mode, struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param e = {0};
 	struct node *p, tmpl, *n;
@@ -424,7 +432,7 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err && !n)
 		err = -ENOMEM;
 	if (!err) {
-		err = node_attr(fs, n, 0, &e.attr, &timeout);
+		err = node_attr(fs, call, n, 0, &e.attr, &timeout);
 		if (err)
 			inodes_forget(fs->inodes, n->ino, 1);
 	}
@@ -433,14 +441,15 @@ static void afs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	e.ino = n->ino;
-	reply_open(req, n, fi, &e);
+	reply_open(req, call, n, fi, &e);
 }
 
 static void afs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	char *buf = malloc(size ? size : 1);
-	long n = buf ? file_read(fs_of(req), file_of(fi), off, size, buf)
+	long n = buf ? file_read(fs_of(req), call, file_of(fi), off, size, buf)
 		     : -ENOMEM;
 
 	count(fs_of(req), handle_of(fi)->node, OP_READ);
@@ -454,9 +463,10 @@ static void afs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void afs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		      size_t size, off_t off, struct fuse_file_info *fi)
 {
-	long n = may_change(req)
-			 ? file_write(fs_of(req), file_of(fi), buf, size, off)
-			 : -EACCES;
+	const struct call c = call_of(req), *call = &c;
+	long n = may_change(req) ? file_write(fs_of(req), call, file_of(fi),
+					      buf, size, off)
+				 : -EACCES;
 
 	count(fs_of(req), handle_of(fi)->node, OP_WRITE);
 	if (n < 0)
@@ -467,24 +477,27 @@ static void afs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 static void afs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	count(fs_of(req), handle_of(fi)->node, OP_FLUSH);
-	fuse_reply_err(req, -file_flush(fs_of(req), file_of(fi)));
+	fuse_reply_err(req, -file_flush(fs_of(req), call, file_of(fi)));
 }
 
 static void afs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		      struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -file_fsync(fs_of(req), file_of(fi)));
+	const struct call c = call_of(req), *call = &c;
+	fuse_reply_err(req, -file_fsync(fs_of(req), call, file_of(fi)));
 }
 
 static void afs_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct handle *h = handle_of(fi);
 
 	if (handle_take(fs_of(req), h)) {
 		count(fs_of(req), h->node, OP_RELEASE);
-		handle_close(fs_of(req), h);
+		handle_close(fs_of(req), call, h);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -504,16 +517,17 @@ static uint64_t list_hash(const struct dir_list *l)
 static void afs_opendir(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct fs *fs = fs_of(req);
 	struct node *n = node_of(req, ino);
 	struct handle *h = handle_new(fs);
-	int err = !n ? -ESTALE : !h ? -ENOMEM : node_list(fs, n, &h->dir);
+	int err = !n ? -ESTALE : !h ? -ENOMEM : node_list(fs, call, n, &h->dir);
 	struct kc_open o;
 
 	count(fs, NULL, OP_OPENDIR);
 	if (err) {
 		if (h)
-			handle_free(fs, h);
+			handle_free(fs, call, h);
 		fuse_reply_err(req, -err);
 		return;
 	}
@@ -534,7 +548,7 @@ static void afs_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (o.keep)
 		count(fs, n, OP_OPENDIR_KEEP);
 	if (fuse_reply_open(req, fi))
-		handle_free(fs, h);
+		handle_free(fs, call, h);
 }
 
 /* Directory offsets: 1 and 2 are "." and "..", then one per entry. */
@@ -579,6 +593,7 @@ static void afs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			    off_t off, struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct fs *fs = fs_of(req);
 	struct dir_list *l = &handle_of(fi)->dir;
 	struct node *dir = node_of(req, ino), tmpl, *n;
@@ -601,9 +616,9 @@ static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 		e.attr.st_ino = 0xffffffff; /* unknown: 0 would hide it */
 		n = NULL;
 		if (i >= 2 && node_listing_has_attr(dir, name) &&
-		    node_child(fs, dir, name, &tmpl) == 0)
+		    node_child(fs, call, dir, name, &tmpl) == 0)
 			n = inodes_add(fs->inodes, dir, name, &tmpl);
-		if (n && node_attr(fs, n, 0, &e.attr, &timeout) == 0) {
+		if (n && node_attr(fs, call, n, 0, &e.attr, &timeout) == 0) {
 			e.ino = n->ino;
 			e.attr_timeout = e.entry_timeout = timeout;
 		} else if (n) {
@@ -628,8 +643,9 @@ static void afs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void afs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	count(fs_of(req), NULL, OP_RELEASEDIR);
-	handle_free(fs_of(req), handle_of(fi));
+	handle_free(fs_of(req), call, handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -695,6 +711,7 @@ static void afs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		       fuse_ino_t newparent, const char *newname,
 		       unsigned int flags)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct node *p, *np;
 
 	if (!may_change(req)) {
@@ -703,14 +720,15 @@ static void afs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	p = node_of(req, parent);
 	np = node_of(req, newparent);
-	fuse_reply_err(req, p && np ? -node_rename(fs_of(req), p, name, np,
-						   newname, flags)
+	fuse_reply_err(req, p && np ? -node_rename(fs_of(req), call, p, name,
+						   np, newname, flags)
 				    : ESTALE);
 }
 
 static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			int to_set, struct fuse_file_info *fi)
 {
+	const struct call c = call_of(req), *call = &c;
 	struct fs *fs = fs_of(req);
 	struct node *n;
 	struct file_attr a;
@@ -740,9 +758,9 @@ static void afs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	a.mtime = attr->st_mtim;
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		clock_gettime(CLOCK_REALTIME, &a.mtime);
-	err = file_setattr(fs, n, fi ? file_of(fi) : NULL, &a);
+	err = file_setattr(fs, call, n, fi ? file_of(fi) : NULL, &a);
 	if (!err)
-		err = node_attr(fs, n, 0, &st, &timeout);
+		err = node_attr(fs, call, n, 0, &st, &timeout);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "readahead.h"
 #include "thread.h"
 #include "store.h"
@@ -25,6 +26,7 @@ struct job {
 struct readahead {
 	struct store *s;
 	int window, nworkers;
+	double timeout; /* of each fetch */
 	pthread_t workers[WORKERS_MAX];
 	pthread_mutex_t lock; /* protects below */
 	pthread_cond_t wake;
@@ -52,6 +54,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&ra->lock);
 	for (;;) {
 		struct job j;
+		struct call call;
 
 		while (!ra->stopping && ra->count == 0)
 			pthread_cond_wait(&ra->wake, &ra->lock);
@@ -61,17 +64,18 @@ static void *worker(void *arg)
 		ra->head = (ra->head + 1) % QUEUE_MAX;
 		ra->count--;
 		pthread_mutex_unlock(&ra->lock);
+		call = call_within(ra->timeout, CALL_PREFETCH);
 		if (j.try_number > 0) {
 			struct s_log *l;
 
-			if (store_log(ra->s, &j.ti->ti, j.dag, j.run,
-				      j.try_number, STORE_PREFETCH, &l) == 0)
+			if (store_log(ra->s, &call, &j.ti->ti, j.dag, j.run,
+				      j.try_number, &l) == 0)
 				store_put(l);
 		} else {
 			struct cache_blob *b;
 
-			if (store_links(ra->s, &j.ti->ti, j.dag, j.run,
-					STORE_PREFETCH, &b) == 0)
+			if (store_links(ra->s, &call, &j.ti->ti, j.dag, j.run,
+					&b) == 0)
 				store_put(b);
 		}
 		job_clear(&j);
@@ -82,7 +86,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct readahead *readahead_start(struct store *s, int workers, int window)
+struct readahead *readahead_start(struct store *s, int workers, int window,
+				  double timeout)
 {
 	struct readahead *ra = calloc(1, sizeof(*ra));
 
@@ -90,6 +95,7 @@ struct readahead *readahead_start(struct store *s, int workers, int window)
 		return NULL;
 	ra->s = s;
 	ra->window = window;
+	ra->timeout = timeout;
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->wake, NULL);
 	for (; ra->nworkers < workers && ra->nworkers < WORKERS_MAX;

@@ -15,8 +15,12 @@
 struct store;
 struct readahead;
 
-/* Starts workers threads (0: none) looking window task instances ahead. */
-struct readahead *readahead_start(struct store *s, int workers, int window);
+/*
+ * Starts workers threads (0: none) looking window task instances ahead;
+ * each fetch is a call of its own (CALL_PREFETCH) within timeout seconds.
+ */
+struct readahead *readahead_start(struct store *s, int workers, int window,
+				  double timeout);
 /* Stops the workers and drops what is queued. */
 void readahead_stop(struct readahead **ra);
 /* A reader is fetching something of task instance (task, map_index). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "clock.h"
 #include "log.h"
 #include "store.h"
@@ -135,18 +136,19 @@ bool store_covers(const char *changed, bool prefix, const char *key)
 }
 
 /* What readahead fetches is marked until a reader takes it. */
-static void ra_fetched(struct store *s, struct ra_mark *m, int flags)
+static void ra_fetched(struct store *s, struct ra_mark *m,
+		       const struct call *call)
 {
-	if (flags & STORE_PREFETCH) {
+	if (call->flags & CALL_PREFETCH) {
 		m->s = s;
 		m->unread = 1;
 	}
 }
 
 /* A reader has a value: the first one to take a marked value counts it. */
-static void ra_take(struct ra_mark *m, int flags)
+static void ra_take(struct ra_mark *m, const struct call *call)
 {
-	if (!(flags & STORE_PREFETCH) && m->s &&
+	if (!(call->flags & CALL_PREFETCH) && m->s &&
 	    __atomic_exchange_n(&m->unread, 0, __ATOMIC_ACQ_REL))
 		__atomic_add_fetch(&m->s->ra_used, 1, __ATOMIC_RELAXED);
 }
@@ -248,15 +250,15 @@ static void put_marker(struct store *s, uint64_t gen, const char *kind,
  * A fetch: fills *val (one reference, handed to the caller) and may change
  * *ttl; it may store more entries with the gen it is given.
  */
-typedef int (*fetch_fn)(struct store *s, void *arg, uint64_t gen,
-			struct cache_val **val, double *ttl);
+typedef int (*fetch_fn)(struct store *s, const struct call *call, void *arg,
+			uint64_t gen, struct cache_val **val, double *ttl);
 
 /*
  * The single-flight fill: answers from the cache, or fetches once for all
  * concurrent callers. "Not found" is remembered for ttl as well.
  */
-static int cached(struct store *s, const char *key, fetch_fn fn, void *arg,
-		  struct cache_val **out)
+static int cached(struct store *s, const struct call *call, const char *key,
+		  fetch_fn fn, void *arg, struct cache_val **out)
 {
 	struct cache_val *v = NULL;
 	double ttl = s->cfg.ttl;
@@ -268,7 +270,7 @@ static int cached(struct store *s, const char *key, fetch_fn fn, void *arg,
 		return 0;
 	if (r < 0)
 		return r;
-	r = fn(s, arg, gen, &v, &ttl);
+	r = fn(s, call, arg, gen, &v, &ttl);
 	cache_end(s->cache, key, r ? NULL : v, -r, ttl,
 		  r == -ENOENT ? s->cfg.ttl : 0);
 	*out = r ? NULL : v;
@@ -327,7 +329,6 @@ struct ids {
 	int map_index;
 	const struct af_ti *ti;
 	int try_number;
-	int flags; /* STORE_PREFETCH */
 };
 
 /* What the cache holds under key (a value, not an absence); -ENOENT. */
@@ -339,15 +340,15 @@ static int peek(struct store *s, const char *key, struct cache_val **out)
 	return -ENOENT;
 }
 
-static int fetch_dags(struct store *s, void *arg, uint64_t gen,
-		      struct cache_val **val, double *ttl)
+static int fetch_dags(struct store *s, const struct call *call, void *arg,
+		      uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct s_dags *d = val_new(sizeof(*d), dags_destroy);
 	int err;
 
 	if (!d)
 		return -ENOMEM;
-	err = s->client.dags(s->af, &d->names);
+	err = s->client.dags(s->af, call, &d->names);
 	if (err) {
 		free(d);
 		return err;
@@ -360,16 +361,17 @@ static int fetch_dags(struct store *s, void *arg, uint64_t gen,
 	return 0;
 }
 
-int store_dags(struct store *s, struct s_dags **out)
+int store_dags(struct store *s, const struct call *call, struct s_dags **out)
 {
-	return cached(s, "dags", fetch_dags, NULL, (struct cache_val **)out);
+	return cached(s, call, "dags", fetch_dags, NULL,
+		      (struct cache_val **)out);
 }
 
-static int fetch_dag(struct store *s, void *arg, uint64_t gen,
-		     struct cache_val **val, double *ttl)
+static int fetch_dag(struct store *s, const struct call *call, void *arg,
+		     uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
-	int err = s->client.dag(s->af, id->dag);
+	int err = s->client.dag(s->af, call, id->dag);
 
 	if (err)
 		return err;
@@ -377,7 +379,7 @@ static int fetch_dag(struct store *s, void *arg, uint64_t gen,
 	return *val ? 0 : -ENOMEM;
 }
 
-int store_dag(struct store *s, const char *dag)
+int store_dag(struct store *s, const struct call *call, const char *dag)
 {
 	struct ids id = {.dag = dag};
 	struct cache_val *v;
@@ -385,7 +387,7 @@ int store_dag(struct store *s, const char *dag)
 	int err = store_key(key, "dag", dag, END);
 
 	if (!err)
-		err = cached(s, key, fetch_dag, &id, &v);
+		err = cached(s, call, key, fetch_dag, &id, &v);
 	if (!err)
 		cache_unref(&v);
 	return err;
@@ -429,8 +431,8 @@ static struct s_run *run_val(struct af_run *r)
 	return v;
 }
 
-static int fetch_runs(struct store *s, void *arg, uint64_t gen,
-		      struct cache_val **val, double *ttl)
+static int fetch_runs(struct store *s, const struct call *call, void *arg,
+		      uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct s_runs *rs = val_new(sizeof(*rs), runs_destroy);
@@ -439,7 +441,7 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 
 	if (!rs)
 		return -ENOMEM;
-	err = s->client.runs(s->af, id->dag, s->cfg.max_runs, &rs->runs,
+	err = s->client.runs(s->af, call, id->dag, s->cfg.max_runs, &rs->runs,
 			     &rs->n);
 	if (err) {
 		free(rs);
@@ -469,23 +471,25 @@ static int fetch_runs(struct store *s, void *arg, uint64_t gen,
 	return 0;
 }
 
-int store_runs(struct store *s, const char *dag, struct s_runs **out)
+int store_runs(struct store *s, const struct call *call, const char *dag,
+	       struct s_runs **out)
 {
 	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
 	int err = store_key(key, "runs", dag, END);
 
 	return err ? err
-		   : cached(s, key, fetch_runs, &id, (struct cache_val **)out);
+		   : cached(s, call, key, fetch_runs, &id,
+			    (struct cache_val **)out);
 }
 
-static int fetch_run(struct store *s, void *arg, uint64_t gen,
-		     struct cache_val **val, double *ttl)
+static int fetch_run(struct store *s, const struct call *call, void *arg,
+		     uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_run run;
 	struct s_run *r;
-	int err = s->client.run(s->af, id->dag, id->run, &run);
+	int err = s->client.run(s->af, call, id->dag, id->run, &run);
 
 	if (err)
 		return err;
@@ -494,15 +498,16 @@ static int fetch_run(struct store *s, void *arg, uint64_t gen,
 	return r ? 0 : -ENOMEM;
 }
 
-int store_run(struct store *s, const char *dag, const char *run,
-	      struct s_run **out)
+int store_run(struct store *s, const struct call *call, const char *dag,
+	      const char *run, struct s_run **out)
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
 	int err = store_key(key, "run", dag, run, END);
 
 	return err ? err
-		   : cached(s, key, fetch_run, &id, (struct cache_val **)out);
+		   : cached(s, call, key, fetch_run, &id,
+			    (struct cache_val **)out);
 }
 
 static struct s_ti *ti_val(const struct store *s, struct af_ti *ti)
@@ -692,8 +697,9 @@ static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
  * it, else (none kept, relist passed, a server without the filter, too
  * many changes) the whole list.
  */
-static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
-		    size_t *n, time_t *since, double *full_at)
+static int list_run(struct store *s, const struct call *call,
+		    const struct ids *id, struct af_ti **list, size_t *n,
+		    time_t *since, double *full_at)
 {
 	struct s_base *b = NULL;
 	char key[KEY_MAX];
@@ -709,7 +715,7 @@ static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
 		size_t nchg;
 
 		err = s->client.tis_changed(
-			s->af, id->dag, id->run, b->since - SKEW_MARGIN,
+			s->af, call, id->dag, id->run, b->since - SKEW_MARGIN,
 			max < CHANGED_MIN ? CHANGED_MIN : max, &chg, &nchg);
 		if (!err) {
 			err = merged(b->tis, chg, nchg, list, n);
@@ -718,12 +724,12 @@ static int list_run(struct store *s, const struct ids *id, struct af_ti **list,
 	}
 	store_put(b);
 	if (err == -ENOTSUP || err == -E2BIG)
-		err = s->client.tis(s->af, id->dag, id->run, list, n);
+		err = s->client.tis(s->af, call, id->dag, id->run, list, n);
 	return err;
 }
 
-static int fetch_tis(struct store *s, void *arg, uint64_t gen,
-		     struct cache_val **val, double *ttl)
+static int fetch_tis(struct store *s, const struct call *call, void *arg,
+		     uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_ti *list;
@@ -731,7 +737,7 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
 	size_t n;
 	time_t since;
 	double full_at;
-	int err = list_run(s, id, &list, &n, &since, &full_at);
+	int err = list_run(s, call, id, &list, &n, &since, &full_at);
 
 	if (err)
 		return err;
@@ -761,8 +767,8 @@ static int fetch_tis(struct store *s, void *arg, uint64_t gen,
  * the run again: what a listing filled expires at once, and a walk over a
  * large run (find, grep -r) would otherwise cost a request per task.
  */
-static void relist(struct store *s, const char *dag, const char *run,
-		   const char *key)
+static void relist(struct store *s, const struct call *call, const char *dag,
+		   const char *run, const char *key)
 {
 	char mark[KEY_MAX];
 	struct s_tis *t;
@@ -770,7 +776,7 @@ static void relist(struct store *s, const char *dag, const char *run,
 	if (store_key(mark, "listed", dag, run, END) ||
 	    known(s, mark) != KNOWN || known(s, key) != UNKNOWN)
 		return;
-	if (store_tis(s, dag, run, &t) == 0)
+	if (store_tis(s, call, dag, run, &t) == 0)
 		store_put(t);
 }
 
@@ -813,19 +819,20 @@ int store_mapped_cached(struct store *s, const char *dag, const char *run,
 	return err ? err : peek(s, key, (struct cache_val **)out);
 }
 
-int store_tis(struct store *s, const char *dag, const char *run,
-	      struct s_tis **out)
+int store_tis(struct store *s, const struct call *call, const char *dag,
+	      const char *run, struct s_tis **out)
 {
 	struct ids id = {.dag = dag, .run = run};
 	char key[KEY_MAX];
 	int err = store_key(key, "tis", dag, run, END);
 
 	return err ? err
-		   : cached(s, key, fetch_tis, &id, (struct cache_val **)out);
+		   : cached(s, call, key, fetch_tis, &id,
+			    (struct cache_val **)out);
 }
 
-static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
-			  struct cache_val **val, double *ttl)
+static int fetch_by_state(struct store *s, const struct call *call, void *arg,
+			  uint64_t gen, struct cache_val **val, double *ttl)
 {
 	const char *state = arg;
 	/* a minute of margin: a clock a little behind the server's */
@@ -833,7 +840,7 @@ static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
 	struct af_ti *list;
 	struct s_tis *t;
 	size_t n, k = 0;
-	int err = s->client.by_state(s->af, state, since, &list, &n);
+	int err = s->client.by_state(s->af, call, state, since, &list, &n);
 
 	(void)ttl;
 	if (err)
@@ -868,25 +875,26 @@ static int fetch_by_state(struct store *s, void *arg, uint64_t gen,
 	return 0;
 }
 
-int store_by_state(struct store *s, const char *state, struct s_tis **out)
+int store_by_state(struct store *s, const struct call *call, const char *state,
+		   struct s_tis **out)
 {
 	char key[KEY_MAX];
 	int err = store_key(key, "bystate", state, END);
 
 	return err ? err
-		   : cached(s, key, fetch_by_state, (void *)state,
+		   : cached(s, call, key, fetch_by_state, (void *)state,
 			    (struct cache_val **)out);
 }
 
-static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
-			struct cache_val **val, double *ttl)
+static int fetch_mapped(struct store *s, const struct call *call, void *arg,
+			uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_ti *list;
 	struct s_tis *t;
 	size_t n;
-	int err =
-		s->client.mapped(s->af, id->dag, id->run, id->task, &list, &n);
+	int err = s->client.mapped(s->af, call, id->dag, id->run, id->task,
+				   &list, &n);
 
 	if (err)
 		return err;
@@ -897,8 +905,8 @@ static int fetch_mapped(struct store *s, void *arg, uint64_t gen,
 	return 0;
 }
 
-int store_mapped(struct store *s, const char *dag, const char *run,
-		 const char *task, struct s_tis **out)
+int store_mapped(struct store *s, const struct call *call, const char *dag,
+		 const char *run, const char *task, struct s_tis **out)
 {
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	char key[KEY_MAX];
@@ -906,21 +914,23 @@ int store_mapped(struct store *s, const char *dag, const char *run,
 
 	if (err)
 		return err;
-	relist(s, dag, run, key);
-	return cached(s, key, fetch_mapped, &id, (struct cache_val **)out);
+	relist(s, call, dag, run, key);
+	return cached(s, call, key, fetch_mapped, &id,
+		      (struct cache_val **)out);
 }
 
 /*
  * Whether a task is mapped: known from a listing, or asked with one GET of
  * the unmapped task instance, which is then kept as well.
  */
-static int fetch_task(struct store *s, void *arg, uint64_t gen,
-		      struct cache_val **val, double *ttl)
+static int fetch_task(struct store *s, const struct call *call, void *arg,
+		      uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_ti ti;
 	struct s_task *t;
-	int err = s->client.ti(s->af, id->dag, id->run, id->task, -1, &ti);
+	int err =
+		s->client.ti(s->af, call, id->dag, id->run, id->task, -1, &ti);
 	int mapped = err == -EISDIR;
 
 	if (err && !mapped) {
@@ -945,8 +955,8 @@ static int fetch_task(struct store *s, void *arg, uint64_t gen,
 	return t ? 0 : -ENOMEM;
 }
 
-int store_task(struct store *s, const char *dag, const char *run,
-	       const char *task, int *mapped)
+int store_task(struct store *s, const struct call *call, const char *dag,
+	       const char *run, const char *task, int *mapped)
 {
 	struct ids id = {.dag = dag, .run = run, .task = task};
 	struct s_task *t;
@@ -955,8 +965,8 @@ int store_task(struct store *s, const char *dag, const char *run,
 
 	if (err)
 		return err;
-	relist(s, dag, run, key);
-	err = cached(s, key, fetch_task, &id, (struct cache_val **)&t);
+	relist(s, call, dag, run, key);
+	err = cached(s, call, key, fetch_task, &id, (struct cache_val **)&t);
 	if (!err)
 		keep_seen(s, key, &t->hdr);
 	else
@@ -968,14 +978,14 @@ int store_task(struct store *s, const char *dag, const char *run,
 	return 0;
 }
 
-static int fetch_ti(struct store *s, void *arg, uint64_t gen,
-		    struct cache_val **val, double *ttl)
+static int fetch_ti(struct store *s, const struct call *call, void *arg,
+		    uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_ti ti;
 	struct s_ti *t;
-	int err = s->client.ti(s->af, id->dag, id->run, id->task, id->map_index,
-			       &ti);
+	int err = s->client.ti(s->af, call, id->dag, id->run, id->task,
+			       id->map_index, &ti);
 
 	if (err == -EISDIR)
 		err = -ENOENT;
@@ -986,8 +996,9 @@ static int fetch_ti(struct store *s, void *arg, uint64_t gen,
 	return t ? 0 : -ENOMEM;
 }
 
-int store_ti(struct store *s, const char *dag, const char *run,
-	     const char *task, int map_index, struct s_ti **out)
+int store_ti(struct store *s, const struct call *call, const char *dag,
+	     const char *run, const char *task, int map_index,
+	     struct s_ti **out)
 {
 	struct ids id = {
 		.dag = dag, .run = run, .task = task, .map_index = map_index};
@@ -998,16 +1009,16 @@ int store_ti(struct store *s, const char *dag, const char *run,
 	err = store_key(key, "ti", dag, run, task, mi, END);
 	if (err)
 		return err;
-	relist(s, dag, run, key);
-	return cached(s, key, fetch_ti, &id, (struct cache_val **)out);
+	relist(s, call, dag, run, key);
+	return cached(s, call, key, fetch_ti, &id, (struct cache_val **)out);
 }
 
-int store_ti_seen(struct store *s, const char *dag, const char *run,
-		  const char *task, int map_index, struct s_ti **out,
-		  int *stale)
+int store_ti_seen(struct store *s, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index,
+		  struct s_ti **out, int *stale)
 {
 	char key[KEY_MAX], mi[16];
-	int err = store_ti(s, dag, run, task, map_index, out);
+	int err = store_ti(s, call, dag, run, task, map_index, out);
 
 	*stale = 0;
 	snprintf(mi, sizeof(mi), "%d", map_index);
@@ -1043,15 +1054,16 @@ static void links_destroy(struct cache_val *v)
 	free(l);
 }
 
-static int fetch_links(struct store *s, void *arg, uint64_t gen,
-		       struct cache_val **val, double *ttl)
+static int fetch_links(struct store *s, const struct call *call, void *arg,
+		       uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct s_links *l;
 	char *text;
 	size_t len;
-	int err = s->client.links(s->af, id->dag, id->run, id->ti->task_id,
-				  id->ti->map_index, &text, &len);
+	int err =
+		s->client.links(s->af, call, id->dag, id->run, id->ti->task_id,
+				id->ti->map_index, &text, &len);
 
 	if (err)
 		return err;
@@ -1067,15 +1079,16 @@ static int fetch_links(struct store *s, void *arg, uint64_t gen,
 	if (len)
 		memcpy(l->b.data, text, len);
 	free(text);
-	ra_fetched(s, &l->ra, id->flags);
+	ra_fetched(s, &l->ra, call);
 	*val = &l->b.hdr;
 	return 0;
 }
 
-int store_links(struct store *s, const struct af_ti *ti, const char *dag,
-		const char *run, int flags, struct cache_blob **out)
+int store_links(struct store *s, const struct call *call,
+		const struct af_ti *ti, const char *dag, const char *run,
+		struct cache_blob **out)
 {
-	struct ids id = {.dag = dag, .run = run, .ti = ti, .flags = flags};
+	struct ids id = {.dag = dag, .run = run, .ti = ti};
 	char key[KEY_MAX], mi[16];
 	int err;
 
@@ -1083,9 +1096,9 @@ int store_links(struct store *s, const struct af_ti *ti, const char *dag,
 	err = store_key(key, "links", dag, run, ti->task_id, mi, END);
 	if (err)
 		return err;
-	err = cached(s, key, fetch_links, &id, (struct cache_val **)out);
+	err = cached(s, call, key, fetch_links, &id, (struct cache_val **)out);
 	if (!err)
-		ra_take(&links_of(*out)->ra, flags);
+		ra_take(&links_of(*out)->ra, call);
 	return err;
 }
 
@@ -1122,13 +1135,14 @@ long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf)
  * instance was running when last asked: ask again, so that the log of a try
  * that just finished is final at once (the record is kept, too).
  */
-static int ended_now(struct store *s, const struct ids *id)
+static int ended_now(struct store *s, const struct call *call,
+		     const struct ids *id)
 {
 	struct af_ti fresh;
 	struct s_ti *t;
 	int over;
 
-	if (s->client.ti(s->af, id->dag, id->run, id->ti->task_id,
+	if (s->client.ti(s->af, call, id->dag, id->run, id->ti->task_id,
 			 id->ti->map_index, &fresh))
 		return 0;
 	over = fresh.try_number == id->try_number && af_try_over(fresh.state);
@@ -1147,6 +1161,7 @@ static const char *mi_str(char *buf, int map_index)
 
 struct log_arg {
 	struct store *s;
+	const struct call *call;
 	struct ids id;
 	const struct s_log *prev;
 };
@@ -1157,10 +1172,11 @@ static int log_get(void *arg, const char *token, logstream_sink sink,
 {
 	struct log_arg *a = arg;
 	const struct af_ti *ti = a->id.ti;
+	const struct call *call = a->call;
 
-	return a->s->client.log(a->s->af, a->id.dag, a->id.run, ti->task_id,
-				ti->map_index, a->id.try_number, token, sink,
-				sink_arg, next, end_of_log);
+	return a->s->client.log(a->s->af, call, a->id.dag, a->id.run,
+				ti->task_id, ti->map_index, a->id.try_number,
+				token, sink, sink_arg, next, end_of_log);
 }
 
 /* logsnap_src.over: a later try exists, or the try has ended and the
@@ -1176,15 +1192,15 @@ static int log_over(void *arg, int end_of_log)
 	return end_of_log == 1 && ti->state &&
 	       (!strcmp(ti->state, "running") ||
 		!strcmp(ti->state, "deferred")) &&
-	       ended_now(a->s, &a->id);
+	       ended_now(a->s, a->call, &a->id);
 }
 
 /*
  * Fetches a try's log: the snapshot after prev (logsnap.h), stored for
  * good (the cache drops it when it needs room).
  */
-static int fetch_log(struct store *s, void *arg, uint64_t gen,
-		     struct cache_val **val, double *ttl)
+static int fetch_log(struct store *s, const struct call *call, void *arg,
+		     uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct log_arg *a = arg;
 	const struct af_ti *ti = a->id.ti;
@@ -1224,7 +1240,7 @@ static int fetch_log(struct store *s, void *arg, uint64_t gen,
 	if (!store_key(key, "log", a->id.dag, a->id.run, ti->task_id, mi, tn,
 		       END))
 		cache_put(s->cache, key, &l->hdr, CACHE_FOREVER, gen);
-	ra_fetched(s, &l->ra, a->id.flags);
+	ra_fetched(s, &l->ra, call);
 	*ttl = 0; /* the fill itself is not kept: waiters take l */
 	*val = &l->hdr;
 	return 0;
@@ -1238,15 +1254,16 @@ static int reclaim_disk(void *arg)
 	return cache_evict_disk(s->cache);
 }
 
-int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, int flags, struct s_log **out)
+int store_log(struct store *s, const struct call *call, const struct af_ti *ti,
+	      const char *dag, const char *run, int try_number,
+	      struct s_log **out)
 {
 	struct log_arg a = {.s = s,
 			    .id = {.dag = dag,
 				   .run = run,
 				   .ti = ti,
-				   .try_number = try_number,
-				   .flags = flags}};
+				   .try_number = try_number},
+			    .call = call};
 	struct s_log *prev = NULL;
 	char key[KEY_MAX], mi[16], tn[16];
 	int err;
@@ -1258,7 +1275,7 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 		return err;
 	if (cache_get(s->cache, key, (struct cache_val **)&prev) == CACHE_HIT &&
 	    (prev->final || now(s) - prev->fetched < s->cfg.log_ttl)) {
-		ra_take(&prev->ra, flags);
+		ra_take(&prev->ra, call);
 		*out = prev;
 		return 0;
 	}
@@ -1266,9 +1283,10 @@ int store_log(struct store *s, const struct af_ti *ti, const char *dag,
 	/* one refresh at a time, under a key of its own */
 	err = store_key(key, "log-fill", dag, run, ti->task_id, mi, tn, END);
 	if (!err)
-		err = cached(s, key, fetch_log, &a, (struct cache_val **)out);
+		err = cached(s, call, key, fetch_log, &a,
+			     (struct cache_val **)out);
 	if (!err)
-		ra_take(&(*out)->ra, flags);
+		ra_take(&(*out)->ra, call);
 	if (err && prev) {
 		*out = prev; /* the last snapshot, rather than no log */
 		return 0;
@@ -1311,23 +1329,25 @@ static uint64_t forget_ti(struct store *s, const char *dag, const char *run,
 	return cache_gen(s->cache);
 }
 
-int store_set_state(struct store *s, const char *dag, const char *run,
-		    const char *task, int map_index, const char *state)
+int store_set_state(struct store *s, const struct call *call, const char *dag,
+		    const char *run, const char *task, int map_index,
+		    const char *state)
 {
-	int err = s->client.set_state(s->af, dag, run, task, map_index, state);
+	int err = s->client.set_state(s->af, call, dag, run, task, map_index,
+				      state);
 
 	/* after a failure too: the server may hold something new */
 	forget_ti(s, dag, run, task, map_index);
 	return err;
 }
 
-int store_set_note(struct store *s, const char *dag, const char *run,
-		   const char *task, int map_index, const char *note,
-		   size_t len)
+int store_set_note(struct store *s, const struct call *call, const char *dag,
+		   const char *run, const char *task, int map_index,
+		   const char *note, size_t len)
 {
 	struct af_ti ti;
-	int err = s->client.set_note(s->af, dag, run, task, map_index, note,
-				     len, &ti);
+	int err = s->client.set_note(s->af, call, dag, run, task, map_index,
+				     note, len, &ti);
 	uint64_t gen = forget_ti(s, dag, run, task, map_index);
 
 	if (!err && ti.task_id) {
@@ -1361,13 +1381,13 @@ static struct s_dag *dag_val(struct af_dag *d)
 	return v;
 }
 
-static int fetch_dag_info(struct store *s, void *arg, uint64_t gen,
-			  struct cache_val **val, double *ttl)
+static int fetch_dag_info(struct store *s, const struct call *call, void *arg,
+			  uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
 	struct af_dag d;
 	struct s_dag *v;
-	int err = s->client.get_dag(s->af, id->dag, &d);
+	int err = s->client.get_dag(s->af, call, id->dag, &d);
 
 	if (err)
 		return err;
@@ -1377,14 +1397,15 @@ static int fetch_dag_info(struct store *s, void *arg, uint64_t gen,
 	return v ? 0 : -ENOMEM;
 }
 
-int store_dag_info(struct store *s, const char *dag, struct s_dag **out)
+int store_dag_info(struct store *s, const struct call *call, const char *dag,
+		   struct s_dag **out)
 {
 	struct ids id = {.dag = dag};
 	char key[KEY_MAX];
 	int err = store_key(key, "dagrec", dag, END);
 
 	return err ? err
-		   : cached(s, key, fetch_dag_info, &id,
+		   : cached(s, call, key, fetch_dag_info, &id,
 			    (struct cache_val **)out);
 }
 
@@ -1432,11 +1453,11 @@ static void put_run(struct store *s, const char *dag, struct af_run *r,
 	store_put(v);
 }
 
-int store_set_run_state(struct store *s, const char *dag, const char *run,
-			const char *state)
+int store_set_run_state(struct store *s, const struct call *call,
+			const char *dag, const char *run, const char *state)
 {
 	struct af_run r;
-	int err = s->client.set_run_state(s->af, dag, run, state, &r);
+	int err = s->client.set_run_state(s->af, call, dag, run, state, &r);
 	uint64_t gen = forget_run(s, dag, run, NULL);
 
 	if (!err)
@@ -1446,11 +1467,12 @@ int store_set_run_state(struct store *s, const char *dag, const char *run,
 	return err;
 }
 
-int store_set_run_note(struct store *s, const char *dag, const char *run,
-		       const char *note, size_t len)
+int store_set_run_note(struct store *s, const struct call *call,
+		       const char *dag, const char *run, const char *note,
+		       size_t len)
 {
 	struct af_run r;
-	int err = s->client.set_run_note(s->af, dag, run, note, len, &r);
+	int err = s->client.set_run_note(s->af, call, dag, run, note, len, &r);
 	char key[KEY_MAX];
 	uint64_t gen;
 
@@ -1464,12 +1486,13 @@ int store_set_run_note(struct store *s, const char *dag, const char *run,
 	return err;
 }
 
-int store_set_paused(struct store *s, const char *dag, int paused)
+int store_set_paused(struct store *s, const struct call *call, const char *dag,
+		     int paused)
 {
 	struct af_dag d;
 	struct s_dag *v;
 	char key[KEY_MAX];
-	int err = s->client.set_paused(s->af, dag, paused, &d);
+	int err = s->client.set_paused(s->af, call, dag, paused, &d);
 	uint64_t gen;
 
 	if (store_key(key, "dagrec", dag, END)) {
@@ -1489,12 +1512,13 @@ int store_set_paused(struct store *s, const char *dag, int paused)
 	return 0;
 }
 
-int store_clear(struct store *s, const char *dag, const char *run,
-		const char *task, int map_index)
+int store_clear(struct store *s, const struct call *call, const char *dag,
+		const char *run, const char *task, int map_index)
 {
 	struct af_ref *refs;
 	size_t n;
-	int err = s->client.clear(s->af, dag, run, task, map_index, &refs, &n);
+	int err = s->client.clear(s->af, call, dag, run, task, map_index, &refs,
+				  &n);
 
 	/* after a failure too: the server may hold something new */
 	forget_run(s, dag, run, task);

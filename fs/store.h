@@ -20,50 +20,60 @@
 #include "model.h"
 
 struct store;
+struct call;
 
 /* What the store asks of Airflow: airflow.c's functions (main.c), a fake in
  * tests/unit/test_store.c. */
 struct store_client {
-	int (*dags)(struct airflow *a, struct af_names *out);
-	int (*dag)(struct airflow *a, const char *dag);
-	int (*runs)(struct airflow *a, const char *dag, long max,
-		    struct af_run **runs, size_t *n);
-	int (*run)(struct airflow *a, const char *dag, const char *run,
-		   struct af_run *out);
-	int (*tis)(struct airflow *a, const char *dag, const char *run,
-		   struct af_ti **tis, size_t *n);
-	int (*tis_changed)(struct airflow *a, const char *dag, const char *run,
-			   time_t since, long max, struct af_ti **tis,
-			   size_t *n);
+	int (*dags)(struct airflow *a, const struct call *call,
+		    struct af_names *out);
+	int (*dag)(struct airflow *a, const struct call *call, const char *dag);
+	int (*runs)(struct airflow *a, const struct call *call, const char *dag,
+		    long max, struct af_run **runs, size_t *n);
+	int (*run)(struct airflow *a, const struct call *call, const char *dag,
+		   const char *run, struct af_run *out);
+	int (*tis)(struct airflow *a, const struct call *call, const char *dag,
+		   const char *run, struct af_ti **tis, size_t *n);
+	int (*tis_changed)(struct airflow *a, const struct call *call,
+			   const char *dag, const char *run, time_t since,
+			   long max, struct af_ti **tis, size_t *n);
 	time_t (*server_time)(struct airflow *a);
-	int (*ti)(struct airflow *a, const char *dag, const char *run,
-		  const char *task, int map_index, struct af_ti *out);
-	int (*by_state)(struct airflow *a, const char *state, time_t since,
-			struct af_ti **tis, size_t *n);
-	int (*mapped)(struct airflow *a, const char *dag, const char *run,
-		      const char *task, struct af_ti **tis, size_t *n);
-	int (*links)(struct airflow *a, const char *dag, const char *run,
-		     const char *task, int map_index, char **text, size_t *len);
-	int (*log)(struct airflow *a, const char *dag, const char *run,
-		   const char *task, int map_index, int try_number,
-		   const char *token, logstream_sink sink, void *arg,
-		   char **next, int *end_of_log);
-	int (*set_state)(struct airflow *a, const char *dag, const char *run,
-			 const char *task, int map_index, const char *state);
-	int (*set_note)(struct airflow *a, const char *dag, const char *run,
-			const char *task, int map_index, const char *note,
-			size_t len, struct af_ti *out);
-	int (*get_dag)(struct airflow *a, const char *dag, struct af_dag *out);
-	int (*set_run_state)(struct airflow *a, const char *dag,
-			     const char *run, const char *state,
-			     struct af_run *out);
-	int (*set_run_note)(struct airflow *a, const char *dag, const char *run,
-			    const char *note, size_t len, struct af_run *out);
-	int (*set_paused)(struct airflow *a, const char *dag, int paused,
-			  struct af_dag *out);
-	int (*clear)(struct airflow *a, const char *dag, const char *run,
-		     const char *task, int map_index, struct af_ref **refs,
-		     size_t *n);
+	int (*ti)(struct airflow *a, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index,
+		  struct af_ti *out);
+	int (*by_state)(struct airflow *a, const struct call *call,
+			const char *state, time_t since, struct af_ti **tis,
+			size_t *n);
+	int (*mapped)(struct airflow *a, const struct call *call,
+		      const char *dag, const char *run, const char *task,
+		      struct af_ti **tis, size_t *n);
+	int (*links)(struct airflow *a, const struct call *call,
+		     const char *dag, const char *run, const char *task,
+		     int map_index, char **text, size_t *len);
+	int (*log)(struct airflow *a, const struct call *call, const char *dag,
+		   const char *run, const char *task, int map_index,
+		   int try_number, const char *token, logstream_sink sink,
+		   void *arg, char **next, int *end_of_log);
+	int (*set_state)(struct airflow *a, const struct call *call,
+			 const char *dag, const char *run, const char *task,
+			 int map_index, const char *state);
+	int (*set_note)(struct airflow *a, const struct call *call,
+			const char *dag, const char *run, const char *task,
+			int map_index, const char *note, size_t len,
+			struct af_ti *out);
+	int (*get_dag)(struct airflow *a, const struct call *call,
+		       const char *dag, struct af_dag *out);
+	int (*set_run_state)(struct airflow *a, const struct call *call,
+			     const char *dag, const char *run,
+			     const char *state, struct af_run *out);
+	int (*set_run_note)(struct airflow *a, const struct call *call,
+			    const char *dag, const char *run, const char *note,
+			    size_t len, struct af_run *out);
+	int (*set_paused)(struct airflow *a, const struct call *call,
+			  const char *dag, int paused, struct af_dag *out);
+	int (*clear)(struct airflow *a, const struct call *call,
+		     const char *dag, const char *run, const char *task,
+		     int map_index, struct af_ref **refs, size_t *n);
 };
 
 struct store_config {
@@ -183,17 +193,19 @@ bool store_covers(const char *changed, bool prefix, const char *key);
 
 void store_put(void *val);
 
-int store_dags(struct store *s, struct s_dags **out);
-int store_runs(struct store *s, const char *dag, struct s_runs **out);
+int store_dags(struct store *s, const struct call *call, struct s_dags **out);
+int store_runs(struct store *s, const struct call *call, const char *dag,
+	       struct s_runs **out);
 /* All task instances of a run. */
-int store_tis(struct store *s, const char *dag, const char *run,
-	      struct s_tis **out);
+int store_tis(struct store *s, const struct call *call, const char *dag,
+	      const char *run, struct s_tis **out);
 /*
  * The task instances in state updated within the last recent hours, across
  * all DAGs (each with dag_id and run_id), sorted by (dag, run, task,
  * map_index); cached for ttl, and each is stored as its own record.
  */
-int store_by_state(struct store *s, const char *state, struct s_tis **out);
+int store_by_state(struct store *s, const struct call *call, const char *state,
+		   struct s_tis **out);
 /* A run's task instances if the cache holds them (no request); -ENOENT. */
 int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out);
@@ -207,12 +219,12 @@ int store_run_cached(struct store *s, const char *dag, const char *run,
 int store_mapped_cached(struct store *s, const char *dag, const char *run,
 			const char *task, struct s_tis **out);
 /* The map indexes of a mapped task; -ENOENT when it is not mapped. */
-int store_mapped(struct store *s, const char *dag, const char *run,
-		 const char *task, struct s_tis **out);
-int store_run(struct store *s, const char *dag, const char *run,
-	      struct s_run **out);
+int store_mapped(struct store *s, const struct call *call, const char *dag,
+		 const char *run, const char *task, struct s_tis **out);
+int store_run(struct store *s, const struct call *call, const char *dag,
+	      const char *run, struct s_run **out);
 /* 0 when the DAG exists. */
-int store_dag(struct store *s, const char *dag);
+int store_dag(struct store *s, const struct call *call, const char *dag);
 /*
  * What the cache knows, without a request: whether a DAG or a run exists.
  */
@@ -220,27 +232,24 @@ enum known store_dag_known(struct store *s, const char *dag);
 enum known store_run_known(struct store *s, const char *dag, const char *run);
 /* Whether a task of a run is mapped: sets *mapped. Like store_ti_seen, a
  * path walk's answer is kept and given when the server cannot be reached. */
-int store_task(struct store *s, const char *dag, const char *run,
-	       const char *task, int *mapped);
+int store_task(struct store *s, const struct call *call, const char *dag,
+	       const char *run, const char *task, int *mapped);
 /* One task instance (map_index -1: unmapped). */
-int store_ti(struct store *s, const char *dag, const char *run,
-	     const char *task, int map_index, struct s_ti **out);
+int store_ti(struct store *s, const struct call *call, const char *dag,
+	     const char *run, const char *task, int map_index,
+	     struct s_ti **out);
 /*
  * store_ti for a path walk: the record is kept, and when the server cannot
  * be reached (-EIO, -ETIMEDOUT) the one kept last is returned however old
  * (*stale: the server's error, else 0): the names on the path to a final
  * log stay (SPEC.md).
  */
-int store_ti_seen(struct store *s, const char *dag, const char *run,
-		  const char *task, int map_index, struct s_ti **out,
-		  int *stale);
-/*
- * flags for store_links and store_log: STORE_PREFETCH for readahead's
- * fetches, counted as used when a reader takes them later (.stats).
- */
-enum { STORE_PREFETCH = 1 };
-int store_links(struct store *s, const struct af_ti *ti, const char *dag,
-		const char *run, int flags, struct cache_blob **out);
+int store_ti_seen(struct store *s, const struct call *call, const char *dag,
+		  const char *run, const char *task, int map_index,
+		  struct s_ti **out, int *stale);
+int store_links(struct store *s, const struct call *call,
+		const struct af_ti *ti, const char *dag, const char *run,
+		struct cache_blob **out);
 /*
  * How long what the kernel was told of t stays true: the rest of t's
  * lifetime in the cache (0 once expired).
@@ -254,8 +263,9 @@ double store_log_left(const struct store *s, const struct s_log *l);
  * when older than log_ttl. When a refresh fails the last snapshot is
  * returned. A try that is not over and has no log line yet is empty.
  */
-int store_log(struct store *s, const struct af_ti *ti, const char *dag,
-	      const char *run, int try_number, int flags, struct s_log **out);
+int store_log(struct store *s, const struct call *call, const struct af_ti *ti,
+	      const char *dag, const char *run, int try_number,
+	      struct s_log **out);
 /* The log of a try if the cache holds it final (no request); -ENOENT. */
 int store_log_final(struct store *s, const struct af_ti *ti, const char *dag,
 		    const char *run, int try_number, struct s_log **out);
@@ -267,31 +277,35 @@ long store_log_read(const struct s_log *l, off_t off, size_t size, char *buf);
  * cache forgets the old record (and no fetch begun before can store it
  * again), so that the next read shows the new value.
  */
-int store_set_state(struct store *s, const char *dag, const char *run,
-		    const char *task, int map_index, const char *state);
-int store_set_note(struct store *s, const char *dag, const char *run,
-		   const char *task, int map_index, const char *note,
-		   size_t len);
+int store_set_state(struct store *s, const struct call *call, const char *dag,
+		    const char *run, const char *task, int map_index,
+		    const char *state);
+int store_set_note(struct store *s, const struct call *call, const char *dag,
+		   const char *run, const char *task, int map_index,
+		   const char *note, size_t len);
 
 /* The DAG record (GET /dags/D), cached for ttl. */
-int store_dag_info(struct store *s, const char *dag, struct s_dag **out);
+int store_dag_info(struct store *s, const struct call *call, const char *dag,
+		   struct s_dag **out);
 /*
  * Writes to a run or a DAG. On success the cache keeps the record the
  * server answered (else forgets it); a run's state also forgets its task
  * instances, which the server may have changed with it.
  */
-int store_set_run_state(struct store *s, const char *dag, const char *run,
-			const char *state);
-int store_set_run_note(struct store *s, const char *dag, const char *run,
-		       const char *note, size_t len);
-int store_set_paused(struct store *s, const char *dag, int paused);
+int store_set_run_state(struct store *s, const struct call *call,
+			const char *dag, const char *run, const char *state);
+int store_set_run_note(struct store *s, const struct call *call,
+		       const char *dag, const char *run, const char *note,
+		       size_t len);
+int store_set_paused(struct store *s, const struct call *call, const char *dag,
+		     int paused);
 /*
  * Clears a task instance and its downstream (SPEC.md "state"): the task
  * instances the server names in its answer (or, if it names none, the
  * whole run) and the run's record are forgotten, so that the next read
  * shows what the server holds then.
  */
-int store_clear(struct store *s, const char *dag, const char *run,
-		const char *task, int map_index);
+int store_clear(struct store *s, const struct call *call, const char *dag,
+		const char *run, const char *task, int map_index);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "call.h"
 #include "check.h"
 #include "store.h"
 
@@ -29,12 +30,22 @@ struct airflow {
 	int log_over;	/* the try is over: end_of_log */
 	int refuse_token;
 	unsigned ti_delay_ms;
-	/* calls */
+	/* calls, and those that did not carry the reader's call */
+	int strangers;
 	int tis, tis_changed, ti, run, log, set_state, set_note;
 	char last_token[32];
 };
 
 static double clock_now;
+
+/* The system call of every store call here: the client must get it. */
+static const struct call reader = {.deadline = 1234.5};
+
+static void check_call(struct airflow *a, const struct call *call)
+{
+	if (!call || call->deadline != reader.deadline)
+		__atomic_add_fetch(&a->strangers, 1, __ATOMIC_RELAXED);
+}
 
 static double fake_clock(void *arg)
 {
@@ -67,12 +78,13 @@ static int task_index(const char *task)
 		       : -1;
 }
 
-static int f_run(struct airflow *a, const char *dag, const char *run,
-		 struct af_run *out)
+static int f_run(struct airflow *a, const struct call *call, const char *dag,
+		 const char *run, struct af_run *out)
 {
 	pthread_mutex_lock(&a->lock);
 	a->run++;
 	pthread_mutex_unlock(&a->lock);
+	check_call(a, call);
 	if (strcmp(dag, "d") || strcmp(run, "r"))
 		return -ENOENT;
 	memset(out, 0, sizeof(*out));
@@ -93,10 +105,12 @@ static int list(struct airflow *a, time_t since, struct af_ti **tis, size_t *n)
 	return 0;
 }
 
-static int f_tis(struct airflow *a, const char *dag, const char *run,
-		 struct af_ti **tis, size_t *n)
+static int f_tis(struct airflow *a, const struct call *call, const char *dag,
+		 const char *run, struct af_ti **tis, size_t *n)
 {
 	int err;
+
+	check_call(a, call);
 
 	pthread_mutex_lock(&a->lock);
 	a->tis++;
@@ -105,10 +119,13 @@ static int f_tis(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-static int f_tis_changed(struct airflow *a, const char *dag, const char *run,
-			 time_t since, long max, struct af_ti **tis, size_t *n)
+static int f_tis_changed(struct airflow *a, const struct call *call,
+			 const char *dag, const char *run, time_t since,
+			 long max, struct af_ti **tis, size_t *n)
 {
 	int err;
+
+	check_call(a, call);
 
 	pthread_mutex_lock(&a->lock);
 	a->tis_changed++;
@@ -122,10 +139,13 @@ static time_t f_server_time(struct airflow *a)
 	return a->server_now;
 }
 
-static int f_ti(struct airflow *a, const char *dag, const char *run,
-		const char *task, int map_index, struct af_ti *out)
+static int f_ti(struct airflow *a, const struct call *call, const char *dag,
+		const char *run, const char *task, int map_index,
+		struct af_ti *out)
 {
 	int i = task_index(task);
+
+	check_call(a, call);
 
 	usleep(a->ti_delay_ms * 1000);
 	pthread_mutex_lock(&a->lock);
@@ -136,14 +156,16 @@ static int f_ti(struct airflow *a, const char *dag, const char *run,
 	return i >= 0 ? 0 : -ENOENT;
 }
 
-static int f_log(struct airflow *a, const char *dag, const char *run,
-		 const char *task, int map_index, int try_number,
-		 const char *token, logstream_sink sink, void *arg, char **next,
-		 int *end_of_log)
+static int f_log(struct airflow *a, const struct call *call, const char *dag,
+		 const char *run, const char *task, int map_index,
+		 int try_number, const char *token, logstream_sink sink,
+		 void *arg, char **next, int *end_of_log)
 {
 	size_t from = 0, len;
 	char tok[32];
 	int err;
+
+	check_call(a, call);
 
 	pthread_mutex_lock(&a->lock);
 	a->log++;
@@ -164,10 +186,13 @@ static int f_log(struct airflow *a, const char *dag, const char *run,
 	return err;
 }
 
-static int f_set_state(struct airflow *a, const char *dag, const char *run,
-		       const char *task, int map_index, const char *state)
+static int f_set_state(struct airflow *a, const struct call *call,
+		       const char *dag, const char *run, const char *task,
+		       int map_index, const char *state)
 {
 	int i = task_index(task);
+
+	check_call(a, call);
 
 	pthread_mutex_lock(&a->lock);
 	a->set_state++;
@@ -177,11 +202,14 @@ static int f_set_state(struct airflow *a, const char *dag, const char *run,
 	return 0;
 }
 
-static int f_set_note(struct airflow *a, const char *dag, const char *run,
-		      const char *task, int map_index, const char *note,
-		      size_t len, struct af_ti *out)
+static int f_set_note(struct airflow *a, const struct call *call,
+		      const char *dag, const char *run, const char *task,
+		      int map_index, const char *note, size_t len,
+		      struct af_ti *out)
 {
 	int i = task_index(task);
+
+	check_call(a, call);
 
 	pthread_mutex_lock(&a->lock);
 	a->set_note++;
@@ -235,7 +263,7 @@ static const char *state_of(struct store *s, const char *task, char *buf)
 	struct s_ti *t;
 
 	buf[0] = 0;
-	if (store_ti(s, "d", "r", task, -1, &t) == 0) {
+	if (store_ti(s, &reader, "d", "r", task, -1, &t) == 0) {
 		snprintf(buf, 16, "%s", t->ti.state ? t->ti.state : "none");
 		store_put(t);
 	}
@@ -247,7 +275,7 @@ static int listed_state_is(struct store *s, const char *task, const char *state)
 	struct s_tis *l;
 	int found = 0;
 
-	if (store_tis(s, "d", "r", &l))
+	if (store_tis(s, &reader, "d", "r", &l))
 		return 0;
 	for (size_t i = 0; i < l->n; i++)
 		if (!strcmp(l->v[i]->ti.task_id, task))
@@ -257,7 +285,7 @@ static int listed_state_is(struct store *s, const char *task, const char *state)
 	return found;
 }
 
-static void *reader(void *arg)
+static void *read_t1(void *arg)
 {
 	char buf[16];
 
@@ -273,10 +301,11 @@ static void test_single_flight(void)
 
 	a.ti_delay_ms = 100;
 	for (int i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, reader, s);
+		pthread_create(&th[i], NULL, read_t1, s);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	CHECK(a.ti == 1);
+	CHECK(a.strangers == 0);
 	store_free(&s);
 }
 
@@ -290,18 +319,19 @@ static void test_coherence_after_writes(void)
 	CHECK(a.tis == 1);
 	/* what a listing holds is read without a request */
 	CHECK(!strcmp(state_of(s, "t0", buf), "success") && a.ti == 0);
-	CHECK(store_set_state(s, "d", "r", "t0", -1, "failed") == 0);
+	CHECK(store_set_state(s, &reader, "d", "r", "t0", -1, "failed") == 0);
 	CHECK(a.set_state == 1);
 	/* the written one is asked again, the others are not */
 	CHECK(!strcmp(state_of(s, "t0", buf), "failed") && a.ti == 1);
 	CHECK(!strcmp(state_of(s, "t1", buf), "success") && a.ti == 1);
 	/* a note answers with the record: kept, nothing asked */
-	CHECK(store_set_note(s, "d", "r", "t2", -1, "seen", 4) == 0);
+	CHECK(store_set_note(s, &reader, "d", "r", "t2", -1, "seen", 4) == 0);
 	CHECK(!strcmp(state_of(s, "t2", buf), "success") && a.ti == 1);
 	/* the next listing after a write is a full one */
 	clock_now += 11;
 	CHECK(listed_state_is(s, "t0", "failed"));
 	CHECK(a.tis == 2 && a.tis_changed == 0);
+	CHECK(a.strangers == 0);
 	store_free(&s);
 }
 
@@ -327,6 +357,7 @@ static void test_relisting(void)
 	a.server_now += 61;
 	CHECK(listed_state_is(s, "t1", "failed"));
 	CHECK(a.tis == 2 && a.tis_changed == 1);
+	CHECK(a.strangers == 0);
 	store_free(&s);
 }
 
@@ -338,9 +369,9 @@ static int log_is(struct store *s, const char *want)
 	char buf[256];
 	long n = -1;
 
-	if (store_ti(s, "d", "r", "t0", -1, &t))
+	if (store_ti(s, &reader, "d", "r", "t0", -1, &t))
 		return 0;
-	if (store_log(s, &t->ti, "d", "r", 1, 0, &l) == 0) {
+	if (store_log(s, &reader, &t->ti, "d", "r", 1, &l) == 0) {
 		n = store_log_read(l, 0, sizeof(buf), buf);
 		store_put(l);
 	}
@@ -379,6 +410,33 @@ static void test_log_growth(void)
 	CHECK(log_is(s, "line 1\nline 2\nline 3\n") && a.log == 5);
 	clock_now += 1000;
 	CHECK(log_is(s, "line 1\nline 2\nline 3\n") && a.log == 5);
+	CHECK(a.strangers == 0);
+	store_free(&s);
+}
+
+static void test_prefetch_counted_once_read(void)
+{
+	const struct call pre = {.deadline = reader.deadline,
+				 .flags = CALL_PREFETCH};
+	struct airflow a;
+	struct store *s = new_store(&a);
+	struct store_stats st;
+	struct s_ti *t;
+	struct s_log *l;
+
+	strcpy(a.text, "line 1\n");
+	a.log_over = 1;
+	CHECK(store_ti(s, &reader, "d", "r", "t0", -1, &t) == 0);
+	CHECK(store_log(s, &pre, &t->ti, "d", "r", 1, &l) == 0);
+	store_put(l);
+	store_get_stats(s, &st);
+	CHECK(st.ra_used == 0 && a.log == 1);
+	/* the reader finds it: used, and no second fetch */
+	CHECK(log_is(s, "line 1\n") && a.log == 1);
+	store_get_stats(s, &st);
+	CHECK(st.ra_used == 1 && st.ra_wasted == 0);
+	store_put(t);
+	CHECK(a.strangers == 0);
 	store_free(&s);
 }
 
@@ -393,6 +451,7 @@ int main(void)
 	test_coherence_after_writes();
 	test_relisting();
 	test_log_growth();
+	test_prefetch_counted_once_read();
 	close(dirfd_);
 	rmdir(dir);
 	return CHECK_DONE();
