@@ -5,7 +5,8 @@
  * instances in the listing's order (the order in which grep -r and find
  * read them) are fetched in the background by a few workers, so that the
  * reader finds them in the cache. node.c tells it what readers fetch; the
- * workers fetch with STORE_PREFETCH and start no readahead of their own.
+ * workers fetch in calls of their own (CALL_PREFETCH) and start no readahead
+ * of their own.
  */
 #ifndef AFS_READAHEAD_H
 #define AFS_READAHEAD_H

@@ -5,6 +5,9 @@
  * that fetch) and stores the answer for its lifetime. A listing also stores
  * each object it lists, so that what was listed is then read without a
  * request. Values are cache references: release them with store_put().
+ * Every getter and write takes the system call it serves (call.h) and
+ * hands it to the client; what a CALL_PREFETCH call fetched counts as
+ * readahead's until a reader takes it (store_stats).
  */
 #ifndef AFS_STORE_H
 #define AFS_STORE_H
