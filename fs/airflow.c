@@ -27,19 +27,16 @@
 #define MAX_LOG_BODY  ((size_t)1 << 30) /* streamed */
 #define PAGE	      100
 
-struct airflow;
-struct url;
-
-/* Fetches a try's log at u; see airflow_log. */
-typedef int (*log_fn)(struct airflow *a, struct url *u, const char *token,
-		      logstream_sink sink, void *arg, char **next,
-		      int *end_of_log);
-static int log_repr(struct airflow *a, struct url *u, const char *token,
-		    logstream_sink sink, void *arg, char **next,
-		    int *end_of_log);
-static int log_records(struct airflow *a, struct url *u, const char *token,
-		       logstream_sink sink, void *arg, char **next,
-		       int *end_of_log);
+/* A log answer's decoder, fed as the answer arrives: v1's, v2's. */
+struct log_decoder {
+	void *(*start)(logstream_sink sink, void *arg);
+	int (*feed)(void *dec, const char *buf, size_t len);
+	/* the answer is over: the token of what follows (v1), and whether
+	 * the log is complete (1), goes on (0) or nobody said (-1) */
+	int (*end)(void *dec, char **next, int *end_of_log);
+	void (*stop)(void *dec);
+};
+static const struct log_decoder v1_log, v2_log;
 
 struct api {
 	const char *name;
@@ -49,7 +46,7 @@ struct api {
 	const char *note_path;	 /* appended to a task instance's path */
 	const char *run_note;	 /* appended to a run's path for its note */
 	const char *pause_query; /* appended to a DAG's path to pause it */
-	log_fn log;
+	const struct log_decoder *log;
 	const char *login; /* POST: a username and password buy a JWT */
 	long same_state;   /* the status of a PATCH to the state it has */
 };
@@ -63,7 +60,7 @@ static const struct api api_v1 = {
 	.note_path = "/setNote",
 	.run_note = "/setNote",
 	.pause_query = "?update_mask=is_paused",
-	.log = log_repr,
+	.log = &v1_log,
 	.same_state = 200,
 };
 
@@ -77,7 +74,7 @@ static const struct api api_v2 = {
 	.note_path = "?update_mask=note",
 	.run_note = "?update_mask=note",
 	.pause_query = "",
-	.log = log_records,
+	.log = &v2_log,
 	.login = "/auth/token",
 	.same_state = 409,
 };
@@ -786,7 +783,8 @@ struct refetch {
 	size_t seen; /* bytes this try decoded */
 	size_t fed;  /* answer bytes this try took */
 	int bad;     /* the decoder or the sink failed: no retry */
-	void *dec;   /* this try's decoder */
+	const struct log_decoder *d;
+	void *dec; /* this try's decoder */
 };
 
 static int refetch_take(void *arg, const char *text, size_t len)
@@ -810,7 +808,7 @@ static int refetch_take(void *arg, const char *text, size_t len)
 static int feed(void *arg, const char *data, size_t len)
 {
 	struct refetch *r = arg;
-	int err = logstream_feed(r->dec, data, len);
+	int err = r->d->feed(r->dec, data, len);
 
 	r->fed += len;
 	r->bad |= err != 0;
@@ -839,13 +837,86 @@ static int refetch_end(const struct refetch *r, const struct url *u)
 }
 
 /* v1: Python-repr text streamed, resumed with continuation tokens. */
-static int log_repr(struct airflow *a, struct url *u, const char *token,
-		    logstream_sink sink, void *arg, char **next,
-		    int *end_of_log)
+static void *v1_start(logstream_sink sink, void *arg)
 {
-	struct refetch r = {.sink = sink, .arg = arg};
-	struct http_resp resp;
+	return logstream_new(sink, arg);
+}
+
+static int v1_feed(void *dec, const char *buf, size_t len)
+{
+	return logstream_feed(dec, buf, len);
+}
+
+static int v1_end(void *dec, char **next, int *end_of_log)
+{
 	long pos;
+	int err = logstream_end(dec, next);
+
+	if (!err && *next && logstream_token(*next, end_of_log, &pos))
+		*end_of_log = -1;
+	return err;
+}
+
+static void v1_stop(void *dec)
+{
+	struct logstream *ls = dec;
+
+	logstream_free(&ls);
+}
+
+static const struct log_decoder v1_log = {
+	v1_start,
+	v1_feed,
+	v1_end,
+	v1_stop,
+};
+
+/*
+ * v2: structured records, rendered as they stream in. Always the whole
+ * log: from 3.0.4 on a token gives the whole log again anyway (NOTES.md),
+ * so the caller keeps only what is new; no token is handed back.
+ */
+static void *v2_start(logstream_sink sink, void *arg)
+{
+	return records_new(sink, arg);
+}
+
+static int v2_feed(void *dec, const char *buf, size_t len)
+{
+	return records_feed(dec, buf, len);
+}
+
+static int v2_end(void *dec, char **next, int *end_of_log)
+{
+	int more = 0, err = records_end(dec, &more);
+
+	*next = NULL;
+	if (!err)
+		*end_of_log = !more;
+	return err;
+}
+
+static void v2_stop(void *dec)
+{
+	struct records *r = dec;
+
+	records_free(&r);
+}
+
+static const struct log_decoder v2_log = {
+	v2_start,
+	v2_feed,
+	v2_end,
+	v2_stop,
+};
+
+/* Fetches a try's log at u through the API's decoder; see airflow_log. */
+static int fetch_log(struct airflow *a, struct url *u, const char *token,
+		     logstream_sink sink, void *arg, char **next,
+		     int *end_of_log)
+{
+	struct refetch r = {.sink = sink, .arg = arg, .d = a->api->log};
+	struct http_resp resp;
 	int err;
 
 	if (token) {
@@ -853,18 +924,16 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 		url_id(u, token);
 	}
 	for (int try = 0;; try++) {
-		struct logstream *ls = logstream_new(refetch_take, &r);
-
-		if (!ls)
+		r.dec = r.d->start(refetch_take, &r);
+		if (!r.dec)
 			return -ENOMEM;
-		r.dec = ls;
 		r.seen = r.fed = 0;
 		/* exactly JSON: to an Accept of any type, v1 answers
 		 * text/plain */
 		err = call_to(a, "GET", u, "application/json", NULL,
 			      MAX_ONE_BODY, feed, &r, &resp);
 		if (!err) {
-			err = logstream_end(ls, next);
+			err = r.d->end(r.dec, next, end_of_log);
 			if (err)
 				log_msg(LOG_ERR, "GET %s: not a log answer",
 					u->s);
@@ -875,66 +944,13 @@ static int log_repr(struct airflow *a, struct url *u, const char *token,
 				*next = NULL;
 			}
 		} else if (err == -EIO && token && resp.status == 400) {
-			err = -ESTALE;
+			err = -ESTALE; /* the server cannot resume there */
 		}
-		logstream_free(&ls);
+		r.d->stop(r.dec);
 		if (!refetch_again(a, u, &r, err, &resp, try))
 			break;
 		http_resp_free(&resp);
 	}
-	if (!err && *next && logstream_token(*next, end_of_log, &pos))
-		*end_of_log = -1;
-	http_resp_free(&resp);
-	return err;
-}
-
-static int feed_records(void *arg, const char *data, size_t len)
-{
-	struct refetch *r = arg;
-	int err = records_feed(r->dec, data, len);
-
-	r->fed += len;
-	r->bad |= err != 0;
-	return err;
-}
-
-/*
- * v2: structured records, rendered as they stream in. Always the whole
- * log: from 3.0.4 on a token gives the whole log again anyway (NOTES.md),
- * so the caller keeps only what is new; no token is handed back.
- */
-static int log_records(struct airflow *a, struct url *u, const char *token,
-		       logstream_sink sink, void *arg, char **next,
-		       int *end_of_log)
-{
-	struct refetch r = {.sink = sink, .arg = arg};
-	struct http_resp resp;
-	int more = 0, err;
-
-	for (int try = 0;; try++) {
-		struct records *rec = records_new(refetch_take, &r);
-
-		if (!rec)
-			return -ENOMEM;
-		r.dec = rec;
-		r.seen = r.fed = 0;
-		err = call_to(a, "GET", u, "application/json", NULL,
-			      MAX_ONE_BODY, feed_records, &r, &resp);
-		if (!err) {
-			err = records_end(rec, &more);
-			if (err)
-				log_msg(LOG_ERR, "GET %s: not a log answer",
-					u->s);
-			if (!err)
-				err = refetch_end(&r, u);
-		}
-		records_free(&rec);
-		if (!refetch_again(a, u, &r, err, &resp, try))
-			break;
-		http_resp_free(&resp);
-	}
-	if (!err)
-		*end_of_log = !more;
 	http_resp_free(&resp);
 	return err;
 }
@@ -952,7 +968,7 @@ int airflow_log(struct airflow *a, const struct call *call, const char *dag,
 	url_fmt(&u, "/logs/%d?full_content=true", try_number);
 	if (map_index >= 0)
 		url_fmt(&u, "&map_index=%d", map_index);
-	return a->api->log(a, &u, token, sink, arg, next, end_of_log);
+	return fetch_log(a, &u, token, sink, arg, next, end_of_log);
 }
 
 /* A PATCH with a JSON body; the answer is left in resp on 0. */
