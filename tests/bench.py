@@ -95,8 +95,10 @@ def best(n, fn):
 
 
 def stats(m):
+    """The counters of .stats (its url, api, version and error lines left out)."""
     with open(m.p(".stats")) as f:
-        return {k: int(v) for k, v in (ln.split() for ln in f.read().splitlines())}
+        pairs = (ln.split(" ", 1) for ln in f.read().splitlines())
+        return {k: int(v) for k, v in pairs if v.isdigit()}
 
 
 def kernel_requests(before, after):
