@@ -9,6 +9,7 @@ import subprocess
 import time
 from urllib.parse import parse_qs
 
+import conftest
 from airflow_api import base
 
 STATES = ["deferred", "failed", "queued", "removed", "restarting", "running",
@@ -154,7 +155,7 @@ def test_recent_leaves_out_older_task_instances(mount, fake):
 
 
 def test_recent_option_is_checked_and_documented(tmp_path):
-    exe = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "airflowfs")
+    exe = conftest.BIN  # the binary under test (make asan: the ASan build)
     for bad in ("-1", "876001", "x", ""):
         r = subprocess.run([exe, "-o", "recent=" + bad, "http://127.0.0.1:9", str(tmp_path)],
                            capture_output=True, text=True, timeout=30)
