@@ -27,6 +27,7 @@
 #include "json.h"
 #include "jsonstream.h"
 #include "logstream.h"
+#include "unicode.h"
 
 #define OUT_CAP	    (64 * 1024) /* decoded text held before the sink */
 #define TOKEN_CAP   (64 * 1024) /* longest continuation token */
@@ -75,45 +76,6 @@ struct logstream {
 static int blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* code point to UTF-8; 0 when out of range */
-static size_t utf8(uint32_t cp, char *u)
-{
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	if (cp <= 0x10ffff) {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		return 4;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
