@@ -294,6 +294,20 @@ static int records(const char *body, size_t len, const char *key, size_t size,
 	return 0;
 }
 
+/* A body that is one record, decoded by from into out. */
+static int one(const char *body, size_t len,
+	       int (*from)(struct json_object *o, void *out), void *out)
+{
+	struct json_object *o;
+	int e = json_parse_object(body, len, &o);
+
+	if (e)
+		return e;
+	e = from(o, out);
+	json_object_put(o);
+	return e;
+}
+
 static int run_record(struct json_object *o, void *out)
 {
 	return run_from(o, out);
@@ -318,15 +332,7 @@ int json_runs(const char *body, size_t len, struct af_run **runs, size_t *n,
 
 int json_run(const char *body, size_t len, struct af_run *run)
 {
-	struct json_object *o;
-	int e;
-
-	e = json_parse_object(body, len, &o);
-	if (e)
-		return e;
-	e = run_from(o, run);
-	json_object_put(o);
-	return e;
+	return one(body, len, run_record, run);
 }
 
 static int ti_record(struct json_object *o, void *out)
@@ -353,15 +359,7 @@ int json_tis(const char *body, size_t len, struct af_ti **tis, size_t *n,
 
 int json_ti(const char *body, size_t len, struct af_ti *ti)
 {
-	struct json_object *o;
-	int e;
-
-	e = json_parse_object(body, len, &o);
-	if (e)
-		return e;
-	e = ti_from(o, ti);
-	json_object_put(o);
-	return e;
+	return one(body, len, ti_record, ti);
 }
 
 int json_patched_ti(const char *body, size_t len, struct af_ti *ti)
