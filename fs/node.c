@@ -24,6 +24,18 @@ static int ti_of(struct fs *fs, const struct call *call, const struct node *n,
 }
 
 /*
+ * The record behind one of its files: for a note (note, info.json), a run
+ * listed whole too long ago is listed whole again first (store_notes_due).
+ */
+static int ti_for(struct fs *fs, const struct call *call, const struct node *n,
+		  enum ti_file f, struct s_ti **out)
+{
+	if (f == TI_NOTE || f == TI_INFO)
+		store_notes_due(fs->store, n->dag, n->run);
+	return ti_of(fs, call, n, out);
+}
+
+/*
  * The record for a path walk: when the server cannot be reached, the one
  * seen last (*stale: the server's error), so the path to a final log stays.
  */
@@ -483,7 +495,7 @@ int node_content(struct fs *fs, const struct call *call, const struct node *n,
 		return -EISDIR;
 	if (is_own(n))
 		return own_content(fs, call, n, out, &mtime);
-	err = ti_of(fs, call, n, &t);
+	err = ti_for(fs, call, n, n->file, &t);
 	if (err)
 		return err;
 	if (n->file == TI_LINKS) {
@@ -1294,7 +1306,7 @@ static int copy_to_scratch(struct fs *fs, const struct call *call,
 		f.file = file;
 		err = own_content(fs, call, &f, &b, &mtime);
 	} else {
-		err = ti_of(fs, call, dir, &t);
+		err = ti_for(fs, call, dir, file, &t);
 		if (err)
 			return err;
 		err = render_ti_file(&t->ti, file, &b);

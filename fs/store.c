@@ -616,8 +616,9 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 /*
  * What a run's last listing found, kept without expiry (within
  * cache_size): the next listing after ttl asks only for the task instances
- * updated since it began (SPEC.md "ttl"), and a full one at least every
- * relist seconds ("relist"). A write to the run drops it.
+ * updated since it began (SPEC.md "ttl"). A write to the run drops it, and
+ * so does a note read relist seconds after the last full listing
+ * (store_notes_due).
  */
 struct s_base {
 	struct cache_val hdr;
@@ -694,8 +695,8 @@ static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
 
 /*
  * A run's task instances: what changed since its last listing merged into
- * it, else (none kept, relist passed, a server without the filter, too
- * many changes) the whole list.
+ * it, else (none kept or forgotten for a note, a server without the
+ * filter, too many changes) the whole list.
  */
 static int list_run(struct store *s, const struct call *call,
 		    const struct ids *id, struct af_ti **list, size_t *n,
@@ -708,8 +709,7 @@ static int list_run(struct store *s, const struct call *call,
 	*since = s->client.server_time(s->af);
 	*full_at = now(s);
 	if (!store_key(key, "base", id->dag, id->run, END) &&
-	    peek(s, key, (struct cache_val **)&b) == 0 &&
-	    *full_at - b->full_at < s->cfg.relist) {
+	    peek(s, key, (struct cache_val **)&b) == 0) {
 		long max = b->tis->n / 2;
 		struct af_ti *chg;
 		size_t nchg;
@@ -1410,17 +1410,14 @@ int store_dag_info(struct store *s, const struct call *call, const char *dag,
 }
 
 /*
- * Forgets what a change to a run may have changed: its record, its
- * listing and its task instances (task NULL: all of them, else those of
- * that task). Returns the generation after that.
+ * Forgets a run's listing and its task instances (task NULL: all of them,
+ * else those of that task). Returns the generation after that.
  */
-static uint64_t forget_run(struct store *s, const char *dag, const char *run,
+static uint64_t forget_tis(struct store *s, const char *dag, const char *run,
 			   const char *task)
 {
 	char key[KEY_MAX];
 
-	if (!store_key(key, "run", dag, run, END))
-		cache_invalidate(s->cache, key);
 	if (!store_key(key, "tis", dag, run, END))
 		cache_invalidate(s->cache, key);
 	if (!store_key(key, "base", dag, run, END))
@@ -1436,6 +1433,32 @@ static uint64_t forget_run(struct store *s, const char *dag, const char *run,
 	else if (!task && !store_key(key, "mapped", dag, run, "", END))
 		cache_invalidate_prefix(s->cache, key); /* every task's */
 	return cache_gen(s->cache);
+}
+
+/* Forgets what a change to a run may have changed: its record too. */
+static uint64_t forget_run(struct store *s, const char *dag, const char *run,
+			   const char *task)
+{
+	char key[KEY_MAX];
+
+	if (!store_key(key, "run", dag, run, END))
+		cache_invalidate(s->cache, key);
+	return forget_tis(s, dag, run, task);
+}
+
+void store_notes_due(struct store *s, const char *dag, const char *run)
+{
+	struct s_base *b;
+	char key[KEY_MAX];
+	int due;
+
+	if (store_key(key, "base", dag, run, END) ||
+	    peek(s, key, (struct cache_val **)&b))
+		return;
+	due = now(s) - b->full_at >= s->cfg.relist;
+	store_put(b);
+	if (due) /* the next read of the run lists it whole */
+		forget_tis(s, dag, run, NULL);
 }
 
 /* Keeps the record a write answered with, if any. */

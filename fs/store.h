@@ -81,7 +81,7 @@ struct store_client {
 
 struct store_config {
 	double ttl, log_ttl;
-	double relist; /* seconds a listed run goes without a full listing */
+	double relist; /* seconds a note read from a listing may be old */
 	double recent; /* hours @by-state looks back */
 	long max_runs;
 	size_t cache_bytes;
@@ -209,6 +209,15 @@ int store_tis(struct store *s, const struct call *call, const char *dag,
  */
 int store_by_state(struct store *s, const struct call *call, const char *state,
 		   struct s_tis **out);
+/*
+ * Before a note of a task instance of run is read (its note, info.json):
+ * when the run was listed and its last full listing is older than relist,
+ * what the listings found is forgotten, so that the read lists the run
+ * whole. A note edited elsewhere leaves updated_at as it was, so only a
+ * full listing sees it; a reader of states alone is kept fresh by what
+ * changed (SPEC.md "relist").
+ */
+void store_notes_due(struct store *s, const char *dag, const char *run);
 /* A run's task instances if the cache holds them (no request); -ENOENT. */
 int store_listed(struct store *s, const char *dag, const char *run,
 		 struct s_tis **out);

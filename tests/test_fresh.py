@@ -2,10 +2,13 @@
 """Keeping a listed run fresh at the cost of what changed (SPEC.md "ttl", "relist"), on a
 real mount (API v1 and v2): after ttl a listed run is asked only for its task instances
 updated since its last listing (updated_at_gte, on the server's clock from its Date
-header, less a minute), with a full listing at least every relist seconds, when the
-server lacks the filter (v1 before 2.6), when most of the run changed, and after a write
-to the run. Each test pins the requests one revalidation costs."""
+header, less a minute); it is listed whole when a note (note, info.json) is read relist
+seconds after its last full listing (a note edited elsewhere moves no updated_at; states
+alone never need one), when the server lacks the filter (v1 before 2.6), when most of the
+run changed, and after a write to the run. Each test pins the requests one revalidation
+costs."""
 import os
+import subprocess
 import time
 from urllib.parse import parse_qs
 
@@ -121,6 +124,30 @@ def test_a_note_changed_elsewhere_shows_after_relist(mount, fake):
     assert 3 < took < 6.5, (took, [(r["path"], r["query"]) for r in fake.requests()])
     full, changed = listings(fake)
     assert len(full) == 1 and changed, (full, changed)
+
+
+def test_states_alone_never_take_a_full_listing(mount, fake):
+    """Reading states well past relist costs only what changed; the first note read after
+    relist lists the run whole, once, and the notes of every task instance are then as the
+    server has them (grep -r, info.json, ls -l's sizes)."""
+    m = mount(["ttl=1", "relist=2"])
+    before = states(m)
+    fake.update_ti(E, R1, "load", note="looked at it")  # updated_at stays
+    fake.update_ti(E, R1, "transform", note="and this one")
+    fake.reset()
+    for _ in range(4):
+        time.sleep(1.1)
+        assert states(m) == before
+    full, changed = listings(fake)
+    assert not full and len(changed) >= 3, (full, changed)
+    fake.reset()
+    out = subprocess.run(["grep", "-r", "-l", "--include=note", "-e", "looked", "-e", "and this",
+                          m.p(E, R1)], capture_output=True, text=True, check=True).stdout
+    assert sorted(out.split()) == [m.p(E, R1, "load", "note"), m.p(E, R1, "transform", "note")]
+    assert '"note": "looked at it"' in read(m.p(E, R1, "load", "info.json"))
+    assert os.stat(m.p(E, R1, "transform", "note")).st_size == len("and this one\n")
+    full, changed = listings(fake)
+    assert len(full) == 1 and not changed, (full, changed)
 
 
 def test_the_servers_clock_sets_the_margin(mount, fake):

@@ -3,7 +3,8 @@
  * The store against a fake Airflow client and a fake clock: one fetch for
  * concurrent readers (single-flight), what a write changes is asked again
  * and nothing else is, a listed run revalidated by its changes and listed
- * whole every relist, a running log fetched again from its token (and
+ * whole when a note is read relist seconds after its last full listing
+ * (states alone never), a running log fetched again from its token (and
  * whole when the server refuses the token), a final log kept.
  */
 #include <errno.h>
@@ -285,6 +286,21 @@ static int listed_state_is(struct store *s, const char *task, const char *state)
 	return found;
 }
 
+static int listed_note_is(struct store *s, const char *task, const char *note)
+{
+	struct s_tis *l;
+	int found = 0;
+
+	if (store_tis(s, &reader, "d", "r", &l))
+		return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i]->ti.task_id, task))
+			found = l->v[i]->ti.note &&
+				!strcmp(l->v[i]->ti.note, note);
+	store_put(l);
+	return found;
+}
+
 static void *read_t1(void *arg)
 {
 	char buf[16];
@@ -352,11 +368,19 @@ static void test_relisting(void)
 	CHECK(listed_state_is(s, "t1", "failed"));
 	CHECK(listed_state_is(s, "t2", "success"));
 	CHECK(a.tis == 1 && a.tis_changed == 1);
-	/* every relist seconds, a full listing */
+	/* past relist, states alone are still what changed */
 	clock_now += 61;
 	a.server_now += 61;
+	strcpy(a.note[2], "seen elsewhere"); /* moves no updated_at */
 	CHECK(listed_state_is(s, "t1", "failed"));
-	CHECK(a.tis == 2 && a.tis_changed == 1);
+	CHECK(a.tis == 1 && a.tis_changed == 2);
+	/* a note about to be read: the run is listed whole, once */
+	store_notes_due(s, "d", "r");
+	CHECK(listed_note_is(s, "t2", "seen elsewhere"));
+	CHECK(a.tis == 2 && a.tis_changed == 2);
+	store_notes_due(s, "d", "r");
+	CHECK(listed_note_is(s, "t2", "seen elsewhere"));
+	CHECK(a.tis == 2 && a.tis_changed == 2);
 	CHECK(a.strangers == 0);
 	store_free(&s);
 }
