@@ -584,15 +584,9 @@ static int tis_page(void *ctx, const char *body, size_t len, size_t *got,
 	return err;
 }
 
-static int ti_cmp(const void *x, const void *y)
+static int ti_cmp(const void *a, const void *b)
 {
-	const struct af_ti *a = x, *b = y;
-	int c = strcmp(a->dag_id ? a->dag_id : "", b->dag_id ? b->dag_id : "");
-
-	if (!c)
-		c = strcmp(a->run_id ? a->run_id : "",
-			   b->run_id ? b->run_id : "");
-	return c ? c : af_ti_cmp(a, b);
+	return af_ti_where_cmp(a, b);
 }
 
 /* Sorts by (dag_id, run_id, task_id, map_index), drops repeated rows. */

@@ -118,6 +118,30 @@ void af_tis_free(struct af_ti **v, size_t n)
 	*v = NULL;
 }
 
+const char *const af_states[] = {"deferred",
+				 "failed",
+				 "queued",
+				 "removed",
+				 "restarting",
+				 "running",
+				 "scheduled",
+				 "skipped",
+				 "success",
+				 "up_for_reschedule",
+				 "up_for_retry",
+				 "upstream_failed",
+				 NULL};
+
+int af_ti_where_cmp(const struct af_ti *a, const struct af_ti *b)
+{
+	int c = strcmp(a->dag_id ? a->dag_id : "", b->dag_id ? b->dag_id : "");
+
+	if (!c)
+		c = strcmp(a->run_id ? a->run_id : "",
+			   b->run_id ? b->run_id : "");
+	return c ? c : af_ti_cmp(a, b);
+}
+
 int af_try_over(const char *state)
 {
 	static const char *const done[] = {"success", "failed",

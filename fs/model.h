@@ -54,6 +54,10 @@ struct af_ti {
 
 /* Task instances of one run in order: by task_id, then map_index. */
 int af_ti_cmp(const struct af_ti *a, const struct af_ti *b);
+/* Across runs: by dag_id, run_id (a missing one first), then as af_ti_cmp. */
+int af_ti_where_cmp(const struct af_ti *a, const struct af_ti *b);
+/* Airflow's task states (the directories of @by-state), NULL-terminated. */
+extern const char *const af_states[];
 /* Whether a task instance in state has ended its current try for good. */
 int af_try_over(const char *state);
 

@@ -92,21 +92,6 @@ static int run_scratch(struct fs *fs, const struct node *run, const char *name,
 	return err;
 }
 
-/* Airflow's task states: the directories of @by-state. */
-static const char *const bs_states[] = {"deferred",
-					"failed",
-					"queued",
-					"removed",
-					"restarting",
-					"running",
-					"scheduled",
-					"skipped",
-					"success",
-					"up_for_reschedule",
-					"up_for_retry",
-					"upstream_failed",
-					NULL};
-
 /* The state a node below @by-state/STATE is about. */
 static const char *bs_state_of(const struct node *n)
 {
@@ -238,8 +223,8 @@ int node_child(struct fs *fs, const struct call *call,
 	case N_LOGS:
 		return child_of_logs(fs, call, parent, name, tmpl);
 	case N_BYSTATE:
-		for (int i = 0; bs_states[i]; i++)
-			if (!strcmp(name, bs_states[i])) {
+		for (int i = 0; af_states[i]; i++)
+			if (!strcmp(name, af_states[i])) {
 				tmpl->kind = N_BS_STATE;
 				return 0;
 			}
@@ -1053,8 +1038,8 @@ int node_list(struct fs *fs, const struct call *call, const struct node *n,
 		err = list_tis(fs, call, n, out, &cap);
 		break;
 	case N_BYSTATE:
-		for (int i = 0; !err && bs_states[i]; i++)
-			err = add_entry(out, &cap, bs_states[i], S_IFDIR);
+		for (int i = 0; !err && af_states[i]; i++)
+			err = add_entry(out, &cap, af_states[i], S_IFDIR);
 		break;
 	case N_BS_STATE:
 	case N_BS_DAG:

@@ -631,6 +631,8 @@ struct s_base {
 #define SKEW_MARGIN 60
 /* A page: fewer changes than that are always worth asking for alone. */
 #define CHANGED_MIN 100
+/* Changes across every DAG worth asking for in place of the state lists. */
+#define CHANGED_MAX 1000
 
 static void base_destroy(struct cache_val *v)
 {
@@ -660,37 +662,41 @@ static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
 }
 
 /*
- * The rows of base with the changed ones (sorted alike, taken) in their
- * place or added: a new list, sorted.
+ * The rows of base with those of chg (both sorted by cmp) in their place or
+ * added, a new list sorted alike. With state, a changed row in another
+ * state leaves the list instead.
  */
-static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
-		  struct af_ti **out, size_t *n)
+static struct s_tis *tis_merged(const struct s_tis *base,
+				const struct s_tis *chg,
+				int (*cmp)(const struct af_ti *,
+					   const struct af_ti *),
+				const char *state)
 {
-	struct af_ti *v = calloc(base->n + nchg + 1, sizeof(*v));
-	size_t i = 0, j = 0, k = 0;
-	int bad = !v;
+	struct s_tis *t = val_new(sizeof(*t), tis_destroy);
+	size_t i = 0, j = 0;
 
-	while (!bad && (i < base->n || j < nchg)) {
-		int c = i == base->n ? 1
-			: j == nchg  ? -1
-				     : af_ti_cmp(&base->v[i]->ti, &chg[j]);
+	if (t)
+		t->v = calloc(base->n + chg->n + 1, sizeof(*t->v));
+	if (!t || !t->v) {
+		free(t);
+		return NULL;
+	}
+	while (i < base->n || j < chg->n) {
+		struct s_ti *b = i < base->n ? base->v[i] : NULL,
+			    *x = j < chg->n ? chg->v[j] : NULL;
+		int c = !b ? 1 : !x ? -1 : cmp(&b->ti, &x->ti);
+		struct s_ti *take = c < 0 ? b : x;
 
-		if (c < 0) {
-			bad = af_ti_dup(&base->v[i++]->ti, &v[k++]);
+		i += c <= 0;
+		j += c >= 0;
+		if (c >= 0 && state &&
+		    !(x->ti.state && !strcmp(x->ti.state, state)))
 			continue;
-		}
-		i += c == 0;
-		v[k++] = chg[j];
-		memset(&chg[j++], 0, sizeof(*chg));
+		cache_ref(&take->hdr);
+		t->v[t->n++] = take;
+		t->hdr.size += sizeof(take);
 	}
-	af_tis_free(&chg, nchg);
-	if (bad) {
-		af_tis_free(&v, k);
-		return -ENOMEM;
-	}
-	*out = v;
-	*n = k;
-	return 0;
+	return t;
 }
 
 /*
@@ -699,11 +705,14 @@ static int merged(const struct s_tis *base, struct af_ti *chg, size_t nchg,
  * filter, too many changes) the whole list.
  */
 static int list_run(struct store *s, const struct call *call,
-		    const struct ids *id, struct af_ti **list, size_t *n,
+		    const struct ids *id, uint64_t gen, struct s_tis **out,
 		    time_t *since, double *full_at)
 {
 	struct s_base *b = NULL;
+	struct af_ti *list;
+	struct s_tis *chg;
 	char key[KEY_MAX];
+	size_t n;
 	int err = -ENOTSUP;
 
 	*since = s->client.server_time(s->af);
@@ -711,20 +720,28 @@ static int list_run(struct store *s, const struct call *call,
 	if (!store_key(key, "base", id->dag, id->run, END) &&
 	    peek(s, key, (struct cache_val **)&b) == 0) {
 		long max = b->tis->n / 2;
-		struct af_ti *chg;
-		size_t nchg;
 
 		err = s->client.tis_changed(
 			s->af, call, id->dag, id->run, b->since - SKEW_MARGIN,
-			max < CHANGED_MIN ? CHANGED_MIN : max, &chg, &nchg);
+			max < CHANGED_MIN ? CHANGED_MIN : max, &list, &n);
+		if (!err)
+			err = tis_val(s, id->dag, id->run, list, n, gen, &chg);
 		if (!err) {
-			err = merged(b->tis, chg, nchg, list, n);
+			*out = tis_merged(b->tis, chg, af_ti_cmp, NULL);
+			store_put(chg);
+			err = *out ? 0 : -ENOMEM;
 			*full_at = b->full_at;
 		}
+		/* what did not change is kept for another ttl too */
+		for (size_t i = 0; !err && i < (*out)->n; i++)
+			put_ti(s, id->dag, id->run, (*out)->v[i], gen);
 	}
 	store_put(b);
-	if (err == -ENOTSUP || err == -E2BIG)
-		err = s->client.tis(s->af, call, id->dag, id->run, list, n);
+	if (err == -ENOTSUP || err == -E2BIG) {
+		err = s->client.tis(s->af, call, id->dag, id->run, &list, &n);
+		if (!err)
+			err = tis_val(s, id->dag, id->run, list, n, gen, out);
+	}
 	return err;
 }
 
@@ -732,16 +749,11 @@ static int fetch_tis(struct store *s, const struct call *call, void *arg,
 		     uint64_t gen, struct cache_val **val, double *ttl)
 {
 	struct ids *id = arg;
-	struct af_ti *list;
 	struct s_tis *t;
-	size_t n;
 	time_t since;
 	double full_at;
-	int err = list_run(s, call, id, &list, &n, &since, &full_at);
+	int err = list_run(s, call, id, gen, &t, &since, &full_at);
 
-	if (err)
-		return err;
-	err = tis_val(s, id->dag, id->run, list, n, gen, &t);
 	if (err)
 		return err;
 	put_marker(s, gen, "listed", id->dag, id->run, CACHE_FOREVER);
@@ -831,29 +843,17 @@ int store_tis(struct store *s, const struct call *call, const char *dag,
 			    (struct cache_val **)out);
 }
 
-static int fetch_by_state(struct store *s, const struct call *call, void *arg,
-			  uint64_t gen, struct cache_val **val, double *ttl)
+/*
+ * Task instances across runs, each stored as its own record, as a list
+ * sorted by where they are (af_ti_where_cmp); rows that do not say where
+ * they are cannot be linked and are left out.
+ */
+static int where_val(struct store *s, struct af_ti *list, size_t n,
+		     uint64_t gen, struct s_tis **out)
 {
-	const char *state = arg;
-	/* a minute of margin: a clock a little behind the server's */
-	time_t since = time(NULL) - (time_t)(s->cfg.recent * 3600) - 60;
-	struct af_ti *list;
-	struct s_tis *t;
-	size_t n, k = 0;
-	int err = s->client.by_state(s->af, call, state, since, &list, &n);
+	struct s_tis *t = val_new(sizeof(*t), tis_destroy);
+	size_t i;
 
-	(void)ttl;
-	if (err)
-		return err;
-	/* a row that does not say where it is cannot be linked */
-	for (size_t i = 0; i < n; i++) {
-		if (list[i].dag_id && list[i].run_id)
-			list[k++] = list[i];
-		else
-			af_ti_clear(&list[i]);
-	}
-	n = k;
-	t = val_new(sizeof(*t), tis_destroy);
 	if (t)
 		t->v = calloc(n ? n : 1, sizeof(*t->v));
 	if (!t || !t->v) {
@@ -861,18 +861,187 @@ static int fetch_by_state(struct store *s, const struct call *call, void *arg,
 		af_tis_free(&list, n);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct s_ti *v = ti_val(s, &list[i]);
+	for (i = 0; i < n; i++) {
+		struct s_ti *v = list[i].dag_id && list[i].run_id
+					 ? ti_val(s, &list[i])
+					 : NULL;
 
-		if (!v)
+		if (!v) {
+			af_ti_clear(&list[i]);
 			continue;
+		}
 		put_ti(s, v->ti.dag_id, v->ti.run_id, v, gen);
 		t->v[t->n++] = v;
 		t->hdr.size += sizeof(v);
 	}
 	free(list);
-	*val = &t->hdr;
+	*out = t;
 	return 0;
+}
+
+/*
+ * @by-state: each state's list is kept without expiry (its "bsbase") and,
+ * after ttl, revalidated with what changed since across every DAG and
+ * state: one listing that every state shares (a state filter would miss a
+ * task instance leaving the state). The list loses what changed and gains
+ * what changed into its state. What the window of recent hours leaves
+ * goes with the next full listing, at least every relist seconds.
+ */
+struct s_bsbase {
+	struct cache_val hdr;
+	struct s_tis *tis;
+	time_t since;	/* the server's clock when what it holds was asked */
+	double full_at; /* its last full listing (mono_s) */
+};
+
+/* Every task instance updated since from; cached for ttl. */
+struct s_changed {
+	struct cache_val hdr;
+	struct s_tis *tis;
+	time_t from, at; /* at: the server's clock when it was asked */
+	double got;	 /* when (mono_s) */
+};
+
+static void bsbase_destroy(struct cache_val *v)
+{
+	struct s_bsbase *b = (struct s_bsbase *)v;
+
+	store_put(b->tis);
+	free(b);
+}
+
+static void changed_destroy(struct cache_val *v)
+{
+	struct s_changed *c = (struct s_changed *)v;
+
+	store_put(c->tis);
+	free(c);
+}
+
+static void put_bsbase(struct store *s, const char *state, struct s_tis *t,
+		       time_t since, double full_at, uint64_t gen)
+{
+	struct s_bsbase *b = val_new(sizeof(*b), bsbase_destroy);
+	char key[KEY_MAX];
+
+	if (!b)
+		return;
+	cache_ref(&t->hdr);
+	b->tis = t;
+	b->since = since;
+	b->full_at = full_at;
+	b->hdr.size = t->hdr.size;
+	if (!store_key(key, "bsbase", state, END))
+		cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
+	store_put(b);
+}
+
+static int fetch_changed(struct store *s, const struct call *call, void *arg,
+			 uint64_t gen, struct cache_val **val, double *ttl)
+{
+	/* from the oldest list kept: one listing serves them all */
+	time_t from = *(time_t *)arg, at = s->client.server_time(s->af);
+	struct s_changed *c;
+	struct af_ti *list;
+	size_t n;
+	int err;
+
+	for (int i = 0; af_states[i]; i++) {
+		struct s_bsbase *b;
+		char key[KEY_MAX];
+
+		if (!store_key(key, "bsbase", af_states[i], END) &&
+		    !peek(s, key, (struct cache_val **)&b)) {
+			if (b->since - SKEW_MARGIN < from)
+				from = b->since - SKEW_MARGIN;
+			store_put(b);
+		}
+	}
+	err = s->client.tis_changed(s->af, call, "~", "~", from, CHANGED_MAX,
+				    &list, &n);
+	if (err)
+		return err;
+	c = val_new(sizeof(*c), changed_destroy);
+	if (!c) {
+		af_tis_free(&list, n);
+		return -ENOMEM;
+	}
+	err = where_val(s, list, n, gen, &c->tis);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->from = from;
+	c->at = at;
+	c->got = now(s);
+	c->hdr.size = c->tis->hdr.size;
+	*val = &c->hdr;
+	return 0;
+}
+
+/*
+ * The list of state from its kept one and what changed since; -ENOENT
+ * when a full listing is due (none kept, relist passed, too many changes,
+ * a server without the filter).
+ */
+static int by_state_changed(struct store *s, const struct call *call,
+			    const char *state, uint64_t gen, struct s_tis **out,
+			    double *ttl)
+{
+	struct s_bsbase *b;
+	struct s_changed *c = NULL;
+	char key[KEY_MAX];
+	time_t from;
+	int err;
+
+	if (store_key(key, "bsbase", state, END) ||
+	    peek(s, key, (struct cache_val **)&b))
+		return -ENOENT;
+	from = b->since - SKEW_MARGIN;
+	err = now(s) - b->full_at < s->cfg.relist
+		      ? cached(s, call, "bychanged", fetch_changed, &from,
+			       (struct cache_val **)&c)
+		      : -ENOENT;
+	if (!err && c->from > from) /* asked before this list was kept */
+		err = -ENOENT;
+	if (!err) {
+		*out = tis_merged(b->tis, c->tis, af_ti_where_cmp, state);
+		err = *out ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		/* as old as what changed, no older */
+		*ttl = s->cfg.ttl - (now(s) - c->got);
+		put_bsbase(s, state, *out, c->at, b->full_at, gen);
+	}
+	store_put(c);
+	store_put(b);
+	return err == -E2BIG || err == -ENOTSUP ? -ENOENT : err;
+}
+
+static int fetch_by_state(struct store *s, const struct call *call, void *arg,
+			  uint64_t gen, struct cache_val **val, double *ttl)
+{
+	const char *state = arg;
+	/* a minute of margin: a clock a little behind the server's */
+	time_t window = time(NULL) - (time_t)(s->cfg.recent * 3600) - 60;
+	time_t since = s->client.server_time(s->af);
+	double full_at = now(s);
+	struct af_ti *list;
+	struct s_tis *t;
+	size_t n;
+	int err = by_state_changed(s, call, state, gen, &t, ttl);
+
+	if (err == -ENOENT) {
+		err = s->client.by_state(s->af, call, state, window, &list,
+					 &n);
+		if (!err)
+			err = where_val(s, list, n, gen, &t);
+		if (!err)
+			put_bsbase(s, state, t, since, full_at, gen);
+	}
+	if (!err)
+		*val = &t->hdr;
+	return err;
 }
 
 int store_by_state(struct store *s, const struct call *call, const char *state,

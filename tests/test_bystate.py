@@ -2,7 +2,8 @@
 """@by-state on a real mount (API v1 and v2): the states, the links to each
 task instance in a state across DAGs, the one paged list they cost (its exact
 query), what it caches, the links' targets, map indexes, expiry within ttl,
-and `-o recent`."""
+revalidation by one listing of what changed shared by every state, and
+`-o recent`."""
 import datetime
 import os
 import subprocess
@@ -149,9 +150,70 @@ def test_recent_leaves_out_older_task_instances(mount, fake):
     assert os.readlink(link) == "../../../../../%s/%s/%s/%d" % (dag, run, task, mi)
     with open(os.path.join(link, "state")) as f:
         assert f.read() == "failed\n"
-    query = parse_qs(bystate_requests(fake)[-1]["query"])
-    since = datetime.datetime.fromisoformat(query["updated_at_gte"][0].replace("Z", "+00:00"))
+    full = [parse_qs(r["query"]) for r in bystate_requests(fake) if "state=" in r["query"]]
+    assert len(full) == 1
+    since = datetime.datetime.fromisoformat(full[0]["updated_at_gte"][0].replace("Z", "+00:00"))
     assert abs(since.timestamp() - (time.time() - 24 * 3600)) < 180
+
+
+def changes(fake):
+    """(states listed whole, listings of what changed) of @by-state sent so far."""
+    full, changed = [], []
+    for r in bystate_requests(fake):
+        qs = parse_qs(r["query"])
+        if "state" in qs:
+            full += qs["state"] if qs["offset"] == ["0"] else []
+        else:
+            changed.append(qs)
+    return sorted(full), changed
+
+
+def test_every_state_is_revalidated_by_one_listing_of_what_changed(mount, fake):
+    """After ttl, `ls -R @by-state` costs one listing across DAGs of what changed since
+    (no state filter: it sees a task instance leave a state), shared by every state; a
+    task that stops failing moves from failed to success, a new failure shows."""
+    m = mount(ALL + ("ttl=1",))
+    top = m.p("@by-state")
+    assert sh("ls -R %s" % top).returncode == 0
+    assert changes(fake) == (STATES, [])
+    gone = [k for k in tis_in(fake, "failed") if k[3] < 0][0]
+    new = [k for k in tis_in(fake, "success") if k[3] >= 0][0]
+    fake.update_ti(*gone, state="success")
+    fake.update_ti(*new, state="failed")
+    fake.reset()
+    before = time.time()
+    time.sleep(1.2)
+    for _ in range(2):  # the second within ttl: nothing sent
+        assert sh("ls -R %s" % top).returncode == 0
+    full, changed = changes(fake)
+    assert full == [] and len(changed) == 1, (full, changed)
+    assert changed[0]["limit"] == ["100"] and changed[0]["offset"] == ["0"]
+    since = datetime.datetime.fromisoformat(
+        changed[0]["updated_at_gte"][0].replace("Z", "+00:00")).timestamp()
+    assert before - 60 - 5 < since < before - 60 + 1, (since, before)
+    assert [r["path"] for r in fake.requests()
+            if r["path"] != base(fake) + "/dags/~/dagRuns/~/taskInstances"] == []
+    failed = walk_links(m.p("@by-state", "failed"))
+    assert gone not in failed and new in failed
+    assert gone in walk_links(m.p("@by-state", "success"))
+    assert new not in walk_links(m.p("@by-state", "success"))
+    assert sorted(failed) == tis_in(fake, "failed")
+
+
+def test_every_relist_a_state_is_listed_whole(mount, fake):
+    """The window of recent hours moves with a full listing of each state, at least every
+    relist seconds; between them, what changed."""
+    m = mount(ALL + ("ttl=1", "relist=3"))
+    walk_links(m.p("@by-state", "failed"))
+    fake.reset()
+    for _ in range(2):
+        time.sleep(1.1)
+        walk_links(m.p("@by-state", "failed"))
+    full, changed = changes(fake)
+    assert full == [] and len(changed) == 2
+    time.sleep(1.2)
+    walk_links(m.p("@by-state", "failed"))
+    assert changes(fake)[0] == ["failed"]
 
 
 def test_recent_option_is_checked_and_documented(tmp_path):
