@@ -24,8 +24,9 @@ static int ti_of(struct fs *fs, const struct call *call, const struct node *n,
 }
 
 /*
- * The record behind one of its files: for a note (note, info.json), a run
- * listed whole too long ago is listed whole again first (store_notes_due).
+ * The record behind one of its files, to read it: for a note (note,
+ * info.json), a run listed whole too long ago is listed whole again first
+ * (store_notes_due). A stat does not: a walk costs only what changed.
  */
 static int ti_for(struct fs *fs, const struct call *call, const struct node *n,
 		  enum ti_file f, struct s_ti **out)
@@ -465,8 +466,10 @@ static int is_own(const struct node *n)
 	return n->kind == N_FILE && n->file >= RUN_STATE;
 }
 
-int node_content(struct fs *fs, const struct call *call, const struct node *n,
-		 struct cache_blob **out, int *final)
+/* The bytes of file n; reading: for a reader, not for a stat. */
+static int content(struct fs *fs, const struct call *call,
+		   const struct node *n, struct cache_blob **out, int *final,
+		   int reading)
 {
 	struct s_ti *t;
 	time_t mtime;
@@ -480,7 +483,7 @@ int node_content(struct fs *fs, const struct call *call, const struct node *n,
 		return -EISDIR;
 	if (is_own(n))
 		return own_content(fs, call, n, out, &mtime);
-	err = ti_for(fs, call, n, n->file, &t);
+	err = reading ? ti_for(fs, call, n, n->file, &t) : ti_of(fs, call, n, &t);
 	if (err)
 		return err;
 	if (n->file == TI_LINKS) {
@@ -491,6 +494,12 @@ int node_content(struct fs *fs, const struct call *call, const struct node *n,
 		err = render_ti_file(&t->ti, n->file, out);
 	store_put(t);
 	return err;
+}
+
+int node_content(struct fs *fs, const struct call *call, const struct node *n,
+		 struct cache_blob **out, int *final)
+{
+	return content(fs, call, n, out, final, 1);
 }
 
 int node_log(struct fs *fs, const struct call *call, const struct node *n,
@@ -729,7 +738,7 @@ static int attr_ti(struct fs *fs, const struct call *call, struct node *n,
 		store_put(l);
 		break;
 	case N_FILE:
-		err = node_content(fs, call, n, &b, &final);
+		err = content(fs, call, n, &b, &final, 0);
 		if (err)
 			break;
 		set_file(st,
