@@ -732,9 +732,14 @@ static int list_run(struct store *s, const struct call *call,
 			err = *out ? 0 : -ENOMEM;
 			*full_at = b->full_at;
 		}
-		/* what did not change is kept for another ttl too */
-		for (size_t i = 0; !err && i < (*out)->n; i++)
+		/* what did not change is as good as fetched now */
+		for (size_t i = 0; !err && i < (*out)->n; i++) {
+			double at = now(s);
+
+			__atomic_store(&(*out)->v[i]->fetched, &at,
+				       __ATOMIC_RELAXED);
 			put_ti(s, id->dag, id->run, (*out)->v[i], gen);
+		}
 	}
 	store_put(b);
 	if (err == -ENOTSUP || err == -E2BIG) {
@@ -1273,7 +1278,10 @@ int store_links(struct store *s, const struct call *call,
 
 double store_ti_left(const struct store *s, const struct s_ti *t)
 {
-	double left = s->cfg.ttl - (now(s) - t->fetched);
+	double at, left;
+
+	__atomic_load(&t->fetched, &at, __ATOMIC_RELAXED);
+	left = s->cfg.ttl - (now(s) - at);
 
 	return left > 0 ? left : 0;
 }

@@ -147,7 +147,7 @@ struct s_dag {
 struct s_ti {
 	struct cache_val hdr;
 	struct af_ti ti;
-	double fetched; /* monotonic seconds */
+	double fetched; /* monotonic seconds; a revalidation moves it */
 };
 
 /* The task instances of a run or of a mapped task, sorted by task_id then

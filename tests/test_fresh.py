@@ -151,6 +151,34 @@ def test_states_alone_never_take_a_full_listing(mount, fake):
     assert len(full) == 1 and not changed, (full, changed)
 
 
+def fuse_counts(m):
+    with open(m.p(".stats")) as f:
+        lines = (ln.split(" ", 1) for ln in f.read().splitlines())
+        return {k: int(v) for k, v in lines if k.startswith("fuse_")}
+
+
+def test_what_a_revalidation_confirms_the_kernel_keeps_for_ttl(mount, fake):
+    """The task instances a revalidation found unchanged are as good as fetched then:
+    the kernel keeps their names and attributes for another ttl, so reading every state
+    again right after costs the kernel no more than within the first ttl (a walk longer
+    than ttl would otherwise ask the daemon for every name, every time)."""
+    m = mount(["ttl=3"])
+    before = states(m)
+
+    def again():
+        c0 = fuse_counts(m)
+        assert states(m) == before
+        c1 = fuse_counts(m)
+        return {k: c1[k] - c0[k] for k in ("fuse_lookup", "fuse_getattr")}
+
+    kept = again()  # within ttl of the first listing (the DAG's name is on trust)
+    time.sleep(3.2)
+    assert states(m) == before  # revalidated here: one listing of what changed
+    assert len(listings(fake)[1]) == 1
+    got = again()
+    assert all(got[k] <= kept[k] for k in kept), (kept, got)
+
+
 def test_the_servers_clock_sets_the_margin(mount, fake):
     """The server's clock is 10 minutes behind: a listing asks from its Date header, so
     a state it stamps is not missed (our clock would ask from the future)."""
