@@ -1009,15 +1009,17 @@ static int by_state_changed(struct store *s, const struct call *call,
 		      : -ENOENT;
 	if (!err && c->from > from) /* asked before this list was kept */
 		err = -ENOENT;
-	if (!err) {
+	if (!err && c->at < b->since) { /* the list is the newer */
+		cache_ref(&b->tis->hdr);
+		*out = b->tis;
+	} else if (!err) {
 		*out = tis_merged(b->tis, c->tis, af_ti_where_cmp, state);
 		err = *out ? 0 : -ENOMEM;
+		if (!err)
+			put_bsbase(s, state, *out, c->at, b->full_at, gen);
 	}
-	if (!err) {
-		/* as old as what changed, no older */
+	if (!err) /* as old as what changed, no older */
 		*ttl = s->cfg.ttl - (now(s) - c->got);
-		put_bsbase(s, state, *out, c->at, b->full_at, gen);
-	}
 	store_put(c);
 	store_put(b);
 	return err == -E2BIG || err == -ENOTSUP ? -ENOENT : err;

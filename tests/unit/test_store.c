@@ -33,7 +33,8 @@ struct airflow {
 	unsigned ti_delay_ms;
 	/* calls, and those that did not carry the reader's call */
 	int strangers;
-	int tis, tis_changed, ti, run, log, set_state, set_note;
+	int tis, tis_changed, ti, run, log, set_state, set_note, by_state;
+	int changed_all; /* of tis_changed: across every DAG ("~") */
 	char last_token[32];
 };
 
@@ -130,9 +131,26 @@ static int f_tis_changed(struct airflow *a, const struct call *call,
 
 	pthread_mutex_lock(&a->lock);
 	a->tis_changed++;
+	a->changed_all += !strcmp(dag, "~") && !strcmp(run, "~");
 	err = list(a, since, tis, n);
 	pthread_mutex_unlock(&a->lock);
 	return err;
+}
+
+static int f_by_state(struct airflow *a, const struct call *call,
+		      const char *state, time_t since, struct af_ti **tis,
+		      size_t *n)
+{
+	check_call(a, call);
+	pthread_mutex_lock(&a->lock);
+	a->by_state++;
+	*tis = calloc(TASKS, sizeof(**tis));
+	*n = 0;
+	for (int i = 0; i < TASKS; i++)
+		if (!strcmp(a->state[i], state))
+			fill_ti(a, i, &(*tis)[(*n)++]);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
 }
 
 static time_t f_server_time(struct airflow *a)
@@ -225,6 +243,7 @@ static const struct store_client fake_client = {
 	.run = f_run,
 	.tis = f_tis,
 	.tis_changed = f_tis_changed,
+	.by_state = f_by_state,
 	.server_time = f_server_time,
 	.ti = f_ti,
 	.log = f_log,
@@ -385,6 +404,52 @@ static void test_relisting(void)
 	store_free(&s);
 }
 
+/* The tasks in @by-state/state, as "t0 t2" ("" when none, "?" on error). */
+static const char *in_state(struct store *s, const char *state, char *buf)
+{
+	struct s_tis *l;
+
+	strcpy(buf, "?");
+	if (store_by_state(s, &reader, state, &l))
+		return buf;
+	buf[0] = 0;
+	for (size_t i = 0; i < l->n; i++)
+		sprintf(buf + strlen(buf), "%s%s", i ? " " : "",
+			l->v[i]->ti.task_id);
+	store_put(l);
+	return buf;
+}
+
+static void test_by_state(void)
+{
+	struct airflow a;
+	struct store *s = new_store(&a);
+	char buf[64];
+
+	strcpy(a.state[0], "failed");
+	CHECK(!strcmp(in_state(s, "failed", buf), "t0"));
+	CHECK(!strcmp(in_state(s, "success", buf), "t1 t2"));
+	CHECK(a.by_state == 2 && a.tis_changed == 0);
+	/* after ttl: one listing of what changed serves both states */
+	a.server_now += 20;
+	clock_now += 11;
+	strcpy(a.state[0], "success"); /* leaves failed */
+	strcpy(a.state[2], "failed");
+	a.updated[0] = a.updated[2] = a.server_now;
+	CHECK(!strcmp(in_state(s, "failed", buf), "t2"));
+	CHECK(!strcmp(in_state(s, "success", buf), "t0 t1"));
+	CHECK(a.by_state == 2 && a.tis_changed == 1 && a.changed_all == 1);
+	/* within ttl: nothing asked */
+	CHECK(!strcmp(in_state(s, "failed", buf), "t2") && a.tis_changed == 1);
+	/* past relist: each state listed whole (its window moves) */
+	a.server_now += 61;
+	clock_now += 61;
+	CHECK(!strcmp(in_state(s, "failed", buf), "t2"));
+	CHECK(a.by_state == 3 && a.tis_changed == 1);
+	CHECK(a.strangers == 0);
+	store_free(&s);
+}
+
 /* The bytes of t0's try 1 as the store gives them. */
 static int log_is(struct store *s, const char *want)
 {
@@ -474,6 +539,7 @@ int main(void)
 	test_single_flight();
 	test_coherence_after_writes();
 	test_relisting();
+	test_by_state();
 	test_log_growth();
 	test_prefetch_counted_once_read();
 	close(dirfd_);
