@@ -467,9 +467,8 @@ static int is_own(const struct node *n)
 }
 
 /* The bytes of file n; reading: for a reader, not for a stat. */
-static int content(struct fs *fs, const struct call *call,
-		   const struct node *n, struct cache_blob **out, int *final,
-		   int reading)
+static int content(struct fs *fs, const struct call *call, const struct node *n,
+		   struct cache_blob **out, int *final, int reading)
 {
 	struct s_ti *t;
 	time_t mtime;
@@ -483,7 +482,8 @@ static int content(struct fs *fs, const struct call *call,
 		return -EISDIR;
 	if (is_own(n))
 		return own_content(fs, call, n, out, &mtime);
-	err = reading ? ti_for(fs, call, n, n->file, &t) : ti_of(fs, call, n, &t);
+	err = reading ? ti_for(fs, call, n, n->file, &t)
+		      : ti_of(fs, call, n, &t);
 	if (err)
 		return err;
 	if (n->file == TI_LINKS) {

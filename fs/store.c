@@ -666,11 +666,10 @@ static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
  * added, a new list sorted alike. With state, a changed row in another
  * state leaves the list instead.
  */
-static struct s_tis *tis_merged(const struct s_tis *base,
-				const struct s_tis *chg,
-				int (*cmp)(const struct af_ti *,
-					   const struct af_ti *),
-				const char *state)
+static struct s_tis *
+tis_merged(const struct s_tis *base, const struct s_tis *chg,
+	   int (*cmp)(const struct af_ti *, const struct af_ti *),
+	   const char *state)
 {
 	struct s_tis *t = val_new(sizeof(*t), tis_destroy);
 	size_t i = 0, j = 0;
@@ -1039,8 +1038,7 @@ static int fetch_by_state(struct store *s, const struct call *call, void *arg,
 	int err = by_state_changed(s, call, state, gen, &t, ttl);
 
 	if (err == -ENOENT) {
-		err = s->client.by_state(s->af, call, state, window, &list,
-					 &n);
+		err = s->client.by_state(s->af, call, state, window, &list, &n);
 		if (!err)
 			err = where_val(s, list, n, gen, &t);
 		if (!err)
