@@ -963,14 +963,18 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 	}
 	err = s->client.tis_changed(s->af, call, "~", "~", from, CHANGED_MAX,
 				    &list, &n);
-	if (err)
+	if (err && err != -E2BIG && err != -ENOTSUP)
 		return err;
 	c = val_new(sizeof(*c), changed_destroy);
 	if (!c) {
 		af_tis_free(&list, n);
 		return -ENOMEM;
 	}
-	err = where_val(s, list, n, gen, &c->tis);
+	/* too many, or no filter: kept too, as "list whole" (tis NULL) */
+	if (!err)
+		err = where_val(s, list, n, gen, &c->tis);
+	else
+		err = 0;
 	if (err) {
 		free(c);
 		return err;
@@ -978,7 +982,7 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 	c->from = from;
 	c->at = at;
 	c->got = now(s);
-	c->hdr.size = c->tis->hdr.size;
+	c->hdr.size = c->tis ? c->tis->hdr.size : 0;
 	*val = &c->hdr;
 	return 0;
 }
@@ -1006,7 +1010,8 @@ static int by_state_changed(struct store *s, const struct call *call,
 		      ? cached(s, call, "bychanged", fetch_changed, &from,
 			       (struct cache_val **)&c)
 		      : -ENOENT;
-	if (!err && c->from > from) /* asked before this list was kept */
+	/* asked before this list was kept, or too many changed */
+	if (!err && (c->from > from || !c->tis))
 		err = -ENOENT;
 	if (!err && c->at < b->since) { /* the list is the newer */
 		cache_ref(&b->tis->hdr);
@@ -1021,7 +1026,7 @@ static int by_state_changed(struct store *s, const struct call *call,
 		*ttl = s->cfg.ttl - (now(s) - c->got);
 	store_put(c);
 	store_put(b);
-	return err == -E2BIG || err == -ENOTSUP ? -ENOENT : err;
+	return err;
 }
 
 static int fetch_by_state(struct store *s, const struct call *call, void *arg,

@@ -35,6 +35,7 @@ struct airflow {
 	int strangers;
 	int tis, tis_changed, ti, run, log, set_state, set_note, by_state;
 	int changed_all; /* of tis_changed: across every DAG ("~") */
+	int too_many;	 /* tis_changed answers -E2BIG */
 	char last_token[32];
 };
 
@@ -132,7 +133,7 @@ static int f_tis_changed(struct airflow *a, const struct call *call,
 	pthread_mutex_lock(&a->lock);
 	a->tis_changed++;
 	a->changed_all += !strcmp(dag, "~") && !strcmp(run, "~");
-	err = list(a, since, tis, n);
+	err = a->too_many ? -E2BIG : list(a, since, tis, n);
 	pthread_mutex_unlock(&a->lock);
 	return err;
 }
@@ -441,11 +442,19 @@ static void test_by_state(void)
 	CHECK(a.by_state == 2 && a.tis_changed == 1 && a.changed_all == 1);
 	/* within ttl: nothing asked */
 	CHECK(!strcmp(in_state(s, "failed", buf), "t2") && a.tis_changed == 1);
+	/* too many changed: asked once, then each state listed whole */
+	a.server_now += 20;
+	clock_now += 11;
+	a.too_many = 1;
+	CHECK(!strcmp(in_state(s, "failed", buf), "t2"));
+	CHECK(!strcmp(in_state(s, "success", buf), "t0 t1"));
+	CHECK(a.by_state == 4 && a.tis_changed == 2);
 	/* past relist: each state listed whole (its window moves) */
+	a.too_many = 0;
 	a.server_now += 61;
 	clock_now += 61;
 	CHECK(!strcmp(in_state(s, "failed", buf), "t2"));
-	CHECK(a.by_state == 3 && a.tis_changed == 1);
+	CHECK(a.by_state == 5 && a.tis_changed == 2);
 	CHECK(a.strangers == 0);
 	store_free(&s);
 }
