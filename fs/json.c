@@ -152,7 +152,8 @@ static int utf8_ok(const char *str, size_t n)
  * only ends at the end of the input, which json-c learns from a NUL fed
  * in a second call.
  */
-int json_parse(const char *body, size_t len, struct json_object **out)
+static int parse(const char *body, size_t len, int depth,
+		 struct json_object **out)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
@@ -161,7 +162,7 @@ int json_parse(const char *body, size_t len, struct json_object **out)
 	if (len >= INT_MAX || (!body && len) || lax_strings(body, len) ||
 	    !utf8_ok(body, len) || json_decode_cost(body, len) > JSON_COST_MAX)
 		return -EIO;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	tok = json_tokener_new_ex(depth);
 	if (!tok)
 		return -ENOMEM;
 	/* strict: no comments, single quotes, trailing commas or bytes */
@@ -182,6 +183,22 @@ int json_parse(const char *body, size_t len, struct json_object **out)
 	}
 	*out = o;
 	return 0;
+}
+
+int json_parse(const char *body, size_t len, struct json_object **out)
+{
+	return parse(body, len, JSON_MAX_DEPTH, out);
+}
+
+int json_parse_list(const char *body, size_t len, struct json_object **out)
+{
+	int r = parse(body, len, JSON_MAX_DEPTH + 1, out);
+
+	if (!r && !json_object_is_type(*out, json_type_array)) {
+		json_object_put(*out);
+		r = -EIO;
+	}
+	return r;
 }
 
 int json_parse_object(const char *body, size_t len, struct json_object **out)

@@ -35,6 +35,9 @@ size_t json_decode_cost(const char *body, size_t len);
  * json_object_put); JSON null gives 0 with *out NULL.
  */
 int json_parse(const char *body, size_t len, struct json_object **out);
+/* the same for a body that must be an array, each of whose elements may
+ * be as deep as json_parse allows */
+int json_parse_list(const char *body, size_t len, struct json_object **out);
 /* the same for a body that must be an object */
 int json_parse_object(const char *body, size_t len, struct json_object **out);
 /* a member's value, NULL when absent or null (or o is no object) */
@@ -52,8 +55,5 @@ int json_quote(const char *s, size_t len, char **out);
 int json_access_token(const char *body, size_t len, char **token);
 /* The iat and exp claims of a JWT (iat 0 when absent); -EIO without exp. */
 int json_jwt_times(const char *jwt, int64_t *iat, int64_t *exp);
-
-/* json_record_text(), for records.c (until it includes logline.h) */
-#include "logline.h"
 
 #endif

@@ -4,6 +4,7 @@
  * file (SPEC.md "logs"): "[timestamp] LEVEL logger - event key=value",
  * then the exception it carries as Python prints a traceback.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <json-c/json_object.h>
@@ -172,6 +173,21 @@ int json_record_text(const char *rec, size_t len, char **text, size_t *text_len)
 	if (e)
 		return e;
 	put_record(&b, o);
+	json_object_put(o);
+	return sb_take(&b, text, text_len);
+}
+
+int json_records_text(const char *array, size_t len, char **text,
+		      size_t *text_len)
+{
+	struct json_object *o;
+	struct sbuf b = {0};
+	int e = json_parse_list(array, len, &o);
+
+	if (e)
+		return e;
+	for (size_t i = 0, n = json_object_array_length(o); i < n; i++)
+		put_record(&b, json_object_array_get_idx(o, i));
 	json_object_put(o);
 	return sb_take(&b, text, text_len);
 }

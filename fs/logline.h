@@ -12,5 +12,12 @@
  */
 int json_record_text(const char *rec, size_t len, char **text,
 		     size_t *text_len);
+/*
+ * The records of a JSON array, rendered one after the other as
+ * json_record_text() renders each: one parse for many records (json-c
+ * sets up a locale at each parse, which cost more than the record).
+ */
+int json_records_text(const char *array, size_t len, char **text,
+		      size_t *text_len);
 
 #endif

@@ -9,6 +9,9 @@
 /* The longest start of a log held back to see whether it is more than the
  * server's note on where it read the log from. */
 #define HEAD_MAX 4096
+/* Decoded text gathered before it goes to the buffer: a v2 log comes a
+ * record (a line) at a time, and a write per line cost most of a read. */
+#define OUT_MAX 65536
 
 /*
  * Takes decoded text into the next snapshot's buffer: skips what the one
@@ -23,7 +26,28 @@ struct sink {
 	int holding; /* still holding the start back */
 	char head[HEAD_MAX];
 	size_t head_len;
+	char out[OUT_MAX]; /* text not yet in buf */
+	size_t out_len;
 };
+
+static int flush(struct sink *k)
+{
+	size_t n = k->out_len;
+
+	k->out_len = 0;
+	return n ? logbuf_append(k->buf, k->out, n) : 0;
+}
+
+static int put(struct sink *k, const char *text, size_t len)
+{
+	int err = k->out_len + len > OUT_MAX ? flush(k) : 0;
+
+	if (err || len >= OUT_MAX)
+		return err ? err : logbuf_append(k->buf, text, len);
+	memcpy(k->out + k->out_len, text, len);
+	k->out_len += len;
+	return 0;
+}
 
 static int header_line(const char *s, size_t n)
 {
@@ -52,7 +76,7 @@ static int head_has_log(const char *s, size_t n, int whole)
 static int release(struct sink *k)
 {
 	k->holding = 0;
-	return logbuf_append(k->buf, k->head, k->head_len);
+	return put(k, k->head, k->head_len);
 }
 
 static int take(void *arg, const char *text, size_t len)
@@ -86,7 +110,7 @@ static int take(void *arg, const char *text, size_t len)
 		if (err)
 			return err;
 	}
-	return len ? logbuf_append(k->buf, text, len) : 0;
+	return len ? put(k, text, len) : 0;
 }
 
 /*
@@ -151,11 +175,14 @@ int logsnap_next(struct logdisk *disk, const struct logsnap *prev,
 		       &end_of_log);
 	if (err == -ESTALE && prev && prev->token) {
 		/* the server cannot resume: fetch it all, skip what is shown */
+		err = flush(k);
 		free(token);
 		token = NULL;
 		k->skip = prev->len;
 		k->seen = 0;
-		err = src->get(src->arg, NULL, take, k, &token, &end_of_log);
+		if (!err)
+			err = src->get(src->arg, NULL, take, k, &token,
+				       &end_of_log);
 	}
 	if (!err)
 		*final = src->over(src->arg, end_of_log);
@@ -169,6 +196,8 @@ int logsnap_next(struct logdisk *disk, const struct logsnap *prev,
 			token = NULL;
 		}
 	}
+	if (!err)
+		err = flush(k);
 	if (!err && *final)
 		err = end_with_newline(k->buf);
 	if (err || *final) {

@@ -11,6 +11,7 @@
 
 #include "fuzz.h"
 #include "json.h"
+#include "logline.h"
 #include "oracle.h"
 #include "records.h"
 
