@@ -614,11 +614,11 @@ static void put_mapped(struct store *s, const char *dag, const char *run,
 }
 
 /*
- * What a run's last listing found, kept without expiry (within
+ * What a run's last listing found (a "base"), kept without expiry (within
  * cache_size): the next listing after ttl asks only for the task instances
  * updated since it began (SPEC.md "ttl"). A write to the run drops it, and
  * so does a note read relist seconds after the last full listing
- * (store_notes_due).
+ * (store_notes_due). A @by-state list is kept alike ("bsbase").
  */
 struct s_base {
 	struct cache_val hdr;
@@ -642,11 +642,11 @@ static void base_destroy(struct cache_val *v)
 	free(b);
 }
 
-static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
+/* Keeps t under key (a "base" of a run, a "bsbase" of a state). */
+static void put_base(struct store *s, const char *key, struct s_tis *t,
 		     time_t since, double full_at, uint64_t gen)
 {
 	struct s_base *b = val_new(sizeof(*b), base_destroy);
-	char key[KEY_MAX];
 
 	if (!b)
 		return;
@@ -656,8 +656,7 @@ static void put_base(struct store *s, const struct ids *id, struct s_tis *t,
 	b->full_at = full_at;
 	for (size_t i = 0; i < t->n; i++) /* what it keeps alive */
 		b->hdr.size += t->v[i]->hdr.size;
-	if (!store_key(key, "base", id->dag, id->run, END))
-		cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
+	cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
 	store_put(b);
 }
 
@@ -754,6 +753,7 @@ static int fetch_tis(struct store *s, const struct call *call, void *arg,
 {
 	struct ids *id = arg;
 	struct s_tis *t;
+	char key[KEY_MAX];
 	time_t since;
 	double full_at;
 	int err = list_run(s, call, id, gen, &t, &since, &full_at);
@@ -761,7 +761,8 @@ static int fetch_tis(struct store *s, const struct call *call, void *arg,
 	if (err)
 		return err;
 	put_marker(s, gen, "listed", id->dag, id->run, CACHE_FOREVER);
-	put_base(s, id, t, since, full_at, gen);
+	if (!store_key(key, "base", id->dag, id->run, END))
+		put_base(s, key, t, since, full_at, gen);
 	/* the list is sorted: each task's instances are next to each other */
 	for (size_t i = 0, j; i < t->n; i = j) {
 		int mapped = 0;
@@ -891,13 +892,6 @@ static int where_val(struct store *s, struct af_ti *list, size_t n,
  * what changed into its state. What the window of recent hours leaves
  * goes with the next full listing, at least every relist seconds.
  */
-struct s_bsbase {
-	struct cache_val hdr;
-	struct s_tis *tis;
-	time_t since;	/* the server's clock when what it holds was asked */
-	double full_at; /* its last full listing (mono_s) */
-};
-
 /* Every task instance updated since from; cached for ttl. */
 struct s_changed {
 	struct cache_val hdr;
@@ -906,38 +900,12 @@ struct s_changed {
 	double got;	 /* when (mono_s) */
 };
 
-static void bsbase_destroy(struct cache_val *v)
-{
-	struct s_bsbase *b = (struct s_bsbase *)v;
-
-	store_put(b->tis);
-	free(b);
-}
-
 static void changed_destroy(struct cache_val *v)
 {
 	struct s_changed *c = (struct s_changed *)v;
 
 	store_put(c->tis);
 	free(c);
-}
-
-static void put_bsbase(struct store *s, const char *state, struct s_tis *t,
-		       time_t since, double full_at, uint64_t gen)
-{
-	struct s_bsbase *b = val_new(sizeof(*b), bsbase_destroy);
-	char key[KEY_MAX];
-
-	if (!b)
-		return;
-	cache_ref(&t->hdr);
-	b->tis = t;
-	b->since = since;
-	b->full_at = full_at;
-	b->hdr.size = t->hdr.size;
-	if (!store_key(key, "bsbase", state, END))
-		cache_put(s->cache, key, &b->hdr, CACHE_FOREVER, gen);
-	store_put(b);
 }
 
 static int fetch_changed(struct store *s, const struct call *call, void *arg,
@@ -951,7 +919,7 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 	int err;
 
 	for (int i = 0; af_states[i]; i++) {
-		struct s_bsbase *b;
+		struct s_base *b;
 		char key[KEY_MAX];
 
 		if (!store_key(key, "bsbase", af_states[i], END) &&
@@ -996,7 +964,7 @@ static int by_state_changed(struct store *s, const struct call *call,
 			    const char *state, uint64_t gen, struct s_tis **out,
 			    double *ttl)
 {
-	struct s_bsbase *b;
+	struct s_base *b;
 	struct s_changed *c = NULL;
 	char key[KEY_MAX];
 	time_t from;
@@ -1020,7 +988,7 @@ static int by_state_changed(struct store *s, const struct call *call,
 		*out = tis_merged(b->tis, c->tis, af_ti_where_cmp, state);
 		err = *out ? 0 : -ENOMEM;
 		if (!err)
-			put_bsbase(s, state, *out, c->at, b->full_at, gen);
+			put_base(s, key, *out, c->at, b->full_at, gen);
 	}
 	if (!err) /* as old as what changed, no older */
 		*ttl = s->cfg.ttl - (now(s) - c->got);
@@ -1039,6 +1007,7 @@ static int fetch_by_state(struct store *s, const struct call *call, void *arg,
 	double full_at = now(s);
 	struct af_ti *list;
 	struct s_tis *t;
+	char key[KEY_MAX];
 	size_t n;
 	int err = by_state_changed(s, call, state, gen, &t, ttl);
 
@@ -1046,8 +1015,8 @@ static int fetch_by_state(struct store *s, const struct call *call, void *arg,
 		err = s->client.by_state(s->af, call, state, window, &list, &n);
 		if (!err)
 			err = where_val(s, list, n, gen, &t);
-		if (!err)
-			put_bsbase(s, state, t, since, full_at, gen);
+		if (!err && !store_key(key, "bsbase", state, END))
+			put_base(s, key, t, since, full_at, gen);
 	}
 	if (!err)
 		*val = &t->hdr;

@@ -291,34 +291,34 @@ static const char *state_of(struct store *s, const char *task, char *buf)
 	return buf;
 }
 
-static int listed_state_is(struct store *s, const char *task, const char *state)
+/* Whether the run's listing has task with the state (note: the note). */
+static int listed_is(struct store *s, const char *task, const char *want,
+		     int note)
 {
 	struct s_tis *l;
 	int found = 0;
 
 	if (store_tis(s, &reader, "d", "r", &l))
 		return 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i]->ti.task_id, task))
-			found = l->v[i]->ti.state &&
-				!strcmp(l->v[i]->ti.state, state);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct af_ti *t = &l->v[i]->ti;
+		const char *v = note ? t->note : t->state;
+
+		if (!strcmp(t->task_id, task))
+			found = v && !strcmp(v, want);
+	}
 	store_put(l);
 	return found;
 }
 
+static int listed_state_is(struct store *s, const char *task, const char *state)
+{
+	return listed_is(s, task, state, 0);
+}
+
 static int listed_note_is(struct store *s, const char *task, const char *note)
 {
-	struct s_tis *l;
-	int found = 0;
-
-	if (store_tis(s, &reader, "d", "r", &l))
-		return 0;
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i]->ti.task_id, task))
-			found = l->v[i]->ti.note &&
-				!strcmp(l->v[i]->ti.note, note);
-	store_put(l);
-	return found;
+	return listed_is(s, task, note, 1);
 }
 
 static void *read_t1(void *arg)
