@@ -911,7 +911,8 @@ static void changed_destroy(struct cache_val *v)
 static int fetch_changed(struct store *s, const struct call *call, void *arg,
 			 uint64_t gen, struct cache_val **val, double *ttl)
 {
-	/* from the oldest list kept: one listing serves them all */
+	/* from the oldest list kept that is not due to be listed whole:
+	 * one listing serves them all */
 	time_t from = *(time_t *)arg, at = s->client.server_time(s->af);
 	struct s_changed *c;
 	struct af_ti *list;
@@ -924,7 +925,8 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 
 		if (!store_key(key, "bsbase", af_states[i], END) &&
 		    !peek(s, key, (struct cache_val **)&b)) {
-			if (b->since - SKEW_MARGIN < from)
+			if (b->since - SKEW_MARGIN < from &&
+			    now(s) - b->full_at < s->cfg.relist)
 				from = b->since - SKEW_MARGIN;
 			store_put(b);
 		}

@@ -36,6 +36,7 @@ struct airflow {
 	int tis, tis_changed, ti, run, log, set_state, set_note, by_state;
 	int changed_all; /* of tis_changed: across every DAG ("~") */
 	int too_many;	 /* tis_changed answers -E2BIG */
+	time_t since;	 /* of the last tis_changed */
 	char last_token[32];
 };
 
@@ -133,6 +134,7 @@ static int f_tis_changed(struct airflow *a, const struct call *call,
 	pthread_mutex_lock(&a->lock);
 	a->tis_changed++;
 	a->changed_all += !strcmp(dag, "~") && !strcmp(run, "~");
+	a->since = since;
 	err = a->too_many ? -E2BIG : list(a, since, tis, n);
 	pthread_mutex_unlock(&a->lock);
 	return err;
@@ -459,6 +461,26 @@ static void test_by_state(void)
 	store_free(&s);
 }
 
+/* A state's list due to be listed whole does not stretch the others'. */
+static void test_by_state_due_left_out(void)
+{
+	struct airflow a;
+	struct store *s = new_store(&a);
+	time_t failed_since;
+	char buf[64];
+
+	CHECK(!strcmp(in_state(s, "success", buf), "t0 t1 t2"));
+	a.server_now += 40;
+	clock_now += 40;
+	failed_since = a.server_now;
+	CHECK(!strcmp(in_state(s, "failed", buf), ""));
+	a.server_now += 30; /* success: 70 s since its full listing */
+	clock_now += 30;
+	CHECK(!strcmp(in_state(s, "failed", buf), "") && a.tis_changed == 1);
+	CHECK(a.since == failed_since - 60);
+	store_free(&s);
+}
+
 /* The bytes of t0's try 1 as the store gives them. */
 static int log_is(struct store *s, const char *want)
 {
@@ -549,6 +571,7 @@ int main(void)
 	test_coherence_after_writes();
 	test_relisting();
 	test_by_state();
+	test_by_state_due_left_out();
 	test_log_growth();
 	test_prefetch_counted_once_read();
 	close(dirfd_);
