@@ -61,9 +61,10 @@ static int record(void *arg, const char *el, size_t len)
 
 	if (r->batch.len + len + 2 > BATCH_MAX)
 		err = render(r);
-	if (!err && len + 2 > BATCH_MAX)
-		return hand_on(r, json_record_text(el, len, &text, &n), text,
-			       n);
+	if (!err && len + 2 > BATCH_MAX) {
+		err = json_record_text(el, len, &text, &n);
+		return hand_on(r, err, text, n);
+	}
 	if (!err) {
 		sb_add(&r->batch, r->n++ ? "," : "[", 1);
 		sb_add(&r->batch, el, len);

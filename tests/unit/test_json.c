@@ -15,6 +15,7 @@
 #include "check.h"
 #include "decode.h"
 #include "json.h"
+#include "logline.h"
 #include "pretty.h"
 #include "records.h"
 #include "model.h"
@@ -992,6 +993,92 @@ static void test_log_records(void)
 	}
 }
 
+struct big_text {
+	char *p;
+	size_t len;
+};
+
+static int take_big(void *arg, const char *data, size_t len)
+{
+	struct big_text *t = arg;
+	char *p = realloc(t->p, t->len + len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + t->len, data, len);
+	t->p = p;
+	t->len += len;
+	t->p[t->len] = '\0';
+	return 0;
+}
+
+/*
+ * Records rendered 64 KiB at a time give what each rendered alone gives:
+ * batches of many small records, a record larger than a batch between
+ * them, and records as deep as one alone may be.
+ */
+static void test_log_records_batched(void)
+{
+	char *els[3000], *body, *big = malloc(70001), deep[200];
+	size_t n = 0, len = 0, cap = 1 << 20;
+	struct big_text got = {0}, want = {0};
+	struct records *r = records_new(take_big, &got);
+	int more = -1, err = 0;
+
+	memset(big, 'x', 70000);
+	big[70000] = '\0';
+	/* 63 arrays deep, as deep as json_parse takes */
+	snprintf(deep, sizeof(deep), "%.63s1%.63s",
+		 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		 "[[[[[[[[",
+		 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		 "]]]]]]]]");
+	for (int i = 0; i < 2990; i++) {
+		char el[256];
+
+		if (i == 1000)
+			snprintf(el, sizeof(el), "\"%s\"", "big");
+		else if (i % 700 == 3)
+			snprintf(el, sizeof(el), "%s", deep);
+		else
+			snprintf(el, sizeof(el),
+				 "{\"timestamp\": \"T\", \"event\": "
+				 "\"line %05d\", \"level\": \"info\"}",
+				 i);
+		els[n] = i == 1000 ? malloc(70003) : strdup(el);
+		if (i == 1000)
+			sprintf(els[n], "\"%s\"", big);
+		n++;
+	}
+	body = malloc(cap);
+	len += (size_t)sprintf(body, "{\"content\": [");
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		size_t tn = 0;
+
+		len += (size_t)sprintf(body + len, "%s%s", i ? ", " : "",
+				       els[i]);
+		CHECK(json_record_text(els[i], strlen(els[i]), &text, &tn) ==
+		      0);
+		if (text)
+			take_big(&want, text, tn);
+		free(text);
+		free(els[i]);
+	}
+	len += (size_t)sprintf(body + len, "], \"continuation_token\": null}");
+	for (size_t off = 0; !err && off < len; off += 4093)
+		err = records_feed(r, body + off,
+				   len - off < 4093 ? len - off : 4093);
+	CHECK(err == 0 && records_end(r, &more) == 0 && more == 0);
+	CHECK(got.len == want.len && got.len > 130000);
+	CHECK(got.p && want.p && !memcmp(got.p, want.p, want.len));
+	records_free(&r);
+	free(got.p);
+	free(want.p);
+	free(body);
+	free(big);
+}
+
 static void test_patched_ti(void)
 {
 	struct af_ti ti;
@@ -1128,6 +1215,7 @@ int main(void)
 	test_error_message();
 	test_version();
 	test_log_records();
+	test_log_records_batched();
 	test_patched_ti();
 	test_tokens();
 	return CHECK_DONE();
