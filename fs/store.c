@@ -562,7 +562,11 @@ static void put_task(struct store *s, const char *dag, const char *run,
 	store_put(t);
 }
 
-/* Wraps a fetched list into an s_tis, storing each task instance. */
+/*
+ * Wraps a fetched list into an s_tis, storing each task instance under
+ * dag and run; with dag NULL (a list across runs) under its own, and a
+ * row that does not say where it is cannot be linked and is left out.
+ */
 static int tis_val(struct store *s, const char *dag, const char *run,
 		   struct af_ti *list, size_t n, uint64_t gen,
 		   struct s_tis **out)
@@ -577,11 +581,16 @@ static int tis_val(struct store *s, const char *dag, const char *run,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct s_ti *v = ti_val(s, &list[i]);
+		struct s_ti *v = dag || (list[i].dag_id && list[i].run_id)
+					 ? ti_val(s, &list[i])
+					 : NULL;
 
-		if (!v)
+		if (!v) {
+			af_ti_clear(&list[i]);
 			continue;
-		put_ti(s, dag, run, v, gen);
+		}
+		put_ti(s, dag ? dag : v->ti.dag_id, run ? run : v->ti.run_id, v,
+		       gen);
 		t->v[t->n++] = v;
 		t->hdr.size += sizeof(v);
 	}
@@ -711,6 +720,7 @@ static int list_run(struct store *s, const struct call *call,
 	struct s_tis *chg;
 	char key[KEY_MAX];
 	size_t n;
+	double at;
 	int err = -ENOTSUP;
 
 	*since = s->client.server_time(s->af);
@@ -731,9 +741,8 @@ static int list_run(struct store *s, const struct call *call,
 			*full_at = b->full_at;
 		}
 		/* what did not change is as good as fetched now */
+		at = now(s);
 		for (size_t i = 0; !err && i < (*out)->n; i++) {
-			double at = now(s);
-
 			__atomic_store(&(*out)->v[i]->fetched, &at,
 				       __ATOMIC_RELAXED);
 			put_ti(s, id->dag, id->run, (*out)->v[i], gen);
@@ -849,42 +858,6 @@ int store_tis(struct store *s, const struct call *call, const char *dag,
 }
 
 /*
- * Task instances across runs, each stored as its own record, as a list
- * sorted by where they are (af_ti_where_cmp); rows that do not say where
- * they are cannot be linked and are left out.
- */
-static int where_val(struct store *s, struct af_ti *list, size_t n,
-		     uint64_t gen, struct s_tis **out)
-{
-	struct s_tis *t = val_new(sizeof(*t), tis_destroy);
-	size_t i;
-
-	if (t)
-		t->v = calloc(n ? n : 1, sizeof(*t->v));
-	if (!t || !t->v) {
-		free(t);
-		af_tis_free(&list, n);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		struct s_ti *v = list[i].dag_id && list[i].run_id
-					 ? ti_val(s, &list[i])
-					 : NULL;
-
-		if (!v) {
-			af_ti_clear(&list[i]);
-			continue;
-		}
-		put_ti(s, v->ti.dag_id, v->ti.run_id, v, gen);
-		t->v[t->n++] = v;
-		t->hdr.size += sizeof(v);
-	}
-	free(list);
-	*out = t;
-	return 0;
-}
-
-/*
  * @by-state: each state's list is kept without expiry (its "bsbase") and,
  * after ttl, revalidated with what changed since across every DAG and
  * state: one listing that every state shares (a state filter would miss a
@@ -914,6 +887,7 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 	/* from the oldest list kept that is not due to be listed whole:
 	 * one listing serves them all */
 	time_t from = *(time_t *)arg, at = s->client.server_time(s->af);
+	double t = now(s);
 	struct s_changed *c;
 	struct af_ti *list;
 	size_t n;
@@ -926,7 +900,7 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 		if (!store_key(key, "bsbase", af_states[i], END) &&
 		    !peek(s, key, (struct cache_val **)&b)) {
 			if (b->since - SKEW_MARGIN < from &&
-			    now(s) - b->full_at < s->cfg.relist)
+			    t - b->full_at < s->cfg.relist)
 				from = b->since - SKEW_MARGIN;
 			store_put(b);
 		}
@@ -941,10 +915,7 @@ static int fetch_changed(struct store *s, const struct call *call, void *arg,
 		return -ENOMEM;
 	}
 	/* too many, or no filter: kept too, as "list whole" (tis NULL) */
-	if (!err)
-		err = where_val(s, list, n, gen, &c->tis);
-	else
-		err = 0;
+	err = err ? 0 : tis_val(s, NULL, NULL, list, n, gen, &c->tis);
 	if (err) {
 		free(c);
 		return err;
@@ -1016,7 +987,7 @@ static int fetch_by_state(struct store *s, const struct call *call, void *arg,
 	if (err == -ENOENT) {
 		err = s->client.by_state(s->af, call, state, window, &list, &n);
 		if (!err)
-			err = where_val(s, list, n, gen, &t);
+			err = tis_val(s, NULL, NULL, list, n, gen, &t);
 		if (!err && !store_key(key, "bsbase", state, END))
 			put_base(s, key, t, since, full_at, gen);
 	}
