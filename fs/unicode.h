@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Escapes in string literals: hex digits and code points to UTF-8 (the JSON
- * walker of jsonstream.c, the Python-repr decoder of logstream.c). */
+ * walker of jsonstream.c, the Python-repr decoder of logstream.c and its
+ * oracle, tests/unit/pyrepr.c). */
 #ifndef AFS_UNICODE_H
 #define AFS_UNICODE_H
 

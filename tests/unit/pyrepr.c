@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pyrepr.h"
+#include "unicode.h"
 
 struct cursor {
 	const char *p;
@@ -53,17 +54,6 @@ static int put(struct cursor *c, const char *s, size_t n)
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * A code point from an escape, as UTF-8. Surrogates cannot be UTF-8:
  * U+DC80..U+DCFF are what Python's surrogateescape makes of undecodable
@@ -80,28 +70,8 @@ static int put_cp(struct cursor *c, uint32_t cp)
 	}
 	if (cp >= 0xd800 && cp <= 0xdfff)
 		cp = 0xfffd;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else if (cp <= 0x10ffff) {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	} else {
-		return -EIO;
-	}
-	return put(c, u, n);
+	n = utf8(cp, u);
+	return n ? put(c, u, n) : -EIO;
 }
 
 static int is_octal(char ch)
